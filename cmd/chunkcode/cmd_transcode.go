@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// encodeOptions are the flags that say how to encode, shared by transcode
+// and bench.
+type encodeOptions struct {
+	codec           string
+	crf             int
+	preset          string
+	height          int
+	audioCodec      string
+	audioBitrate    string
+	segmentDuration string
+}
+
+func (o *encodeOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.codec, "codec", "h264", "video codec: h264, h265, vp9 or av1 (libx264, libx265, libvpx-vp9, libsvtav1)")
+	f.IntVar(&o.crf, "crf", -1, "quality; default per codec: h264 23, h265 28, vp9 31, av1 35")
+	f.StringVar(&o.preset, "preset", "", "encoder preset: x264/x265 names (medium…), vp9 cpu-used 0-8, av1 0-13; default the encoder's")
+	f.IntVar(&o.height, "height", 0, "scale to this displayed height, keeping the aspect ratio (0 keeps the size)")
+	f.StringVar(&o.audioCodec, "audio-codec", "", "audio codec: aac, opus, mp3, ac3, flac, vorbis or copy; default per container")
+	f.StringVar(&o.audioBitrate, "audio-bitrate", "", "audio bitrate, for example 128k; default the encoder's")
+	f.StringVar(&o.segmentDuration, "segment-duration", "", "target segment length, for example 10s or 10; default automatic")
+}
+
+// profile returns the encoding profile; errors are about values, so they are
+// failures (exit 1) rather than usage errors.
+func (o *encodeOptions) profile() (transcode.Profile, time.Duration, error) {
+	codec, err := transcode.ParseCodec(o.codec)
+	if err != nil {
+		return transcode.Profile{}, 0, err
+	}
+	d, err := parseDuration(o.segmentDuration)
+	if err != nil {
+		return transcode.Profile{}, 0, usagef("--segment-duration: %v", err)
+	}
+	return transcode.Profile{
+		Codec: codec, CRF: o.crf, Preset: o.preset, Height: o.height,
+		AudioCodec: strings.ToLower(o.audioCodec), AudioBitrate: o.audioBitrate,
+	}, d, nil
+}
+
+// parseDuration accepts Go durations ("1m30s") and plain seconds ("90").
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" || s == "auto" {
+		return 0, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		s = strconv.FormatFloat(f, 'f', -1, 64) + "s"
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (for example 10s)", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q must be positive", s)
+	}
+	return d, nil
+}
+
+type transcodeOptions struct {
+	encodeOptions
+	backendOptions
+	workers    int
+	workDir    string
+	resume     bool
+	keep       bool
+	retries    int
+	json       bool
+	noProgress bool
+}
+
+func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
+	o.encodeOptions.AddFlags(f)
+	o.backendOptions.AddFlags(f)
+	f.IntVarP(&o.workers, "workers", "w", 0, "segments encoded at once (default: one per core locally)")
+	f.StringVar(&o.workDir, "work-dir", "", "keep intermediates in this directory (needed for --resume)")
+	f.BoolVar(&o.resume, "resume", false, "reuse verified segments from an earlier run in --work-dir")
+	f.BoolVar(&o.keep, "keep", false, "keep intermediates")
+	f.IntVar(&o.retries, "retries", transcode.DefaultRetries, "times a failed segment is retried")
+	f.BoolVar(&o.json, "json", false, "print a JSON summary on stdout")
+	f.BoolVar(&o.noProgress, "no-progress", false, "print one line per finished segment instead of a progress bar")
+}
+
+func newTranscodeCommand() *cobra.Command {
+	var o transcodeOptions
+	cmd := &cobra.Command{
+		Use:   "transcode INPUT OUTPUT",
+		Short: "Transcode INPUT to OUTPUT in parallel segments",
+		Long: `Transcode INPUT to OUTPUT by encoding segments in parallel and joining them.
+The output container follows OUTPUT's extension: .mp4, .mov, .mkv or .webm.
+OUTPUT is written to a temporary file beside it and renamed into place only
+once its frame count and audio have been checked against INPUT.`,
+		Example: `  chunkcode transcode in.mov out.mp4
+  chunkcode transcode --codec vp9 --height 720 in.mp4 out.webm
+  chunkcode transcode --work-dir work --resume in.mkv out.mkv`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTranscode(cmd, o, args[0], args[1])
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error {
+	prof, segDur, err := o.profile()
+	if err != nil {
+		return err
+	}
+	if o.resume && o.workDir == "" {
+		return usagef("--resume needs --work-dir")
+	}
+	if o.workers < 0 || o.retries < 0 {
+		return usagef("--workers and --retries must not be negative")
+	}
+	backend, workers, err := o.backendOptions.backend(cmd.Context(), o.workers)
+	if err != nil {
+		return err
+	}
+	if workers > 0 && backend.Name() == "local" {
+		prof.Threads = transcode.Threads(workers)
+	}
+	runner := ffmpeg.Runner{}
+	if err := runner.Check(); err != nil {
+		return err
+	}
+	prog := newProgress(cmd.ErrOrStderr(), o.noProgress)
+	p := &transcode.Pipeline{Runner: runner, Backend: backend, Notify: prog.event}
+	sum, err := p.Run(cmd.Context(), transcode.Request{
+		Input: in, Output: out, Profile: prof, Workers: workers, SegmentDuration: segDur,
+		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
+	})
+	prog.finish(err == nil)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d frames in %d segments, %.1fs (%.2fx realtime)\n",
+		out, sum.Frames, sum.Segments, sum.WallSeconds, sum.Speed)
+	if sum.WorkDir != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "intermediates kept in %s\n", sum.WorkDir)
+	}
+	return nil
+}

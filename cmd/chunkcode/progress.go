@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progress renders pipeline events: one aggregate bar of frames on a
+// terminal, or one plain line per finished segment otherwise.
+type progress struct {
+	w        io.Writer
+	plain    bool
+	bar      *progressbar.ProgressBar
+	segments int
+	done     int
+	frames   int
+	start    time.Time
+}
+
+func newProgress(w io.Writer, noProgress bool) *progress {
+	plain := noProgress
+	if f, ok := w.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		plain = true
+	}
+	return &progress{w: w, plain: plain, start: time.Now()}
+}
+
+// event is called by the pipeline, one event at a time.
+func (p *progress) event(e transcode.Event) {
+	switch e.Kind {
+	case transcode.EventPlanned:
+		s := e.Summary
+		p.segments, p.frames = s.Segments, s.Frames
+		if p.plain {
+			fmt.Fprintf(p.w, "%s: %d frames, %.1fs, %d segments (%d on keyframes), %d workers on %s\n",
+				s.Input, s.Frames, s.Duration, s.Segments, s.KeyframeCuts, s.Workers, s.Backend)
+			return
+		}
+		p.bar = progressbar.NewOptions(s.Frames,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription("encoding"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("fps"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionFullWidth(),
+			progressbar.OptionClearOnFinish(),
+		)
+	case transcode.EventFrames:
+		if p.bar != nil {
+			p.bar.Add(e.Frames)
+		}
+	case transcode.EventSegment:
+		p.done++
+		if !p.plain {
+			return
+		}
+		how := fmt.Sprintf("in %.1fs (%.0f fps)", e.Result.EncodeSeconds, fps(e.Result))
+		if e.Resumed {
+			how = "reused from the work directory"
+		}
+		fmt.Fprintf(p.w, "segment %d/%d done: %d frames %s [%d/%d]\n",
+			e.Segment.Index+1, p.segments, e.Segment.Frames, how, p.done, p.segments)
+	case transcode.EventRetry:
+		msg := fmt.Sprintf("segment %d: retrying after: %s", e.Segment.Index+1, oneLine(e.Err.Error()))
+		if p.bar != nil {
+			p.bar.Clear()
+		}
+		fmt.Fprintln(p.w, msg)
+	case transcode.EventStage:
+		if p.plain && e.Stage != "probe" && e.Stage != "encode" {
+			fmt.Fprintf(p.w, "%s…\n", e.Stage)
+		}
+		if p.bar != nil && e.Stage == "merge" {
+			p.bar.Describe("merging")
+		}
+	}
+}
+
+func fps(r transcode.Result) float64 {
+	if r.EncodeSeconds <= 0 {
+		return 0
+	}
+	return float64(r.Frames) / r.EncodeSeconds
+}
+
+// finish ends the bar.
+func (p *progress) finish(ok bool) {
+	if p.bar != nil {
+		if ok {
+			p.bar.Finish()
+		}
+		p.bar.Exit()
+		fmt.Fprintln(p.w)
+	}
+}

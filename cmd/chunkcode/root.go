@@ -1,0 +1,50 @@
+package main
+
+import (
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "chunkcode",
+		Short: "Transcode video faster by encoding segments in parallel",
+		Long: `chunkcode transcodes a video by splitting it into segments, encoding them in
+parallel (on this machine or on AWS Lambda) and joining them into one file
+with the same frames, audio, subtitles, chapters and metadata as the source.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       buildVersion(),
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(
+		newTranscodeCommand(),
+		newProbeCommand(),
+		newVersionCommand(),
+	)
+	return root
+}
+
+// exactArgs is cobra.ExactArgs reporting a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}

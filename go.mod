@@ -1,0 +1,23 @@
+module github.com/chunkcode/chunkcode
+
+go 1.26.8
+
+require (
+	github.com/schollz/progressbar/v3 v3.19.1
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.9
+	github.com/u2takey/ffmpeg-go v0.5.0
+	golang.org/x/sync v0.25.0
+	golang.org/x/term v0.48.0
+)
+
+require (
+	github.com/aws/aws-sdk-go v1.38.20 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/jmespath/go-jmespath v0.4.0 // indirect
+	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
+	github.com/rivo/uniseg v0.4.7 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/u2takey/go-utils v0.3.1 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

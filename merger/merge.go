@@ -1,0 +1,185 @@
+// Package merger joins encoded video segments with a stream copy and muxes
+// them with the audio and with everything else the source carries:
+// subtitles, attachments, chapters, global and per-stream metadata, and the
+// display rotation.
+package merger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+)
+
+// Piece is one encoded segment.
+type Piece struct {
+	Path string
+	// Duration is the segment's span in the source, in seconds: the time
+	// from its first frame to the next segment's first frame. The concat
+	// step places the next segment exactly that far on, so variable frame
+	// rate timing follows the source.
+	Duration float64
+}
+
+// Spec says what to merge and where.
+type Spec struct {
+	Source *ffmpeg.Media // the original file: subtitles, chapters, metadata
+	Pieces []Piece
+	// Audio is a file holding every audio track, already encoded, in the
+	// source's order and timeline; "" with CopyAudio or when there is none.
+	Audio string
+	// CopyAudio maps the source's audio tracks unchanged.
+	CopyAudio bool
+	// Format is the ffmpeg muxer: mp4, mov, matroska, webm.
+	Format string
+	// Rotation is the display rotation to set on the video, in degrees as
+	// ffprobe reports it; 0 sets none.
+	Rotation int
+	// WorkDir holds the concat list.
+	WorkDir string
+	// Output is the file to write; it is overwritten.
+	Output string
+}
+
+// ErrUnsupported means the source has a stream the output format cannot hold.
+var ErrUnsupported = errors.New("cannot be stored in the output format")
+
+// SubtitleCodec returns the codec a subtitle stream of codec becomes in
+// format: "copy", a text codec to convert to, or ErrUnsupported for picture
+// subtitles in formats that hold only text.
+func SubtitleCodec(format, codec string) (string, error) {
+	text := map[string]bool{"subrip": true, "srt": true, "ass": true, "ssa": true, "webvtt": true, "mov_text": true, "text": true}
+	switch format {
+	case "mp4", "mov":
+		if codec == "mov_text" {
+			return "copy", nil
+		}
+		if text[codec] {
+			return "mov_text", nil
+		}
+	case "webm":
+		if codec == "webvtt" {
+			return "copy", nil
+		}
+		if text[codec] {
+			return "webvtt", nil
+		}
+	default:
+		if codec == "mov_text" {
+			return "srt", nil
+		}
+		return "copy", nil
+	}
+	return "", fmt.Errorf("%s subtitles: %w (%s)", codec, ErrUnsupported, format)
+}
+
+// Merge writes spec.Output.
+func Merge(ctx context.Context, r ffmpeg.Runner, spec Spec) error {
+	args, err := mergeArgs(ctx, r, spec)
+	if err != nil {
+		return err
+	}
+	if err := r.Run(ctx, args, nil); err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	return nil
+}
+
+func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error) {
+	src := spec.Source
+	if src.Video == nil || len(src.Frames) == 0 {
+		return nil, errors.New("merge: source has no video")
+	}
+	list, err := writeConcatList(spec.WorkDir, spec.Pieces)
+	if err != nil {
+		return nil, err
+	}
+	// The video starts where the source's first frame does, relative to
+	// the container start that the audio and subtitles are timed from.
+	offset := src.Video.TimeBase.Seconds(src.Frames[0].PTS) - src.Start
+	var args []string
+	if offset > 0 {
+		args = append(args, "-itsoffset", strconv.FormatFloat(offset, 'f', 6, 64))
+	}
+	setRotation := spec.Rotation != 0 && (spec.Format == "mp4" || spec.Format == "mov")
+	useDisplayRotation := setRotation && r.HasOption(ctx, "display_rotation")
+	if useDisplayRotation {
+		args = append(args, "-display_rotation:v:0", strconv.Itoa(spec.Rotation))
+	}
+	args = append(args, "-f", "concat", "-safe", "0", "-i", list)
+	srcIn := "1"
+	if spec.Audio != "" {
+		args = append(args, "-i", spec.Audio)
+		srcIn = "2"
+	}
+	args = append(args, "-i", src.Path)
+	args = append(args, "-map", "0:v:0")
+	audio := src.StreamsOf("audio")
+	switch {
+	case spec.Audio != "":
+		args = append(args, "-map", "1:a")
+	case spec.CopyAudio:
+		for _, a := range audio {
+			args = append(args, "-map", fmt.Sprintf("%s:%d", srcIn, a.Index))
+		}
+	}
+	args = append(args, "-c", "copy")
+	for i, s := range src.StreamsOf("subtitle") {
+		codec, err := SubtitleCodec(spec.Format, s.Codec)
+		if err != nil {
+			return nil, fmt.Errorf("%s: stream %d: %w", src.Path, s.Index, err)
+		}
+		args = append(args, "-map", fmt.Sprintf("%s:%d", srcIn, s.Index), fmt.Sprintf("-c:s:%d", i), codec)
+	}
+	if spec.Format == "matroska" {
+		for _, s := range src.StreamsOf("attachment") {
+			args = append(args, "-map", fmt.Sprintf("%s:%d", srcIn, s.Index))
+		}
+	}
+	args = append(args,
+		"-map_metadata", srcIn,
+		"-map_chapters", srcIn,
+		"-map_metadata:s:v:0", fmt.Sprintf("%s:s:%d", srcIn, src.Video.Index),
+	)
+	if setRotation && !useDisplayRotation {
+		// ffmpeg before display_rotation reads the old tag when muxing.
+		args = append(args, "-metadata:s:v:0", "rotate="+strconv.Itoa((spec.Rotation%360+360)%360))
+	}
+	if spec.Format == "mp4" || spec.Format == "mov" {
+		args = append(args, "-movflags", "+faststart")
+	}
+	args = append(args, "-f", spec.Format, "-y", spec.Output)
+	return args, nil
+}
+
+// writeConcatList writes the concat demuxer's list of pieces with their
+// exact durations.
+func writeConcatList(dir string, pieces []Piece) (string, error) {
+	var b strings.Builder
+	b.WriteString("ffconcat version 1.0\n")
+	// Durations are rounded at their running total, so rounding never
+	// accumulates over many segments.
+	var total float64
+	var prev int64
+	for _, p := range pieces {
+		total += p.Duration
+		end := int64(math.Round(total * 1e6))
+		abs, err := filepath.Abs(p.Path)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "file '%s'\nduration %d.%06d\n", strings.ReplaceAll(abs, "'", `'\''`), (end-prev)/1e6, (end-prev)%1e6)
+		prev = end
+	}
+	path := filepath.Join(dir, "concat.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return "", fmt.Errorf("write concat list: %w", err)
+	}
+	return path, nil
+}

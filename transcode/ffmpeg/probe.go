@@ -1,0 +1,489 @@
+package ffmpeg
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Errors returned by Probe, wrapped in a *MediaError that names the file.
+var (
+	// ErrNotMedia means ffprobe could not read the file as media.
+	ErrNotMedia = errors.New("not a media file")
+	// ErrTruncated means the file ends before its own index or headers say it should.
+	ErrTruncated = errors.New("truncated or damaged")
+	// ErrNoVideo means the file has no video stream to transcode.
+	ErrNoVideo = errors.New("no video stream")
+)
+
+// MediaError reports a problem with one input file.
+type MediaError struct {
+	Path   string
+	Err    error  // one of the sentinel errors above, or an *os.PathError's cause
+	Detail string // what ffprobe said, if anything
+}
+
+func (e *MediaError) Error() string {
+	if e.Detail == "" {
+		return fmt.Sprintf("%s: %v", e.Path, e.Err)
+	}
+	return fmt.Sprintf("%s: %v (%s)", e.Path, e.Err, e.Detail)
+}
+
+func (e *MediaError) Unwrap() error { return e.Err }
+
+// Rational is an exact fraction such as a time base.
+type Rational struct{ Num, Den int64 }
+
+// ParseRational parses "num/den".
+func ParseRational(s string) (Rational, error) {
+	a, b, ok := strings.Cut(s, "/")
+	if !ok {
+		return Rational{}, fmt.Errorf("parse rational %q: no slash", s)
+	}
+	n, err1 := strconv.ParseInt(a, 10, 64)
+	d, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil {
+		return Rational{}, fmt.Errorf("parse rational %q: not integers", s)
+	}
+	return Rational{n, d}, nil
+}
+
+func (r Rational) String() string { return fmt.Sprintf("%d/%d", r.Num, r.Den) }
+
+// Float returns r as a float, 0 when the denominator is 0.
+func (r Rational) Float() float64 {
+	if r.Den == 0 {
+		return 0
+	}
+	return float64(r.Num) / float64(r.Den)
+}
+
+// Seconds converts ts ticks of time base r to seconds.
+func (r Rational) Seconds(ts int64) float64 { return float64(ts) * r.Float() }
+
+// Micros converts ts ticks of time base r to microseconds, rounding down.
+func (r Rational) Micros(ts int64) int64 {
+	if r.Den == 0 {
+		return 0
+	}
+	v := ts * r.Num * 1_000_000
+	q := v / r.Den
+	if v%r.Den != 0 && v < 0 {
+		q-- // round towards minus infinity
+	}
+	return q
+}
+
+// Stream is one stream of a media file.
+type Stream struct {
+	Index      int               `json:"index"`
+	Type       string            `json:"type"` // video, audio, subtitle, data, attachment
+	Codec      string            `json:"codec"`
+	Width      int               `json:"width,omitempty"`
+	Height     int               `json:"height,omitempty"`
+	PixFmt     string            `json:"pix_fmt,omitempty"`
+	FrameRate  string            `json:"frame_rate,omitempty"` // r_frame_rate
+	TimeBase   Rational          `json:"-"`
+	Rotation   int               `json:"rotation,omitempty"` // degrees counter-clockwise, from the display matrix
+	Channels   int               `json:"channels,omitempty"`
+	SampleRate int               `json:"sample_rate,omitempty"`
+	Language   string            `json:"language,omitempty"`
+	Title      string            `json:"title,omitempty"`
+	Cover      bool              `json:"cover,omitempty"` // an attached picture, not a video
+	Packets    int               `json:"packets"`
+	Start      float64           `json:"start_seconds"` // first presented timestamp
+	End        float64           `json:"end_seconds"`   // last timestamp plus its duration
+	Tags       map[string]string `json:"-"`
+}
+
+// Duration is the span of the stream's packets in seconds.
+func (s *Stream) Duration() float64 { return s.End - s.Start }
+
+// Frame is one video frame, in presentation order.
+type Frame struct {
+	PTS int64 // in the video stream's time base
+	Key bool
+}
+
+// Media describes a probed file.
+type Media struct {
+	Path     string
+	Format   string  // ffprobe's format_name
+	Start    float64 // the container's start time in seconds, which ffmpeg's -ss is relative to
+	Duration float64 // seconds, from the container
+	Size     int64
+	Streams  []Stream
+	Chapters int
+	Video    *Stream // the first video stream that is not a cover picture
+	Frames   []Frame // every frame of Video, sorted by PTS
+	FrameEnd int64   // PTS just after the last frame of Video
+	damage   string  // what ffprobe complained of while reading packets
+}
+
+// VideoDuration is the span of the video frames in seconds.
+func (m *Media) VideoDuration() float64 {
+	if m.Video == nil || len(m.Frames) == 0 {
+		return 0
+	}
+	return m.Video.TimeBase.Seconds(m.FrameEnd - m.Frames[0].PTS)
+}
+
+// StreamsOf returns the streams of type typ, cover pictures excluded.
+func (m *Media) StreamsOf(typ string) []*Stream {
+	var out []*Stream
+	for i := range m.Streams {
+		if s := &m.Streams[i]; s.Type == typ && !s.Cover {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Keyframes counts the key frames of the video stream.
+func (m *Media) Keyframes() int {
+	n := 0
+	for _, f := range m.Frames {
+		if f.Key {
+			n++
+		}
+	}
+	return n
+}
+
+// VFR reports whether the video's frame intervals vary, beyond the rounding of
+// its time base.
+func (m *Media) VFR() bool {
+	if len(m.Frames) < 3 {
+		return false
+	}
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for i := 1; i < len(m.Frames); i++ {
+		d := m.Frames[i].PTS - m.Frames[i-1].PTS
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	return hi-lo > max(2, lo/20)
+}
+
+// Probe reads the container, every stream and, for the first video stream,
+// every frame's timestamp and key flag. It reads packets, not pictures, so it
+// costs a demux of the file, not a decode. Problems with the file itself come
+// back as a *MediaError.
+func (r Runner) Probe(ctx context.Context, path string) (*Media, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, &MediaError{Path: path, Err: pe.Err}
+		}
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, &MediaError{Path: path, Err: errors.New("is a directory")}
+	}
+	m, err := r.ProbeURL(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	m.Size = fi.Size()
+	return m, nil
+}
+
+// ProbeURL is Probe for a path or URL that ffprobe opens itself.
+func (r Runner) ProbeURL(ctx context.Context, url string) (*Media, error) {
+	out, err := r.Output(ctx, []string{"-show_format", "-show_streams", "-show_chapters", "-of", "json", url})
+	if err != nil {
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: probeDetail(ee.Stderr, url)}
+		}
+		return nil, err
+	}
+	m, err := parseInfo(out)
+	if err != nil {
+		return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: err.Error()}
+	}
+	m.Path = url
+	if len(m.Streams) == 0 {
+		return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: "no streams"}
+	}
+	if err := r.scanPackets(ctx, url, m); err != nil {
+		return nil, err
+	}
+	if m.Video == nil {
+		return nil, &MediaError{Path: url, Err: ErrNoVideo}
+	}
+	if len(m.Frames) == 0 {
+		return nil, &MediaError{Path: url, Err: ErrTruncated, Detail: "the video stream has no frames"}
+	}
+	if m.damage != "" {
+		return nil, &MediaError{Path: url, Err: ErrTruncated, Detail: m.damage}
+	}
+	return m, nil
+}
+
+// probeDetail picks the most telling line of ffprobe's complaint, without the
+// file name ffprobe repeats.
+func probeDetail(stderr, path string) string {
+	var lines []string
+	for _, l := range strings.Split(stderr, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if i := strings.Index(l, "] "); strings.HasPrefix(l, "[") && i > 0 {
+			l = l[i+2:]
+		}
+		l = strings.TrimPrefix(l, path+": ")
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	// "moov atom not found" says more than the generic last line.
+	if len(lines) > 1 && strings.HasPrefix(lines[len(lines)-1], "Invalid data") {
+		return lines[len(lines)-2]
+	}
+	return lines[len(lines)-1]
+}
+
+type jsonInfo struct {
+	Streams []struct {
+		Index        int               `json:"index"`
+		CodecName    string            `json:"codec_name"`
+		CodecType    string            `json:"codec_type"`
+		Width        int               `json:"width"`
+		Height       int               `json:"height"`
+		PixFmt       string            `json:"pix_fmt"`
+		RFrameRate   string            `json:"r_frame_rate"`
+		TimeBase     string            `json:"time_base"`
+		Channels     int               `json:"channels"`
+		SampleRate   string            `json:"sample_rate"`
+		NbFrames     string            `json:"nb_frames"`
+		Disposition  map[string]int    `json:"disposition"`
+		Tags         map[string]string `json:"tags"`
+		SideDataList []struct {
+			Type     string `json:"side_data_type"`
+			Rotation *int   `json:"rotation"`
+		} `json:"side_data_list"`
+	} `json:"streams"`
+	Chapters []json.RawMessage `json:"chapters"`
+	Format   struct {
+		FormatName string `json:"format_name"`
+		StartTime  string `json:"start_time"`
+		Duration   string `json:"duration"`
+	} `json:"format"`
+}
+
+func parseInfo(data []byte) (*Media, error) {
+	var info jsonInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return nil, fmt.Errorf("parse ffprobe output: %w", err)
+	}
+	m := &Media{Format: info.Format.FormatName, Chapters: len(info.Chapters)}
+	m.Start, _ = strconv.ParseFloat(info.Format.StartTime, 64)
+	m.Duration, _ = strconv.ParseFloat(info.Format.Duration, 64)
+	for _, s := range info.Streams {
+		st := Stream{
+			Index: s.Index, Type: s.CodecType, Codec: s.CodecName,
+			Width: s.Width, Height: s.Height, PixFmt: s.PixFmt, FrameRate: s.RFrameRate,
+			Channels: s.Channels, Tags: s.Tags,
+			Language: s.Tags["language"], Title: s.Tags["title"],
+			Cover: s.Disposition["attached_pic"] == 1,
+		}
+		st.SampleRate, _ = strconv.Atoi(s.SampleRate)
+		if tb, err := ParseRational(s.TimeBase); err == nil && tb.Den > 0 {
+			st.TimeBase = tb
+		}
+		for _, sd := range s.SideDataList {
+			if sd.Rotation != nil {
+				st.Rotation = *sd.Rotation
+			}
+		}
+		if st.Rotation == 0 {
+			if v, err := strconv.Atoi(s.Tags["rotate"]); err == nil {
+				st.Rotation = -v // the old tag is clockwise
+			}
+		}
+		st.Rotation = normalizeRotation(st.Rotation)
+		if st.Type == "" {
+			st.Type = "data"
+		}
+		if st.Type == "video" && st.Codec == "" {
+			continue // a stream ffprobe cannot identify
+		}
+		m.Streams = append(m.Streams, st)
+	}
+	for i := range m.Streams {
+		if s := &m.Streams[i]; s.Type == "video" && !s.Cover && s.TimeBase.Den > 0 {
+			m.Video = s
+			break
+		}
+	}
+	return m, nil
+}
+
+// normalizeRotation maps any multiple of 90 degrees into (-180, 180].
+func normalizeRotation(r int) int {
+	r %= 360
+	if r > 180 {
+		r -= 360
+	}
+	if r <= -180 {
+		r += 360
+	}
+	return r
+}
+
+type jsonPacket struct {
+	StreamIndex int    `json:"stream_index"`
+	PTS         *int64 `json:"pts"`
+	DTS         *int64 `json:"dts"`
+	Duration    int64  `json:"duration"`
+	Flags       string `json:"flags"`
+}
+
+// scanPackets reads every packet's timing. The output is decoded as it
+// streams, so a long file never sits in memory as JSON.
+func (r Runner) scanPackets(ctx context.Context, url string, m *Media) error {
+	byIndex := map[int]*Stream{}
+	for i := range m.Streams {
+		s := &m.Streams[i]
+		s.Start, s.End = math.Inf(1), math.Inf(-1)
+		byIndex[s.Index] = s
+	}
+	var frameDur int64
+	var lastVideo int64 = math.MinInt64
+	var unordered bool
+	read := func(rd io.Reader) error {
+		dec := json.NewDecoder(rd)
+		if err := expectDelims(dec, "{", "packets", "["); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil // no packets at all
+			}
+			return err
+		}
+		var p jsonPacket
+		for dec.More() {
+			p = jsonPacket{}
+			if err := dec.Decode(&p); err != nil {
+				return fmt.Errorf("parse ffprobe packets: %w", err)
+			}
+			s := byIndex[p.StreamIndex]
+			if s == nil {
+				continue
+			}
+			ts := p.PTS
+			if ts == nil {
+				ts = p.DTS
+			}
+			if ts == nil {
+				continue
+			}
+			s.Packets++
+			if !strings.Contains(p.Flags, "D") {
+				s.Start = min(s.Start, s.TimeBase.Seconds(*ts))
+			}
+			s.End = max(s.End, s.TimeBase.Seconds(*ts+p.Duration))
+			if s == m.Video {
+				if *ts < lastVideo {
+					unordered = true
+				}
+				lastVideo = *ts
+				m.Frames = append(m.Frames, Frame{PTS: *ts, Key: strings.Contains(p.Flags, "K")})
+				if p.Duration > 0 {
+					frameDur = p.Duration
+				}
+				if e := *ts + p.Duration; e > m.FrameEnd {
+					m.FrameEnd = e
+				}
+			}
+		}
+		return nil
+	}
+	warnings, err := r.Stream(ctx, []string{"-show_entries", "packet=stream_index,pts,dts,duration,flags", "-of", "json=c=1", url}, read)
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return &MediaError{Path: url, Err: ErrTruncated, Detail: probeDetail(ee.Stderr, url)}
+	}
+	if err != nil {
+		return err
+	}
+	if d := damage(warnings); d != "" {
+		m.damage = probeDetail(d, url)
+	}
+	for i := range m.Streams {
+		if s := &m.Streams[i]; s.Packets == 0 {
+			s.Start, s.End = 0, 0
+		}
+	}
+	if m.Video == nil || len(m.Frames) == 0 {
+		return nil
+	}
+	if unordered {
+		slices.SortFunc(m.Frames, func(a, b Frame) int { return cmpInt(a.PTS, b.PTS) })
+	}
+	m.Frames = slices.CompactFunc(m.Frames, func(a, b Frame) bool { return a.PTS == b.PTS })
+	last := m.Frames[len(m.Frames)-1].PTS
+	if m.FrameEnd <= last {
+		if frameDur == 0 && len(m.Frames) > 1 {
+			frameDur = last - m.Frames[len(m.Frames)-2].PTS
+		}
+		m.FrameEnd = last + max(frameDur, 1)
+	}
+	return nil
+}
+
+// damage returns the lines of ffprobe's stderr that say the file ends early
+// or is corrupt. Other complaints, such as a decoder's about a stream that
+// starts mid-GOP, are normal for healthy files and are ignored.
+func damage(stderr string) string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		low := strings.ToLower(l)
+		for _, w := range []string{"partial file", "ended prematurely", "truncat", "corrupt", "end of file"} {
+			if strings.Contains(low, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func expectDelims(dec *json.Decoder, want ...string) error {
+	for _, w := range want {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var got string
+		switch t := tok.(type) {
+		case json.Delim:
+			got = t.String()
+		case string:
+			got = t
+		}
+		if got != w {
+			return fmt.Errorf("parse ffprobe packets: want %q, got %v", w, tok)
+		}
+	}
+	return nil
+}

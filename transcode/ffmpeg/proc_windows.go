@@ -1,0 +1,5 @@
+package ffmpeg
+
+import "syscall"
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }

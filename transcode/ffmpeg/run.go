@@ -1,0 +1,235 @@
+// Package ffmpeg runs ffmpeg and ffprobe as child processes and reads what
+// they report. It is the only package that starts those programs.
+//
+// Every child gets -nostdin, is interrupted with SIGINT when its context is
+// cancelled, is killed WaitDelay later if it has not exited, and returns an
+// *ExitError carrying the tail of its stderr when it fails.
+package ffmpeg
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// WaitDelay is how long a child has to exit after SIGINT before it is killed.
+const WaitDelay = 5 * time.Second
+
+// stderrTail is how many bytes of a child's stderr are kept for errors.
+const stderrTail = 8 << 10
+
+// Runner locates and runs ffmpeg and ffprobe. The zero Runner finds both on
+// PATH. A Runner is safe for concurrent use.
+type Runner struct {
+	// FFmpeg and FFprobe are program paths; empty means "ffmpeg" and
+	// "ffprobe" looked up on PATH.
+	FFmpeg  string
+	FFprobe string
+}
+
+// Find returns a Runner whose programs come from the first of dirs that holds
+// both, falling back to PATH. The Lambda handler passes /opt/bin, where an
+// ffmpeg layer installs them.
+func Find(dirs ...string) Runner {
+	for _, d := range dirs {
+		ff, probe := filepath.Join(d, "ffmpeg"), filepath.Join(d, "ffprobe")
+		if isExecutable(ff) && isExecutable(probe) {
+			return Runner{FFmpeg: ff, FFprobe: probe}
+		}
+	}
+	return Runner{}
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+func (r Runner) ffmpeg() string  { return cmp(r.FFmpeg, "ffmpeg") }
+func (r Runner) ffprobe() string { return cmp(r.FFprobe, "ffprobe") }
+
+func cmp(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Check reports an error naming the missing program when ffmpeg or ffprobe
+// cannot be found.
+func (r Runner) Check() error {
+	for _, p := range []string{r.ffmpeg(), r.ffprobe()} {
+		if _, err := exec.LookPath(p); err != nil {
+			return fmt.Errorf("find %s: %w (install ffmpeg 5.1 or newer)", p, ErrNotInstalled)
+		}
+	}
+	return nil
+}
+
+// ErrNotInstalled is returned by Check when ffmpeg or ffprobe is missing.
+var ErrNotInstalled = errors.New("not installed")
+
+// ExitError is returned when ffmpeg or ffprobe exits unsuccessfully.
+type ExitError struct {
+	Program string   // "ffmpeg" or "ffprobe"
+	Args    []string // arguments, without the program
+	Code    int      // exit status; -1 when killed by a signal
+	Stderr  string   // the last few KiB of stderr
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s exited with status %d", e.Program, e.Code)
+	if t := e.Tail(3); t != "" {
+		msg += ": " + t
+	}
+	return msg
+}
+
+// Tail returns the last n non-empty lines of stderr joined by " | ".
+func (e *ExitError) Tail(n int) string {
+	var lines []string
+	for _, l := range strings.Split(e.Stderr, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// Progress is called with the number of frames ffmpeg has written so far.
+type Progress func(frames int)
+
+// Run runs ffmpeg with args. When progress is non-nil, ffmpeg reports through
+// -progress and progress is called as the frame count advances.
+func (r Runner) Run(ctx context.Context, args []string, progress Progress) error {
+	full := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"}
+	if progress != nil {
+		full = append(full, "-progress", "pipe:1", "-stats_period", "0.25")
+	}
+	full = append(full, args...)
+	var stdout io.Writer = io.Discard
+	var pw *io.PipeWriter
+	var wg sync.WaitGroup
+	if progress != nil {
+		var pr *io.PipeReader
+		pr, pw = io.Pipe()
+		stdout = pw
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			readProgress(pr, progress)
+		}()
+	}
+	_, err := r.run(ctx, r.ffmpeg(), full, stdout)
+	if pw != nil {
+		pw.Close()
+		wg.Wait()
+	}
+	return err
+}
+
+func readProgress(r io.Reader, progress Progress) {
+	sc := bufio.NewScanner(r)
+	last := -1
+	for sc.Scan() {
+		v, ok := strings.CutPrefix(sc.Text(), "frame=")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n != last {
+			last = n
+			progress(n)
+		}
+	}
+	io.Copy(io.Discard, r)
+}
+
+// Output runs ffprobe with args and returns its standard output.
+func (r Runner) Output(ctx context.Context, args []string) ([]byte, error) {
+	var out bytes.Buffer
+	_, err := r.run(ctx, r.ffprobe(), append([]string{"-hide_banner", "-v", "error"}, args...), &out)
+	return out.Bytes(), err
+}
+
+// Stream runs ffprobe with args and hands its standard output to read as it
+// is produced, so large listings are never held in memory. It returns what
+// ffprobe printed on stderr, which is non-empty when it met damaged data
+// but still exited successfully.
+func (r Runner) Stream(ctx context.Context, args []string, read func(io.Reader) error) (string, error) {
+	pr, pw := io.Pipe()
+	readErr := make(chan error, 1)
+	go func() {
+		err := read(pr)
+		io.Copy(io.Discard, pr)
+		readErr <- err
+	}()
+	stderr, err := r.run(ctx, r.ffprobe(), append([]string{"-hide_banner", "-v", "error"}, args...), pw)
+	pw.Close()
+	if rerr := <-readErr; err == nil {
+		err = rerr
+	}
+	return stderr, err
+}
+
+// run runs program and returns its stderr tail along with any error.
+func (r Runner) run(ctx context.Context, program string, args []string, stdout io.Writer) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, program, args...)
+	cmd.Stdout = stdout
+	tail := &tailBuffer{max: stderrTail}
+	cmd.Stderr = tail
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.WaitDelay = WaitDelay
+	err := cmd.Run()
+	if err == nil {
+		return tail.String(), nil
+	}
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return "", &ExitError{Program: filepath.Base(program), Args: args, Code: ee.ExitCode(), Stderr: tail.String()}
+	}
+	return "", fmt.Errorf("run %s: %w", filepath.Base(program), err)
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}

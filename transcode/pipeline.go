@@ -1,0 +1,590 @@
+package transcode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chunkcode/chunkcode/merger"
+	"github.com/chunkcode/chunkcode/splitter"
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"golang.org/x/sync/errgroup"
+)
+
+// DefaultRetries is how many times a failed segment is tried again.
+const DefaultRetries = 2
+
+// AudioTolerance is how far an output audio track's duration may be from the
+// source's.
+const AudioTolerance = 0.050
+
+// Request is one transcode.
+type Request struct {
+	Input   string
+	Output  string
+	Profile Profile
+	// Workers is how many segments are encoded at once; 0 means one per
+	// core for the local backend.
+	Workers int
+	// SegmentDuration is the target segment length; 0 is automatic.
+	SegmentDuration time.Duration
+	// WorkDir keeps intermediates; "" uses a temporary directory that is
+	// removed afterwards.
+	WorkDir string
+	// Resume reuses verified segments already in WorkDir.
+	Resume bool
+	// Keep leaves intermediates in place.
+	Keep bool
+	// Retries is how many times a failed segment is retried; use
+	// DefaultRetries for the default.
+	Retries int
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// Event kinds, in the order a run produces them.
+const (
+	EventPlanned EventKind = iota // Summary holds the plan's totals
+	EventFrames                   // Frames more frames are done (negative after a retry)
+	EventSegment                  // a segment is finished: Segment, Result
+	EventRetry                    // a segment failed and will be retried: Segment, Err
+	EventStage                    // a stage started: Stage
+)
+
+// Event reports progress. Events are delivered one at a time.
+type Event struct {
+	Kind    EventKind
+	Summary *Summary
+	Frames  int
+	Segment splitter.Segment
+	Result  Result
+	Resumed bool
+	Err     error
+	Stage   string
+}
+
+// Stages holds the seconds each stage took. Encode and Audio run at the same
+// time.
+type Stages struct {
+	Probe  float64 `json:"probe"`
+	Plan   float64 `json:"plan"`
+	Encode float64 `json:"encode"`
+	Audio  float64 `json:"audio"`
+	Merge  float64 `json:"merge"`
+	Verify float64 `json:"verify"`
+}
+
+// Summary describes a finished run.
+type Summary struct {
+	Input           string   `json:"input"`
+	Output          string   `json:"output"`
+	Backend         string   `json:"backend"`
+	Codec           Codec    `json:"codec"`
+	Workers         int      `json:"workers"`
+	Threads         int      `json:"threads_per_worker,omitempty"`
+	Segments        int      `json:"segments"`
+	KeyframeCuts    int      `json:"keyframe_cuts"`
+	ResumedSegments int      `json:"resumed_segments"`
+	Frames          int      `json:"frames"`
+	Duration        float64  `json:"duration_seconds"`
+	Stages          Stages   `json:"stages"`
+	WallSeconds     float64  `json:"wall_seconds"`
+	Speed           float64  `json:"speed_x_realtime"`
+	Retries         int      `json:"retries"`
+	OutputBytes     int64    `json:"output_bytes"`
+	WorkDir         string   `json:"work_dir,omitempty"`
+	Results         []Result `json:"segment_results,omitempty"`
+}
+
+// Pipeline runs transcodes. Its zero value uses the local backend with
+// ffmpeg from PATH.
+type Pipeline struct {
+	Runner  ffmpeg.Runner
+	Backend Backend // nil means Local with Runner
+	// Notify, when set, receives progress events.
+	Notify func(Event)
+
+	mu sync.Mutex
+}
+
+func (p *Pipeline) notify(e Event) {
+	if p.Notify == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.Notify(e)
+}
+
+// Threads returns the ffmpeg threads per worker that keep cores busy
+// without oversubscribing them.
+func Threads(workers int) int { return max(1, runtime.NumCPU()/max(workers, 1)) }
+
+// Run transcodes req.Input to req.Output. On any error, nothing is left at
+// req.Output that was not there before and the input is untouched.
+func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
+	start := time.Now()
+	backend := p.Backend
+	if backend == nil {
+		backend = &Local{Runner: p.Runner}
+	}
+	container, err := ContainerFor(req.Output)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.Profile.Validate(container, req.Output); err != nil {
+		return nil, err
+	}
+	if err := checkPaths(req.Input, req.Output); err != nil {
+		return nil, err
+	}
+	if req.Workers <= 0 {
+		req.Workers = runtime.NumCPU()
+	}
+	sum := &Summary{Input: req.Input, Output: req.Output, Backend: backend.Name(), Codec: req.Profile.Codec,
+		Workers: req.Workers, Threads: req.Profile.Threads}
+
+	p.notify(Event{Kind: EventStage, Stage: "probe"})
+	t := time.Now()
+	src, err := p.Runner.Probe(ctx, req.Input)
+	if err != nil {
+		return nil, err
+	}
+	sum.Stages.Probe = time.Since(t).Seconds()
+	if err := checkStreams(src, container); err != nil {
+		return nil, err
+	}
+
+	t = time.Now()
+	plan, err := splitter.New(src, splitter.Options{Workers: req.Workers, SegmentDuration: req.SegmentDuration})
+	if err != nil {
+		return nil, fmt.Errorf("%s: plan: %w", req.Input, err)
+	}
+	sum.Stages.Plan = time.Since(t).Seconds()
+	sum.Segments, sum.Frames, sum.KeyframeCuts = len(plan.Segments), plan.Frames, plan.KeyframeCuts()
+	sum.Duration = src.VideoDuration()
+
+	work, cleanup, err := openWorkDir(req, src, plan)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	if req.Keep || req.WorkDir != "" {
+		sum.WorkDir = work
+	}
+	p.notify(Event{Kind: EventPlanned, Summary: sum})
+
+	rotatePixels := src.Video.Rotation != 0 && !container.Rotation
+	jobs := make([]Job, len(plan.Segments))
+	for i, s := range plan.Segments {
+		jobs[i] = Job{
+			Index: s.Index, Source: src.Path, SeekMicros: s.SeekMicros, Frames: s.Frames,
+			StreamIndex: src.Video.Index, TimeScale: timeScale(src.Video.TimeBase),
+			Rotation: src.Video.Rotation, RotatePixels: rotatePixels,
+			Profile: req.Profile, Output: segmentPath(work, s.Index),
+		}
+	}
+
+	audioPath, err := p.convert(ctx, req, backend, src, plan, jobs, work, sum)
+	if err != nil {
+		return nil, err
+	}
+
+	p.notify(Event{Kind: EventStage, Stage: "merge"})
+	t = time.Now()
+	tmp, err := tempOutput(req.Output)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp) // a no-op once renamed
+	pieces := make([]merger.Piece, len(plan.Segments))
+	for i, s := range plan.Segments {
+		pieces[i] = merger.Piece{Path: segmentPath(work, i), Duration: plan.Duration(s)}
+	}
+	rotation := 0
+	if !rotatePixels {
+		rotation = src.Video.Rotation
+	}
+	err = merger.Merge(ctx, p.Runner, merger.Spec{
+		Source: src, Pieces: pieces, Audio: audioPath, CopyAudio: req.Profile.AudioCodec == "copy",
+		Format: container.Format, Rotation: rotation, WorkDir: work, Output: tmp,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sum.Stages.Merge = time.Since(t).Seconds()
+
+	p.notify(Event{Kind: EventStage, Stage: "verify"})
+	t = time.Now()
+	if err := p.verify(ctx, src, tmp, req.Output); err != nil {
+		return nil, err
+	}
+	sum.Stages.Verify = time.Since(t).Seconds()
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, req.Output); err != nil {
+		return nil, fmt.Errorf("rename output into place: %w", err)
+	}
+	if fi, err := os.Stat(req.Output); err == nil {
+		sum.OutputBytes = fi.Size()
+	}
+	sum.WallSeconds = time.Since(start).Seconds()
+	if sum.WallSeconds > 0 {
+		sum.Speed = sum.Duration / sum.WallSeconds
+	}
+	return sum, nil
+}
+
+// convert encodes every segment on the backend and, at the same time, the
+// audio once over the whole file. It returns the audio file, "" if none.
+func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *ffmpeg.Media, plan *splitter.Plan, jobs []Job, work string, sum *Summary) (string, error) {
+	p.notify(Event{Kind: EventStage, Stage: "encode"})
+	var pending []Job
+	for _, j := range jobs {
+		if req.Resume && p.segmentDone(ctx, j) {
+			sum.ResumedSegments++
+			p.notify(Event{Kind: EventFrames, Frames: j.Frames})
+			p.notify(Event{Kind: EventSegment, Segment: plan.Segments[j.Index], Resumed: true, Result: Result{Index: j.Index, Frames: j.Frames}})
+			continue
+		}
+		pending = append(pending, j)
+	}
+	// Longest first, so the last segments to finish are short ones.
+	slices.SortStableFunc(pending, func(a, b Job) int { return b.Frames - a.Frames })
+
+	if pr, ok := backend.(Preparer); ok && len(pending) > 0 {
+		if err := pr.Prepare(ctx, src, pending); err != nil {
+			return "", err
+		}
+	}
+	if f, ok := backend.(Finisher); ok {
+		defer f.Finish(context.WithoutCancel(ctx), req.Keep)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	audioPath := ""
+	if len(src.StreamsOf("audio")) > 0 && req.Profile.AudioCodec != "copy" {
+		audioPath = filepath.Join(work, "audio"+audioExt(req.Profile.AudioCodec))
+		g.Go(func() error {
+			t := time.Now()
+			if err := p.encodeAudio(gctx, req, src, audioPath); err != nil {
+				return err
+			}
+			sum.Stages.Audio = time.Since(t).Seconds()
+			return nil
+		})
+	}
+	var resMu sync.Mutex
+	g.Go(func() error {
+		t := time.Now()
+		pool, pctx := errgroup.WithContext(gctx)
+		pool.SetLimit(req.Workers)
+		for _, j := range pending {
+			if pctx.Err() != nil {
+				break
+			}
+			pool.Go(func() error {
+				res, retries, err := p.encodeWithRetries(pctx, backend, j, plan.Segments[j.Index], req.Retries)
+				resMu.Lock()
+				sum.Retries += retries
+				if err == nil {
+					sum.Results = append(sum.Results, res)
+				}
+				resMu.Unlock()
+				return err
+			})
+		}
+		err := pool.Wait()
+		sum.Stages.Encode = time.Since(t).Seconds()
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", err
+	}
+	slices.SortFunc(sum.Results, func(a, b Result) int { return a.Index - b.Index })
+	return audioPath, nil
+}
+
+// encodeWithRetries encodes one segment into a temporary file and renames it
+// into place once the backend has checked its frame count.
+func (p *Pipeline) encodeWithRetries(ctx context.Context, backend Backend, job Job, seg splitter.Segment, retries int) (Result, int, error) {
+	final := job.Output
+	job.Output = strings.TrimSuffix(final, SegmentExt) + ".part" + SegmentExt
+	defer os.Remove(job.Output)
+	var err error
+	for attempt := 0; attempt <= retries; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return Result{}, attempt, err
+		}
+		if attempt > 0 {
+			p.notify(Event{Kind: EventRetry, Segment: seg, Err: err})
+		}
+		done := 0
+		var res Result
+		res, err = backend.Encode(ctx, job, func(n int) {
+			n = min(n, job.Frames)
+			if n > done {
+				p.notify(Event{Kind: EventFrames, Frames: n - done})
+				done = n
+			}
+		})
+		if err == nil {
+			err = os.Rename(job.Output, final)
+		}
+		if err == nil {
+			if done < job.Frames {
+				p.notify(Event{Kind: EventFrames, Frames: job.Frames - done})
+			}
+			p.notify(Event{Kind: EventSegment, Segment: seg, Result: res})
+			return res, attempt, nil
+		}
+		if done > 0 {
+			p.notify(Event{Kind: EventFrames, Frames: -done})
+		}
+		if ctx.Err() != nil {
+			return Result{}, attempt, ctx.Err()
+		}
+	}
+	return Result{}, retries, fmt.Errorf("segment %d (frames %d-%d) failed after %d attempts: %w",
+		seg.Index, seg.First, seg.First+seg.Frames-1, retries+1, err)
+}
+
+// segmentDone reports whether job's output already exists with the planned
+// frame count.
+func (p *Pipeline) segmentDone(ctx context.Context, job Job) bool {
+	n, err := p.Runner.CountFrames(ctx, job.Output)
+	return err == nil && n == job.Frames
+}
+
+// encodeAudio encodes every audio track of src, once, over the whole file.
+func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *ffmpeg.Media, out string) error {
+	if req.Resume && p.audioDone(ctx, src, out) {
+		return nil
+	}
+	tmp := out + ".part"
+	defer os.Remove(tmp)
+	args := []string{"-threads", "1", "-i", src.Path}
+	for _, a := range src.StreamsOf("audio") {
+		args = append(args, "-map", fmt.Sprintf("0:%d", a.Index))
+	}
+	args = append(args, "-vn", "-sn", "-dn", "-map_chapters", "-1",
+		"-c:a", audioEncoders[req.Profile.AudioCodec], "-strict", "experimental")
+	if req.Profile.AudioBitrate != "" {
+		args = append(args, "-b:a", req.Profile.AudioBitrate)
+	}
+	// MP4 records the encoder's priming samples in an edit list, so the
+	// audio stays in sync; Matroska would shift it by the priming.
+	format := "mp4"
+	if audioExt(req.Profile.AudioCodec) == ".mka" {
+		format = "matroska"
+	}
+	args = append(args, "-f", format, "-y", tmp)
+	if err := p.Runner.Run(ctx, args, nil); err != nil {
+		return fmt.Errorf("encode audio: %w", err)
+	}
+	return os.Rename(tmp, out)
+}
+
+func (p *Pipeline) audioDone(ctx context.Context, src *ffmpeg.Media, path string) bool {
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	m, err := p.Runner.ProbeURL(ctx, path)
+	if err != nil {
+		return false
+	}
+	return audioMatches(src, m) == nil
+}
+
+func audioExt(codec string) string {
+	if codec == "vorbis" {
+		return ".mka"
+	}
+	return ".m4a"
+}
+
+// verify checks the merged file against the source: the same number of
+// video frames, the same number of audio and subtitle tracks, and every
+// audio track as long as the source's.
+func (p *Pipeline) verify(ctx context.Context, src *ffmpeg.Media, path, name string) error {
+	out, err := p.Runner.ProbeURL(ctx, path)
+	if err != nil {
+		return fmt.Errorf("%s: verify: %w", name, err)
+	}
+	if got, want := len(out.Frames), len(src.Frames); got != want {
+		return fmt.Errorf("%s: %w: %d video frames, source has %d", name, ErrVerify, got, want)
+	}
+	if got, want := len(out.StreamsOf("subtitle")), len(src.StreamsOf("subtitle")); got != want {
+		return fmt.Errorf("%s: %w: %d subtitle tracks, source has %d", name, ErrVerify, got, want)
+	}
+	if out.Chapters != src.Chapters {
+		return fmt.Errorf("%s: %w: %d chapters, source has %d", name, ErrVerify, out.Chapters, src.Chapters)
+	}
+	if err := audioMatches(src, out); err != nil {
+		return fmt.Errorf("%s: %w: %v", name, ErrVerify, err)
+	}
+	return nil
+}
+
+func audioMatches(src, out *ffmpeg.Media) error {
+	a, b := src.StreamsOf("audio"), out.StreamsOf("audio")
+	if len(a) != len(b) {
+		return fmt.Errorf("%d audio tracks, source has %d", len(b), len(a))
+	}
+	for i := range a {
+		if d := math.Abs(a[i].Duration() - b[i].Duration()); d > AudioTolerance {
+			return fmt.Errorf("audio track %d lasts %.3fs, source %.3fs", i, b[i].Duration(), a[i].Duration())
+		}
+	}
+	return nil
+}
+
+// checkStreams fails early, naming the input, when the output container
+// cannot hold one of the source's streams.
+func checkStreams(src *ffmpeg.Media, c Container) error {
+	for _, s := range src.StreamsOf("subtitle") {
+		if _, err := merger.SubtitleCodec(c.Format, s.Codec); err != nil {
+			return fmt.Errorf("%s: stream %d: %w; use .mkv", src.Path, s.Index, err)
+		}
+	}
+	return nil
+}
+
+// checkPaths refuses an output that is the input under any spelling, and an
+// output in a directory that does not exist.
+func checkPaths(in, out string) error {
+	inInfo, err := os.Stat(in)
+	if err != nil {
+		return &ffmpeg.MediaError{Path: in, Err: unwrapPathError(err)}
+	}
+	if outInfo, err := os.Stat(out); err == nil {
+		if os.SameFile(inInfo, outInfo) {
+			return fmt.Errorf("%s: %w %s; choose another output", out, ErrSameFile, in)
+		}
+		if outInfo.IsDir() {
+			return fmt.Errorf("%s: is a directory", out)
+		}
+	}
+	dir := filepath.Dir(out)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s: output directory %s does not exist", out, dir)
+	}
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// tempOutput creates an empty temporary file beside out, so the finished
+// output is renamed into place on the same file system.
+func tempOutput(out string) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".chunkcode-*")
+	if err != nil {
+		return "", fmt.Errorf("create temporary output: %w", err)
+	}
+	f.Close()
+	return f.Name(), nil
+}
+
+func segmentPath(work string, i int) string {
+	return filepath.Join(work, fmt.Sprintf("seg-%05d%s", i, SegmentExt))
+}
+
+// timeScale returns the MP4 time scale that holds tb's timestamps exactly,
+// or 0 to let ffmpeg choose.
+func timeScale(tb ffmpeg.Rational) int64 {
+	if tb.Num == 1 && tb.Den >= 1000 && tb.Den <= 10_000_000 {
+		return tb.Den
+	}
+	return 0
+}
+
+// fingerprint identifies the input and settings a work directory belongs to.
+type fingerprint struct {
+	Input    string             `json:"input"`
+	Size     int64              `json:"size"`
+	ModTime  time.Time          `json:"mod_time"`
+	Profile  Profile            `json:"profile"`
+	Segments []splitter.Segment `json:"segments"`
+}
+
+const fingerprintFile = "chunkcode-plan.json"
+
+// openWorkDir prepares the directory for intermediates. A work directory
+// from an earlier run is reused only when it was made for the same input,
+// settings and plan; otherwise its segments are cleared.
+func openWorkDir(req Request, src *ffmpeg.Media, plan *splitter.Plan) (string, func(), error) {
+	if req.WorkDir == "" {
+		dir, err := os.MkdirTemp("", "chunkcode-")
+		if err != nil {
+			return "", nil, fmt.Errorf("create work directory: %w", err)
+		}
+		cleanup := func() {
+			if !req.Keep {
+				os.RemoveAll(dir)
+			}
+		}
+		return dir, cleanup, nil
+	}
+	dir := req.WorkDir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("create work directory: %w", err)
+	}
+	abs, _ := filepath.Abs(req.Input)
+	fi, err := os.Stat(req.Input)
+	if err != nil {
+		return "", nil, err
+	}
+	fp := fingerprint{Input: abs, Size: fi.Size(), ModTime: fi.ModTime().UTC(), Profile: req.Profile, Segments: plan.Segments}
+	want, err := json.MarshalIndent(fp, "", "  ")
+	if err != nil {
+		return "", nil, err
+	}
+	path := filepath.Join(dir, fingerprintFile)
+	if have, err := os.ReadFile(path); err != nil || string(have) != string(want) {
+		if err := clearWork(dir); err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			return "", nil, fmt.Errorf("write work directory plan: %w", err)
+		}
+	}
+	return dir, func() {}, nil
+}
+
+// clearWork removes what an earlier run left in dir: only chunkcode's own
+// files, never anything else the user keeps there.
+func clearWork(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, "seg-") || strings.HasPrefix(n, "audio.") || n == "concat.txt" || n == fingerprintFile {
+			if err := os.Remove(filepath.Join(dir, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

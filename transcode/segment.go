@@ -1,0 +1,196 @@
+package transcode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	ffargs "github.com/u2takey/ffmpeg-go"
+)
+
+// Job is one segment to encode: which frames of which source, and how. It is
+// what a Backend receives and, as JSON, what a Lambda invocation carries.
+type Job struct {
+	Index int `json:"index"`
+	// Source is the file or URL ffmpeg reads; the segment is read from it by
+	// seeking, never copied out first.
+	Source string `json:"source"`
+	// SeekMicros is where the segment's first frame starts, in microseconds
+	// from the start of the source container (ffmpeg's input -ss).
+	SeekMicros int64 `json:"seek_us"`
+	// Frames is exactly how many frames the segment must have.
+	Frames int `json:"frames"`
+	// StreamIndex is the source's video stream.
+	StreamIndex int `json:"stream_index"`
+	// TimeScale is the segment's time scale, the source's time base
+	// denominator, so timestamps survive the round trip exactly.
+	TimeScale int64 `json:"time_scale,omitempty"`
+	// Rotation is the source's display rotation in degrees. With
+	// RotatePixels the pictures are turned upright; otherwise they stay as
+	// coded and the merge copies the rotation.
+	Rotation     int     `json:"rotation,omitempty"`
+	RotatePixels bool    `json:"rotate_pixels,omitempty"`
+	Profile      Profile `json:"profile"`
+	// Output is the local path the encoded segment must be written to.
+	Output string `json:"-"`
+}
+
+// Result is what encoding one segment produced.
+type Result struct {
+	Index         int     `json:"index"`
+	Frames        int     `json:"frames"`
+	Bytes         int64   `json:"bytes"`
+	EncodeSeconds float64 `json:"encode_seconds"`
+	// Remote holds backend-specific timings, such as a Lambda's billed time.
+	Remote map[string]float64 `json:"remote,omitempty"`
+}
+
+// Validate checks the values a job from outside must respect.
+func (j *Job) Validate() error {
+	switch {
+	case j.Source == "":
+		return errors.New("job has no source")
+	case j.Frames <= 0 || j.Frames > 10_000_000:
+		return fmt.Errorf("job frames %d out of range", j.Frames)
+	case j.SeekMicros < 0 || j.SeekMicros > int64(240*time.Hour/time.Microsecond):
+		return fmt.Errorf("job seek %dµs out of range", j.SeekMicros)
+	case j.StreamIndex < 0 || j.StreamIndex > 1000:
+		return fmt.Errorf("job stream index %d out of range", j.StreamIndex)
+	case j.TimeScale < 0 || j.TimeScale > 10_000_000:
+		return fmt.Errorf("job time scale %d out of range", j.TimeScale)
+	case j.Rotation%90 != 0 || j.Rotation < -270 || j.Rotation > 270:
+		return fmt.Errorf("job rotation %d out of range", j.Rotation)
+	}
+	// Any container that takes the codec will do for the check: the segment
+	// format is fixed.
+	return j.Profile.Validate(segmentContainer, "segment")
+}
+
+// segmentContainer is the format of encoded segments: MP4 keeps exact
+// timestamps in the source's time scale and every codec's headers.
+var segmentContainer = Container{Ext: ".mp4", Format: "mp4", Video: []Codec{H264, H265, VP9, AV1}, Audio: []string{"aac"}}
+
+// SegmentExt is the file extension of encoded segments.
+const SegmentExt = ".mp4"
+
+// EncodeSegment encodes job with r, writing job.Output, and checks that the
+// result has exactly job.Frames frames. It is the one segment step every
+// backend runs, locally or inside a Lambda function. extraInput holds ffmpeg
+// input options the caller needs, such as a protocol whitelist.
+func EncodeSegment(ctx context.Context, r ffmpeg.Runner, job Job, progress ffmpeg.Progress, extraInput ...string) (Result, error) {
+	start := time.Now()
+	args := segmentArgs(job, extraInput)
+	if err := r.Run(ctx, args, progress); err != nil {
+		return Result{}, fmt.Errorf("encode segment %d: %w", job.Index, err)
+	}
+	n, err := r.CountFrames(ctx, job.Output)
+	if err != nil {
+		return Result{}, fmt.Errorf("check segment %d: %w", job.Index, err)
+	}
+	if n != job.Frames {
+		return Result{}, fmt.Errorf("check segment %d: %w: got %d frames, planned %d", job.Index, ErrShortSegment, n, job.Frames)
+	}
+	fi, err := os.Stat(job.Output)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Index: job.Index, Frames: n, Bytes: fi.Size(), EncodeSeconds: time.Since(start).Seconds()}, nil
+}
+
+// segmentArgs builds the ffmpeg arguments for one segment encode.
+func segmentArgs(job Job, extraInput []string) []string {
+	p := job.Profile
+	threads := p.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	in := ffargs.KwArgs{
+		"ss":      formatMicros(job.SeekMicros),
+		"threads": strconv.Itoa(threads),
+	}
+	if !job.RotatePixels {
+		in["noautorotate"] = ""
+	}
+	out := ffargs.KwArgs{
+		"map":          fmt.Sprintf("0:%d", job.StreamIndex),
+		"frames:v":     strconv.Itoa(job.Frames),
+		"fps_mode":     "passthrough",
+		"an":           "",
+		"sn":           "",
+		"dn":           "",
+		"map_metadata": "-1",
+		"map_chapters": "-1",
+		"c:v":          p.Codec.Encoder(),
+		"crf":          strconv.Itoa(p.CRF),
+		"threads":      strconv.Itoa(threads),
+		"f":            "mp4",
+		"y":            "",
+	}
+	if job.TimeScale > 0 {
+		out["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
+	}
+	if vf := scaleFilter(p.Height, job.Rotation, job.RotatePixels); vf != "" {
+		out["vf"] = vf
+	}
+	switch p.Codec {
+	case H264:
+		// stitchable keeps headers identical across separately encoded
+		// segments, so they join with a stream copy.
+		out["x264-params"] = "stitchable=1"
+		if p.Preset != "" {
+			out["preset"] = p.Preset
+		}
+	case H265:
+		out["x265-params"] = fmt.Sprintf("log-level=error:pools=%d:frame-threads=%d", threads, min(threads, 16))
+		out["tag:v"] = "hvc1"
+		if p.Preset != "" {
+			out["preset"] = p.Preset
+		}
+	case VP9:
+		out["b:v"] = "0" // constant quality
+		out["row-mt"] = "1"
+		if p.Preset != "" {
+			out["cpu-used"] = p.Preset
+		}
+	case AV1:
+		out["svtav1-params"] = fmt.Sprintf("lp=%d", threads)
+		if p.Preset != "" {
+			out["preset"] = p.Preset
+		}
+	}
+	stream := ffargs.Input(job.Source, in).Output(job.Output, out)
+	args := stream.GetArgs()
+	if len(extraInput) > 0 {
+		// Input options go before the -i that opens the source.
+		for i, a := range args {
+			if a == "-i" {
+				args = append(append(append([]string{}, args[:i]...), extraInput...), args[i:]...)
+				break
+			}
+		}
+	}
+	return args
+}
+
+// scaleFilter returns the video filter that scales to a displayed height,
+// keeping the aspect ratio and even dimensions. When a 90-degree rotation is
+// carried as metadata, the displayed height is the coded width.
+func scaleFilter(height, rotation int, rotatePixels bool) string {
+	if height <= 0 {
+		return ""
+	}
+	if !rotatePixels && (rotation == 90 || rotation == -90) {
+		return fmt.Sprintf("scale=%d:-2", height)
+	}
+	return fmt.Sprintf("scale=-2:%d", height)
+}
+
+// formatMicros formats a microsecond count as seconds for ffmpeg.
+func formatMicros(us int64) string {
+	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
+}
