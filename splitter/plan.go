@@ -108,7 +108,7 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 		}
 	}
 	step := float64(totalTicks) / float64(count)
-	tolerance := int64(step / 4)
+	tolerance := int64(step / 2)
 
 	cuts := []int{0}
 	for k := 1; k < count; k++ {

@@ -196,35 +196,42 @@ func (r Runner) Probe(ctx context.Context, path string) (*Media, error) {
 	return m, nil
 }
 
-// ProbeURL is Probe for a path or URL that ffprobe opens itself.
+// ProbeURL is Probe for a path or URL that ffprobe opens itself. One ffprobe
+// run reports the container, the streams and every packet; the packet list
+// is decoded as it streams, never held as JSON.
 func (r Runner) ProbeURL(ctx context.Context, url string) (*Media, error) {
-	out, err := r.Output(ctx, []string{"-show_format", "-show_streams", "-show_chapters", "-of", "json", url})
+	var info jsonInfo
+	var packets []packet
+	read := func(rd io.Reader) (err error) {
+		info, packets, err = decodeProbe(rd)
+		return err
+	}
+	warnings, err := r.Stream(ctx, []string{"-show_format", "-show_streams", "-show_chapters",
+		"-show_entries", "packet=stream_index,pts,dts,duration,flags", "-of", "json=c=1", url}, read)
 	if err != nil {
 		var ee *ExitError
 		if errors.As(err, &ee) {
 			return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: probeDetail(ee.Stderr, url)}
 		}
-		return nil, err
-	}
-	m, err := parseInfo(out)
-	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: err.Error()}
 	}
+	m := newMedia(&info)
 	m.Path = url
 	if len(m.Streams) == 0 {
 		return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: "no streams"}
 	}
-	if err := r.scanPackets(ctx, url, m); err != nil {
-		return nil, err
+	m.addPackets(packets)
+	if d := damage(warnings); d != "" {
+		return nil, &MediaError{Path: url, Err: ErrTruncated, Detail: probeDetail(d, url)}
 	}
 	if m.Video == nil {
 		return nil, &MediaError{Path: url, Err: ErrNoVideo}
 	}
 	if len(m.Frames) == 0 {
 		return nil, &MediaError{Path: url, Err: ErrTruncated, Detail: "the video stream has no frames"}
-	}
-	if m.damage != "" {
-		return nil, &MediaError{Path: url, Err: ErrTruncated, Detail: m.damage}
 	}
 	return m, nil
 }
@@ -282,11 +289,8 @@ type jsonInfo struct {
 	} `json:"format"`
 }
 
-func parseInfo(data []byte) (*Media, error) {
-	var info jsonInfo
-	if err := json.Unmarshal(data, &info); err != nil {
-		return nil, fmt.Errorf("parse ffprobe output: %w", err)
-	}
+// newMedia builds a Media from ffprobe's container and stream sections.
+func newMedia(info *jsonInfo) *Media {
 	m := &Media{Format: info.Format.FormatName, Chapters: len(info.Chapters)}
 	m.Start, _ = strconv.ParseFloat(info.Format.StartTime, 64)
 	m.Duration, _ = strconv.ParseFloat(info.Format.Duration, 64)
@@ -327,7 +331,7 @@ func parseInfo(data []byte) (*Media, error) {
 			break
 		}
 	}
-	return m, nil
+	return m
 }
 
 // normalizeRotation maps any multiple of 90 degrees into (-180, 180].
@@ -350,9 +354,74 @@ type jsonPacket struct {
 	Flags       string `json:"flags"`
 }
 
-// scanPackets reads every packet's timing. The output is decoded as it
-// streams, so a long file never sits in memory as JSON.
-func (r Runner) scanPackets(ctx context.Context, url string, m *Media) error {
+// packet is the timing of one packet, kept compact: a long file has
+// hundreds of thousands.
+type packet struct {
+	stream   int32
+	key      bool
+	discard  bool
+	ts       int64
+	duration int64
+}
+
+// decodeProbe reads ffprobe's JSON document: the packets array first, then
+// the stream, chapter and format sections.
+func decodeProbe(rd io.Reader) (jsonInfo, []packet, error) {
+	var info jsonInfo
+	var packets []packet
+	dec := json.NewDecoder(rd)
+	if err := expectDelim(dec, '{'); err != nil {
+		return info, nil, err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return info, nil, fmt.Errorf("parse ffprobe output: %w", err)
+		}
+		switch tok {
+		case "packets":
+			if err := expectDelim(dec, '['); err != nil {
+				return info, nil, err
+			}
+			for dec.More() {
+				var p jsonPacket
+				if err := dec.Decode(&p); err != nil {
+					return info, nil, fmt.Errorf("parse ffprobe packets: %w", err)
+				}
+				ts := p.PTS
+				if ts == nil {
+					ts = p.DTS
+				}
+				if ts == nil {
+					continue
+				}
+				packets = append(packets, packet{
+					stream: int32(p.StreamIndex), ts: *ts, duration: p.Duration,
+					key: strings.Contains(p.Flags, "K"), discard: strings.Contains(p.Flags, "D"),
+				})
+			}
+			if err := expectDelim(dec, ']'); err != nil {
+				return info, nil, err
+			}
+		case "streams":
+			err = dec.Decode(&info.Streams)
+		case "chapters":
+			err = dec.Decode(&info.Chapters)
+		case "format":
+			err = dec.Decode(&info.Format)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return info, nil, fmt.Errorf("parse ffprobe output: %w", err)
+		}
+	}
+	return info, packets, nil
+}
+
+// addPackets fills stream spans and the video frame list from packets.
+func (m *Media) addPackets(packets []packet) {
 	byIndex := map[int]*Stream{}
 	for i := range m.Streams {
 		s := &m.Streams[i]
@@ -360,77 +429,42 @@ func (r Runner) scanPackets(ctx context.Context, url string, m *Media) error {
 		byIndex[s.Index] = s
 	}
 	var frameDur int64
-	var lastVideo int64 = math.MinInt64
-	var unordered bool
-	read := func(rd io.Reader) error {
-		dec := json.NewDecoder(rd)
-		if err := expectDelims(dec, "{", "packets", "["); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil // no packets at all
-			}
-			return err
+	lastVideo := int64(math.MinInt64)
+	unordered := false
+	for _, p := range packets {
+		s := byIndex[int(p.stream)]
+		if s == nil {
+			continue
 		}
-		var p jsonPacket
-		for dec.More() {
-			p = jsonPacket{}
-			if err := dec.Decode(&p); err != nil {
-				return fmt.Errorf("parse ffprobe packets: %w", err)
-			}
-			s := byIndex[p.StreamIndex]
-			if s == nil {
-				continue
-			}
-			ts := p.PTS
-			if ts == nil {
-				ts = p.DTS
-			}
-			if ts == nil {
-				continue
-			}
-			s.Packets++
-			if !strings.Contains(p.Flags, "D") {
-				s.Start = min(s.Start, s.TimeBase.Seconds(*ts))
-			}
-			s.End = max(s.End, s.TimeBase.Seconds(*ts+p.Duration))
-			if s == m.Video {
-				if *ts < lastVideo {
-					unordered = true
-				}
-				lastVideo = *ts
-				m.Frames = append(m.Frames, Frame{PTS: *ts, Key: strings.Contains(p.Flags, "K")})
-				if p.Duration > 0 {
-					frameDur = p.Duration
-				}
-				if e := *ts + p.Duration; e > m.FrameEnd {
-					m.FrameEnd = e
-				}
-			}
+		s.Packets++
+		if !p.discard {
+			s.Start = min(s.Start, s.TimeBase.Seconds(p.ts))
 		}
-		return nil
-	}
-	warnings, err := r.Stream(ctx, []string{"-show_entries", "packet=stream_index,pts,dts,duration,flags", "-of", "json=c=1", url}, read)
-	var ee *ExitError
-	if errors.As(err, &ee) {
-		return &MediaError{Path: url, Err: ErrTruncated, Detail: probeDetail(ee.Stderr, url)}
-	}
-	if err != nil {
-		return err
-	}
-	if d := damage(warnings); d != "" {
-		m.damage = probeDetail(d, url)
+		s.End = max(s.End, s.TimeBase.Seconds(p.ts+p.duration))
+		if s != m.Video {
+			continue
+		}
+		if p.ts < lastVideo {
+			unordered = true
+		}
+		lastVideo = p.ts
+		m.Frames = append(m.Frames, Frame{PTS: p.ts, Key: p.key})
+		if p.duration > 0 {
+			frameDur = p.duration
+		}
+		m.FrameEnd = max(m.FrameEnd, p.ts+p.duration)
 	}
 	for i := range m.Streams {
-		if s := &m.Streams[i]; s.Packets == 0 {
-			s.Start, s.End = 0, 0
+		if s := &m.Streams[i]; s.Packets == 0 || math.IsInf(s.Start, 0) {
+			s.Start, s.End = 0, max(0, s.End)
 		}
 	}
 	if m.Video == nil || len(m.Frames) == 0 {
-		return nil
+		return
 	}
 	if unordered {
 		slices.SortFunc(m.Frames, func(a, b Frame) int { return cmpInt(a.PTS, b.PTS) })
 	}
-	m.Frames = slices.CompactFunc(m.Frames, func(a, b Frame) bool { return a.PTS == b.PTS })
 	last := m.Frames[len(m.Frames)-1].PTS
 	if m.FrameEnd <= last {
 		if frameDur == 0 && len(m.Frames) > 1 {
@@ -438,7 +472,6 @@ func (r Runner) scanPackets(ctx context.Context, url string, m *Media) error {
 		}
 		m.FrameEnd = last + max(frameDur, 1)
 	}
-	return nil
 }
 
 // damage returns the lines of ffprobe's stderr that say the file ends early
@@ -468,22 +501,13 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-func expectDelims(dec *json.Decoder, want ...string) error {
-	for _, w := range want {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		var got string
-		switch t := tok.(type) {
-		case json.Delim:
-			got = t.String()
-		case string:
-			got = t
-		}
-		if got != w {
-			return fmt.Errorf("parse ffprobe packets: want %q, got %v", w, tok)
-		}
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("parse ffprobe output: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("parse ffprobe output: want %q, got %v", want, tok)
 	}
 	return nil
 }
