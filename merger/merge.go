@@ -142,11 +142,19 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 			args = append(args, "-map", fmt.Sprintf("%s:%d", srcIn, s.Index))
 		}
 	}
-	args = append(args,
-		"-map_metadata", srcIn,
-		"-map_chapters", srcIn,
-		"-map_metadata:s:v:0", fmt.Sprintf("%s:s:%d", srcIn, src.Video.Index),
-	)
+	// Naming one stream's metadata source turns off ffmpeg's default
+	// per-stream copy for all of them, so every stream's tags (language,
+	// title, handler) are mapped from its source stream explicitly.
+	args = append(args, "-map_metadata", srcIn, "-map_chapters", srcIn,
+		"-map_metadata:s:v:0", fmt.Sprintf("%s:s:%d", srcIn, src.Video.Index))
+	if spec.Audio != "" || spec.CopyAudio {
+		for i, a := range audio {
+			args = append(args, fmt.Sprintf("-map_metadata:s:a:%d", i), fmt.Sprintf("%s:s:%d", srcIn, a.Index))
+		}
+	}
+	for i, s := range src.StreamsOf("subtitle") {
+		args = append(args, fmt.Sprintf("-map_metadata:s:s:%d", i), fmt.Sprintf("%s:s:%d", srcIn, s.Index))
+	}
 	if setRotation && !useDisplayRotation {
 		// ffmpeg before display_rotation reads the old tag when muxing.
 		args = append(args, "-metadata:s:v:0", "rotate="+strconv.Itoa((spec.Rotation%360+360)%360))

@@ -437,6 +437,14 @@ func (p *Pipeline) verify(ctx context.Context, src *ffmpeg.Media, path, name str
 	if err := audioMatches(src, out); err != nil {
 		return fmt.Errorf("%s: %w: %v", name, ErrVerify, err)
 	}
+	for _, typ := range []string{"audio", "subtitle"} {
+		a, b := src.StreamsOf(typ), out.StreamsOf(typ)
+		for i := range a {
+			if a[i].Language != "" && a[i].Language != b[i].Language {
+				return fmt.Errorf("%s: %w: %s track %d has language %q, source %q", name, ErrVerify, typ, i, b[i].Language, a[i].Language)
+			}
+		}
+	}
 	return nil
 }
 
