@@ -27,7 +27,8 @@ type encodeOptions struct {
 
 func (o *encodeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.codec, "codec", "h264", "video codec: h264, h265, vp9 or av1 (libx264, libx265, libvpx-vp9, libsvtav1)")
-	f.IntVar(&o.crf, "crf", -1, "quality; default per codec: h264 23, h265 28, vp9 31, av1 35")
+	o.crf = -1
+	f.Var((*optionalInt)(&o.crf), "crf", "quality; default per codec: h264 23, h265 28, vp9 31, av1 35")
 	f.StringVar(&o.preset, "preset", "", "encoder preset: x264/x265 names (medium…), vp9 cpu-used 0-8, av1 0-13; default the encoder's")
 	f.IntVar(&o.height, "height", 0, "scale to this displayed height, keeping the aspect ratio (0 keeps the size)")
 	f.StringVar(&o.audioCodec, "audio-codec", "", "audio codec: aac, opus, mp3, ac3, flac, vorbis or copy; default per container")
@@ -51,6 +52,27 @@ func (o *encodeOptions) profile() (transcode.Profile, time.Duration, error) {
 		AudioCodec: strings.ToLower(o.audioCodec), AudioBitrate: o.audioBitrate,
 	}, d, nil
 }
+
+// optionalInt is an int flag whose unset value is -1, shown as no default.
+type optionalInt int
+
+func (v *optionalInt) String() string {
+	if *v < 0 {
+		return ""
+	}
+	return strconv.Itoa(int(*v))
+}
+
+func (v *optionalInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q is not a non-negative integer", s)
+	}
+	*v = optionalInt(n)
+	return nil
+}
+
+func (v *optionalInt) Type() string { return "int" }
 
 // parseDuration accepts Go durations ("1m30s") and plain seconds ("90").
 func parseDuration(s string) (time.Duration, error) {
