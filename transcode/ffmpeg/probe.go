@@ -125,7 +125,6 @@ type Media struct {
 	Video    *Stream // the first video stream that is not a cover picture
 	Frames   []Frame // every frame of Video, sorted by PTS
 	FrameEnd int64   // PTS just after the last frame of Video
-	damage   string  // what ffprobe complained of while reading packets
 }
 
 // VideoDuration is the span of the video frames in seconds.
