@@ -47,7 +47,7 @@ func (p *progress) event(e transcode.Event) {
 			progressbar.OptionSetDescription("encoding"),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("fps"),
+			progressbar.OptionSetItsString("frames"),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionFullWidth(),
