@@ -562,7 +562,9 @@ func openWorkDir(req Request, src *ffmpeg.Media, plan *splitter.Plan) (string, f
 	if err != nil {
 		return "", nil, err
 	}
-	fp := fingerprint{Input: abs, Size: fi.Size(), ModTime: fi.ModTime().UTC(), Profile: req.Profile, Segments: plan.Segments}
+	prof := req.Profile
+	prof.Threads = 0 // threads change how fast, not what, a segment encodes
+	fp := fingerprint{Input: abs, Size: fi.Size(), ModTime: fi.ModTime().UTC(), Profile: prof, Segments: plan.Segments}
 	want, err := json.MarshalIndent(fp, "", "  ")
 	if err != nil {
 		return "", nil, err
