@@ -117,19 +117,23 @@ func segmentArgs(job Job, extraInput []string) []string {
 		in["noautorotate"] = ""
 	}
 	out := ffargs.KwArgs{
-		"map":          fmt.Sprintf("0:%d", job.StreamIndex),
-		"frames:v":     strconv.Itoa(job.Frames),
-		"fps_mode":     "passthrough",
-		"an":           "",
-		"sn":           "",
-		"dn":           "",
-		"map_metadata": "-1",
-		"map_chapters": "-1",
-		"c:v":          p.Codec.Encoder(),
-		"crf":          strconv.Itoa(p.CRF),
-		"threads":      strconv.Itoa(threads),
-		"f":            "mp4",
-		"y":            "",
+		"map":      fmt.Sprintf("0:%d", job.StreamIndex),
+		"frames:v": strconv.Itoa(job.Frames),
+		"fps_mode": "passthrough",
+		// The encoder keeps the source's time base; its default, one
+		// tick per frame of the nominal rate, would round variable frame
+		// rate timestamps to a constant rate.
+		"enc_time_base:v": "-1",
+		"an":              "",
+		"sn":              "",
+		"dn":              "",
+		"map_metadata":    "-1",
+		"map_chapters":    "-1",
+		"c:v":             p.Codec.Encoder(),
+		"crf":             strconv.Itoa(p.CRF),
+		"threads":         strconv.Itoa(threads),
+		"f":               "mp4",
+		"y":               "",
 	}
 	if job.TimeScale > 0 {
 		out["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
