@@ -440,12 +440,21 @@ func (p *Pipeline) verify(ctx context.Context, src *ffmpeg.Media, path, name str
 	for _, typ := range []string{"audio", "subtitle"} {
 		a, b := src.StreamsOf(typ), out.StreamsOf(typ)
 		for i := range a {
-			if a[i].Language != "" && a[i].Language != b[i].Language {
+			if want := language(a[i]); want != "" && want != language(b[i]) {
 				return fmt.Errorf("%s: %w: %s track %d has language %q, source %q", name, ErrVerify, typ, i, b[i].Language, a[i].Language)
 			}
 		}
 	}
 	return nil
+}
+
+// language returns s's language tag, "" for none. "und" (undetermined) is
+// none too: MP4 writes it for an untagged track and Matroska leaves it out.
+func language(s *ffmpeg.Stream) string {
+	if s.Language == "und" {
+		return ""
+	}
+	return s.Language
 }
 
 func audioMatches(src, out *ffmpeg.Media) error {
