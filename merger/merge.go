@@ -115,6 +115,17 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 	args = append(args, "-f", "concat", "-safe", "0", "-i", list)
 	srcIn := "1"
 	if spec.Audio != "" {
+		// ffmpeg moves every input to start at zero. The audio file keeps
+		// the source's timeline less the container start, as the video
+		// offset above does, so it goes back to where it starts: audio
+		// that begins after the video stays in sync.
+		start, err := startTime(ctx, r, spec.Audio)
+		if err != nil {
+			return nil, err
+		}
+		if start != 0 {
+			args = append(args, "-itsoffset", strconv.FormatFloat(start, 'f', 6, 64))
+		}
 		args = append(args, "-i", spec.Audio)
 		srcIn = "2"
 	}
@@ -164,6 +175,20 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 	}
 	args = append(args, "-f", spec.Format, "-y", spec.Output)
 	return args, nil
+}
+
+// startTime returns the start of path's container in seconds, which ffmpeg
+// subtracts from its timestamps when it reads path as an input.
+func startTime(ctx context.Context, r ffmpeg.Runner, path string) (float64, error) {
+	out, err := r.Output(ctx, []string{"-show_entries", "format=start_time", "-of", "csv=p=0", path})
+	if err != nil {
+		return 0, fmt.Errorf("merge: read start of %s: %w", filepath.Base(path), err)
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil {
+		return 0, nil // "N/A": no start time, nothing is moved
+	}
+	return v, nil
 }
 
 // writeConcatList writes the concat demuxer's list of pieces with their
