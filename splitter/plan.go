@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
@@ -48,7 +49,18 @@ type Segment struct {
 	EndPTS     int64 `json:"end_pts"`   // the next segment's StartPTS, or the end of the last frame
 	SeekMicros int64 `json:"seek_us"`   // ffmpeg -ss for the first frame: microseconds from the container start
 	Keyframe   bool  `json:"keyframe"`  // the segment starts on a keyframe
+	// PrerollMicros is how long before SeekMicros reading must start, 0
+	// for sources ffmpeg seeks exactly by an index (MP4, Matroska). Others,
+	// such as MPEG-TS, are searched by timestamps and a seek can land past
+	// the keyframe the segment decodes from; they read from ReadMargin
+	// before that keyframe and cut at StartPTS.
+	PrerollMicros int64 `json:"preroll_us,omitempty"`
 }
+
+// ReadMargin is how far before a segment's keyframe reading starts in a
+// source ffmpeg cannot seek exactly. It exceeds the reordering delay of
+// B-frames, so the keyframe is read whole wherever the seek lands.
+const ReadMargin = time.Second
 
 // Plan is the full list of segments for one source.
 type Plan struct {
@@ -121,6 +133,7 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 	}
 
 	startMicros := int64(math.Round(m.Start * 1e6))
+	exact := seeksExactly(m.Format)
 	p := &Plan{Frames: len(frames), Target: target, TimeBase: tb}
 	for i, c := range cuts {
 		end := len(frames)
@@ -129,17 +142,40 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 			end = cuts[i+1]
 			endPTS = frames[end].PTS
 		}
+		seek := max(tb.Micros(frames[c].PTS)-startMicros, 0)
+		var preroll int64
+		if !exact {
+			key := 0 // the keyframe the segment decodes from
+			if k := sort.SearchInts(keys, c+1); k > 0 {
+				key = keys[k-1]
+			}
+			read := max(tb.Micros(frames[key].PTS)-startMicros-ReadMargin.Microseconds(), 0)
+			preroll = seek - min(read, seek)
+		}
 		p.Segments = append(p.Segments, Segment{
-			Index:      i,
-			First:      c,
-			Frames:     end - c,
-			StartPTS:   frames[c].PTS,
-			EndPTS:     endPTS,
-			SeekMicros: max(tb.Micros(frames[c].PTS)-startMicros, 0),
-			Keyframe:   frames[c].Key,
+			Index:         i,
+			First:         c,
+			Frames:        end - c,
+			StartPTS:      frames[c].PTS,
+			EndPTS:        endPTS,
+			SeekMicros:    seek,
+			Keyframe:      frames[c].Key,
+			PrerollMicros: preroll,
 		})
 	}
 	return p, nil
+}
+
+// seeksExactly reports whether ffmpeg seeks in a file of format, as ffprobe
+// names it, by an index that lands on the keyframe at or before the target.
+func seeksExactly(format string) bool {
+	for _, f := range strings.Split(format, ",") {
+		switch f {
+		case "mov", "mp4", "matroska", "webm":
+			return true
+		}
+	}
+	return false
 }
 
 // nearest returns the index of the keyframe closest to ideal if one lies

@@ -189,6 +189,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	for i, s := range plan.Segments {
 		jobs[i] = Job{
 			Index: s.Index, Source: src.Path, SeekMicros: s.SeekMicros, Frames: s.Frames,
+			PrerollMicros: s.PrerollMicros, StartPTS: s.StartPTS,
 			StreamIndex: src.Video.Index, TimeScale: timeScale(src.Video.TimeBase),
 			Rotation: src.Video.Rotation, RotatePixels: rotatePixels,
 			Profile: req.Profile, Output: segmentPath(work, s.Index),

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
@@ -23,6 +24,13 @@ type Job struct {
 	// SeekMicros is where the segment's first frame starts, in microseconds
 	// from the start of the source container (ffmpeg's input -ss).
 	SeekMicros int64 `json:"seek_us"`
+	// PrerollMicros, when positive, starts reading that long before
+	// SeekMicros and cuts the segment at StartPTS exactly, for sources
+	// ffmpeg cannot seek exactly (see splitter.Segment).
+	PrerollMicros int64 `json:"preroll_us,omitempty"`
+	// StartPTS is the first frame's timestamp in the video stream's time
+	// base; it is used with PrerollMicros.
+	StartPTS int64 `json:"start_pts,omitempty"`
 	// Frames is exactly how many frames the segment must have.
 	Frames int `json:"frames"`
 	// StreamIndex is the source's video stream.
@@ -59,6 +67,8 @@ func (j *Job) Validate() error {
 		return fmt.Errorf("job frames %d out of range", j.Frames)
 	case j.SeekMicros < 0 || j.SeekMicros > int64(240*time.Hour/time.Microsecond):
 		return fmt.Errorf("job seek %dµs out of range", j.SeekMicros)
+	case j.PrerollMicros < 0 || j.PrerollMicros > j.SeekMicros:
+		return fmt.Errorf("job preroll %dµs out of range", j.PrerollMicros)
 	case j.StreamIndex < 0 || j.StreamIndex > 1000:
 		return fmt.Errorf("job stream index %d out of range", j.StreamIndex)
 	case j.TimeScale < 0 || j.TimeScale > 10_000_000:
@@ -116,6 +126,14 @@ func segmentArgs(job Job, extraInput []string) []string {
 	if !job.RotatePixels {
 		in["noautorotate"] = ""
 	}
+	var vf []string
+	if job.PrerollMicros > 0 {
+		// Decode from earlier and cut at the first frame's own timestamp,
+		// which -copyts leaves as the source has it.
+		in["ss"] = formatMicros(job.SeekMicros - job.PrerollMicros)
+		in["copyts"] = ""
+		vf = append(vf, fmt.Sprintf("trim=start_pts=%d", job.StartPTS), "setpts=PTS-STARTPTS")
+	}
 	out := ffargs.KwArgs{
 		"map":      fmt.Sprintf("0:%d", job.StreamIndex),
 		"frames:v": strconv.Itoa(job.Frames),
@@ -138,8 +156,11 @@ func segmentArgs(job Job, extraInput []string) []string {
 	if job.TimeScale > 0 {
 		out["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
 	}
-	if vf := scaleFilter(p.Height, job.Rotation, job.RotatePixels); vf != "" {
-		out["vf"] = vf
+	if f := scaleFilter(p.Height, job.Rotation, job.RotatePixels); f != "" {
+		vf = append(vf, f)
+	}
+	if len(vf) > 0 {
+		out["vf"] = strings.Join(vf, ",")
 	}
 	switch p.Codec {
 	case H264:
