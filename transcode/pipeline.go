@@ -17,6 +17,7 @@ import (
 	"github.com/chunkcode/chunkcode/merger"
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/mp4"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -253,7 +254,7 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 	p.notify(Event{Kind: EventStage, Stage: "encode"})
 	var pending []Job
 	for _, j := range jobs {
-		if req.Resume && p.segmentDone(ctx, j) {
+		if req.Resume && p.segmentDone(j) {
 			sum.ResumedSegments++
 			p.notify(Event{Kind: EventFrames, Frames: j.Frames})
 			p.notify(Event{Kind: EventSegment, Segment: plan.Segments[j.Index], Resumed: true, Result: Result{Index: j.Index, Frames: j.Frames}})
@@ -366,8 +367,8 @@ func (p *Pipeline) encodeWithRetries(ctx context.Context, backend Backend, job J
 
 // segmentDone reports whether job's output already exists with the planned
 // frame count.
-func (p *Pipeline) segmentDone(ctx context.Context, job Job) bool {
-	n, err := p.Runner.CountFrames(ctx, job.Output)
+func (p *Pipeline) segmentDone(job Job) bool {
+	n, err := mp4.VideoFrames(job.Output)
 	return err == nil && n == job.Frames
 }
 

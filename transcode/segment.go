@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/mp4"
 	ffargs "github.com/u2takey/ffmpeg-go"
 )
 
@@ -98,7 +99,9 @@ func EncodeSegment(ctx context.Context, r ffmpeg.Runner, job Job, progress ffmpe
 	if err := r.Run(ctx, args, progress); err != nil {
 		return Result{}, fmt.Errorf("encode segment %d: %w", job.Index, err)
 	}
-	n, err := r.CountFrames(ctx, job.Output)
+	// Segments are MP4: their index says how many frames they hold, read
+	// here without starting another process.
+	n, err := mp4.VideoFrames(job.Output)
 	if err != nil {
 		return Result{}, fmt.Errorf("check segment %d: %w", job.Index, err)
 	}
