@@ -96,6 +96,7 @@ type transcodeOptions struct {
 	encodeOptions
 	backendOptions
 	workers    int
+	threads    int
 	workDir    string
 	resume     bool
 	keep       bool
@@ -108,6 +109,7 @@ func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
 	o.backendOptions.AddFlags(f)
 	f.IntVarP(&o.workers, "workers", "w", 0, "segments encoded at once (default: one per core locally)")
+	f.IntVar(&o.threads, "threads", 0, "ffmpeg threads per segment encode (default: cores / workers, at least 1)")
 	f.StringVar(&o.workDir, "work-dir", "", "keep intermediates in this directory (needed for --resume)")
 	f.BoolVar(&o.resume, "resume", false, "reuse verified segments from an earlier run in --work-dir")
 	f.BoolVar(&o.keep, "keep", false, "keep intermediates")
@@ -152,7 +154,11 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 	if err != nil {
 		return err
 	}
-	if workers > 0 && backend.Name() == "local" {
+	if o.threads < 0 {
+		return usagef("--threads must not be negative")
+	}
+	prof.Threads = o.threads
+	if prof.Threads == 0 && backend.Name() == "local" {
 		prof.Threads = transcode.Threads(workers)
 	}
 	runner := ffmpeg.Runner{}
