@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -141,6 +142,10 @@ once its frame count and audio have been checked against INPUT.`,
 
 func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error {
 	prof, segDur, err := o.profile()
+	var ue *usageError
+	if err != nil && !errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", out, err) // a codec OUTPUT cannot be made with
+	}
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,9 @@ func exitCode(ctx context.Context, err error) int {
 		return ee.code
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitInterrupted
+	case strings.HasPrefix(err.Error(), "unknown command "):
+		// cobra reports an unknown subcommand with a plain error.
+		return exitUsage
 	}
 	return exitFailure
 }
