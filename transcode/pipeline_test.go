@@ -195,6 +195,16 @@ func TestPipeline(t *testing.T) {
 			ext:  ".mp4", check: inSync,
 		},
 		{
+			name: "copied audio stays in sync",
+			spec: fixture.Spec{Audio: 1, SyncMark: time.Second, AudioDelay: 200 * time.Millisecond},
+			ext:  ".mkv",
+			req:  func(r *transcode.Request) { r.Profile.AudioCodec = "copy" },
+			check: func(t *testing.T, in, out string, sum *transcode.Summary) {
+				assert.Equal(t, "aac", fixture.Inspect(t, out).StreamsOf("audio")[0].Codec)
+				inSync(t, in, out, sum)
+			},
+		},
+		{
 			name: "h265",
 			spec: fixture.Spec{Duration: time.Second, Audio: 1},
 			ext:  ".mp4", req: codec(transcode.H265), check: hasCodec("hevc"),
@@ -576,6 +586,22 @@ func TestBadInput(t *testing.T) {
 			assert.Nil(t, sum)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NoFileExists(t, out)
+		})
+	}
+}
+
+// TestRelativeNames is not parallel: it changes the working directory.
+func TestRelativeNames(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	dir := t.TempDir()
+	fixture.Video(t, fixture.Spec{Dir: dir, Name: "10:30.mp4", Audio: 1})
+	t.Chdir(dir)
+	// ffmpeg would read "10:30.mp4" as a URL with the scheme "10".
+	for _, out := range []string{"11:45.mkv", "out.mp4"} {
+		t.Run(out, func(t *testing.T) {
+			sum, err := run(t, request("10:30.mp4", out), nil)
+			require.NoError(t, err)
+			checkOutput(t, "./10:30.mp4", "./"+out, sum)
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -187,8 +188,19 @@ func (r Runner) Probe(ctx context.Context, path string) (*Media, error) {
 	if fi.IsDir() {
 		return nil, &MediaError{Path: path, Err: errors.New("is a directory")}
 	}
-	m, err := r.ProbeURL(ctx, path)
+	// ffmpeg reads a relative name such as "10:30.mp4" as a URL with the
+	// scheme "10"; "./10:30.mp4" is the file. m.Path is what ffmpeg is
+	// given from here on.
+	url := path
+	if !filepath.IsAbs(path) && strings.Contains(path, ":") {
+		url = "." + string(filepath.Separator) + path
+	}
+	m, err := r.ProbeURL(ctx, url)
 	if err != nil {
+		var me *MediaError
+		if errors.As(err, &me) && me.Path == url {
+			me.Path = path // name the file as the caller did
+		}
 		return nil, err
 	}
 	m.Size = fi.Size()
