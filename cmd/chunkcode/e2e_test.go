@@ -296,8 +296,18 @@ func TestInterrupt(t *testing.T) {
 			r := start(t, []string{"TMPDIR=" + tmp},
 				"transcode", "--no-progress", "--workers", "1", "--segment-duration", "1", in, out)
 			r.waitFor(t, "segment ", 1)
+			// Signal while an ffmpeg child runs, and remember it.
+			var kids []int
+			for deadline := time.Now().Add(10 * time.Second); len(kids) == 0 && time.Now().Before(deadline); {
+				kids = children(t, r.cmd.Process.Pid)
+				time.Sleep(5 * time.Millisecond)
+			}
+			require.NotEmpty(t, kids, "no ffmpeg child to interrupt")
 			require.NoError(t, r.cmd.Process.Signal(sig))
 			code := r.wait(t, 15*time.Second)
+			for _, k := range kids {
+				assert.False(t, alive(k), "ffmpeg child %d still running", k)
+			}
 			assert.Equal(t, 130, code, "exit code; stderr: %s", r.stderr.String())
 			assert.Contains(t, r.stderr.String(), "chunkcode: interrupted")
 			assert.NotContains(t, r.stderr.String(), "goroutine")
@@ -313,6 +323,30 @@ func TestInterrupt(t *testing.T) {
 			left, err = os.ReadDir(tmp)
 			require.NoError(t, err)
 			assert.Empty(t, left, "temporary work directory left behind")
+		})
+	}
+}
+
+func TestOutputIsInput(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	dir := t.TempDir()
+	in := fixture.Video(t, fixture.Spec{Dir: dir, Duration: time.Second})
+	before, err := os.ReadFile(in)
+	require.NoError(t, err)
+	link := filepath.Join(dir, "link.mp4")
+	require.NoError(t, os.Symlink(in, link))
+	for name, out := range map[string]string{"same path": in, "./ spelling": dir + "/./" + filepath.Base(in), "symlink": link} {
+		t.Run(name, func(t *testing.T) {
+			r := chunkcode(t, nil, append(append([]string{"transcode"}, fast...), in, out)...)
+			assert.Equal(t, 1, r.code)
+			lines := r.stderrLines()
+			if assert.Len(t, lines, 1, "stderr: %s", r.stderr) {
+				assert.Contains(t, lines[0], "output is the input")
+			}
+			after, err := os.ReadFile(in)
+			require.NoError(t, err)
+			assert.Equal(t, before, after, "the input is untouched")
 		})
 	}
 }

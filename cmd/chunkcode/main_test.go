@@ -198,6 +198,33 @@ func processesMentioning(t *testing.T, s string, ppid int) []string {
 	return out
 }
 
+// children returns the running processes whose parent is pid.
+func children(t *testing.T, pid int) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc to look for processes in: %v", err)
+	}
+	var out []int
+	for _, e := range entries {
+		if child, err := strconv.Atoi(e.Name()); err == nil && parentOf(child) == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// alive reports whether pid is a process that has not exited.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
 // parentOf returns pid's parent from /proc/PID/stat, or 0.
 func parentOf(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
