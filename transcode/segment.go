@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"strconv"
@@ -150,12 +151,10 @@ func segmentArgs(job Job, extraInput []string) []string {
 		"dn":              "",
 		"map_metadata":    "-1",
 		"map_chapters":    "-1",
-		"c:v":             p.Codec.Encoder(),
-		"crf":             strconv.Itoa(p.CRF),
-		"threads":         strconv.Itoa(threads),
 		"f":               "mp4",
 		"y":               "",
 	}
+	maps.Copy(out, encoderOptions(p, threads))
 	if job.TimeScale > 0 {
 		out["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
 	}
@@ -164,32 +163,6 @@ func segmentArgs(job Job, extraInput []string) []string {
 	}
 	if len(vf) > 0 {
 		out["vf"] = strings.Join(vf, ",")
-	}
-	switch p.Codec {
-	case H264:
-		// stitchable keeps headers identical across separately encoded
-		// segments, so they join with a stream copy.
-		out["x264-params"] = "stitchable=1"
-		if p.Preset != "" {
-			out["preset"] = p.Preset
-		}
-	case H265:
-		out["x265-params"] = fmt.Sprintf("log-level=error:pools=%d:frame-threads=%d", threads, min(threads, 16))
-		out["tag:v"] = "hvc1"
-		if p.Preset != "" {
-			out["preset"] = p.Preset
-		}
-	case VP9:
-		out["b:v"] = "0" // constant quality
-		out["row-mt"] = "1"
-		if p.Preset != "" {
-			out["cpu-used"] = p.Preset
-		}
-	case AV1:
-		out["svtav1-params"] = fmt.Sprintf("lp=%d", threads)
-		if p.Preset != "" {
-			out["preset"] = p.Preset
-		}
 	}
 	stream := ffargs.Input(job.Source, in).Output(job.Output, out)
 	args := stream.GetArgs()
@@ -203,6 +176,51 @@ func segmentArgs(job Job, extraInput []string) []string {
 		}
 	}
 	return args
+}
+
+// encoderOptions returns the output options that choose p's video encoder
+// and its settings. threads > 0 limits the encoder to that many threads; 0
+// leaves the count to the encoder, as a plain ffmpeg run does.
+func encoderOptions(p Profile, threads int) ffargs.KwArgs {
+	out := ffargs.KwArgs{
+		"c:v": p.Codec.Encoder(),
+		"crf": strconv.Itoa(p.CRF),
+	}
+	if threads > 0 {
+		out["threads"] = strconv.Itoa(threads)
+	}
+	switch p.Codec {
+	case H264:
+		// stitchable keeps headers identical across separately encoded
+		// segments, so they join with a stream copy.
+		out["x264-params"] = "stitchable=1"
+		if p.Preset != "" {
+			out["preset"] = p.Preset
+		}
+	case H265:
+		out["x265-params"] = "log-level=error"
+		if threads > 0 {
+			out["x265-params"] = fmt.Sprintf("log-level=error:pools=%d:frame-threads=%d", threads, min(threads, 16))
+		}
+		out["tag:v"] = "hvc1"
+		if p.Preset != "" {
+			out["preset"] = p.Preset
+		}
+	case VP9:
+		out["b:v"] = "0" // constant quality
+		out["row-mt"] = "1"
+		if p.Preset != "" {
+			out["cpu-used"] = p.Preset
+		}
+	case AV1:
+		if threads > 0 {
+			out["svtav1-params"] = fmt.Sprintf("lp=%d", threads)
+		}
+		if p.Preset != "" {
+			out["preset"] = p.Preset
+		}
+	}
+	return out
 }
 
 // scaleFilter returns the video filter that scales to a displayed height,
