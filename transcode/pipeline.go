@@ -83,6 +83,9 @@ type Stages struct {
 	Audio  float64 `json:"audio"`
 	Merge  float64 `json:"merge"`
 	Verify float64 `json:"verify"`
+	// Prepare is the backend's preparation, such as staging the source in
+	// S3 for Lambda; it runs before Encode and Audio.
+	Prepare float64 `json:"prepare,omitempty"`
 }
 
 // Summary describes a finished run.
@@ -105,6 +108,9 @@ type Summary struct {
 	OutputBytes     int64    `json:"output_bytes"`
 	WorkDir         string   `json:"work_dir,omitempty"`
 	Results         []Result `json:"segment_results,omitempty"`
+	// Remote adds up the Remote values of Results, such as a Lambda
+	// backend's GB-seconds and estimated cost.
+	Remote map[string]float64 `json:"remote,omitempty"`
 }
 
 // Pipeline runs transcodes. Its zero value uses the local backend with
@@ -266,9 +272,11 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 	slices.SortStableFunc(pending, func(a, b Job) int { return b.Frames - a.Frames })
 
 	if pr, ok := backend.(Preparer); ok && len(pending) > 0 {
+		t := time.Now()
 		if err := pr.Prepare(ctx, src, pending); err != nil {
 			return "", err
 		}
+		sum.Stages.Prepare = time.Since(t).Seconds()
 	}
 	if f, ok := backend.(Finisher); ok {
 		defer f.Finish(context.WithoutCancel(ctx), req.Keep)
@@ -302,6 +310,12 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 				sum.Retries += retries
 				if err == nil {
 					sum.Results = append(sum.Results, res)
+					for k, v := range res.Remote {
+						if sum.Remote == nil {
+							sum.Remote = map[string]float64{}
+						}
+						sum.Remote[k] += v
+					}
 				}
 				resMu.Unlock()
 				return err
