@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/spf13/pflag"
+)
+
+// lambdaOptions are the flags of the Lambda backend.
+type lambdaOptions struct {
+	function   string
+	bucket     string
+	prefix     string
+	region     string
+	s3Endpoint string
+	endpoints  []string
+	memory     int
+	arch       string
+}
+
+func (o *lambdaOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.function, "function", "", `lambda: function name or ARN (default "chunkcode", or "function" with --lambda-endpoint)`)
+	f.StringVar(&o.bucket, "bucket", "", "lambda: S3 bucket for staging media")
+	f.StringVar(&o.prefix, "prefix", lambda.DefaultPrefix, "lambda: key prefix of staging objects in --bucket")
+	f.StringVar(&o.region, "region", "", "lambda: AWS region (default from the AWS configuration)")
+	f.StringVar(&o.s3Endpoint, "s3-endpoint", "", "lambda: S3 endpoint URL, path-style (default $AWS_ENDPOINT_URL_S3)")
+	f.StringSliceVar(&o.endpoints, "lambda-endpoint", nil, "lambda: endpoint URL serving one invocation at a time, such as an emulator; repeat to spread invocations")
+	f.IntVar(&o.memory, "memory", 0, "lambda: function memory in MB for the cost estimate (default from the function configuration)")
+	f.StringVar(&o.arch, "lambda-arch", "", "lambda: function architecture for the cost estimate, arm64 or x86_64 (default from the function configuration)")
+}
+
+// backend builds the Lambda backend with the standard AWS configuration:
+// credentials and region from the environment, shared files or roles.
+func (o *lambdaOptions) backend(ctx context.Context) (*lambda.Backend, error) {
+	if o.bucket == "" {
+		return nil, usagef("--backend lambda needs --bucket")
+	}
+	if o.memory < 0 {
+		return nil, usagef("--memory must not be negative")
+	}
+	var opts []func(*config.LoadOptions) error
+	if o.region != "" {
+		opts = append(opts, config.WithRegion(o.region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	endpoint := o.s3Endpoint
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL_S3")
+	}
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	function := o.function
+	if function == "" && len(o.endpoints) == 0 {
+		function = "chunkcode"
+	}
+	return lambda.New(cfg, lambda.Options{
+		Function: function, Bucket: o.bucket, Prefix: o.prefix, Endpoints: o.endpoints,
+		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: o.arch,
+	})
+}

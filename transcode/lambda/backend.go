@@ -1,0 +1,480 @@
+package lambda
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/mp4"
+)
+
+// Defaults for Options.
+const (
+	DefaultPrefix = "chunkcode/"
+	// DefaultWorkers is the fan-out on AWS; with emulator endpoints it is
+	// one per endpoint.
+	DefaultWorkers = 100
+	// EmulatorFunction is the only function name the emulator serves.
+	EmulatorFunction = "function"
+	// DefaultExpiry is how long presigned URLs stay valid: longer than the
+	// longest invocation (15 minutes) plus the wait for a free endpoint.
+	DefaultExpiry = 2 * time.Hour
+)
+
+// Throttling backoff: the first wait and the cap; waits have full jitter.
+const (
+	throttleBase     = 200 * time.Millisecond
+	throttleMax      = 20 * time.Second
+	throttleAttempts = 12
+)
+
+// Options configure a Backend.
+type Options struct {
+	// Function is the function name or ARN; "" is EmulatorFunction.
+	Function string
+	// Bucket holds the run's staging objects, under Prefix plus a run ID.
+	Bucket string
+	Prefix string // "" is DefaultPrefix
+	// Endpoints, when set, are Lambda endpoints that serve one invocation
+	// at a time each, such as emulators: an invocation waits for a free
+	// one. Empty means the regional Lambda endpoint, with no such limit.
+	Endpoints []string
+	// S3Endpoint overrides the S3 endpoint and turns on path-style
+	// addressing.
+	S3Endpoint string
+	// MemoryMB and Arch price invocations. When zero or empty they come
+	// from the log tail's REPORT line or the function configuration.
+	MemoryMB int
+	Arch     string // "arm64" or "x86_64"
+	// Expiry is how long presigned URLs are valid; 0 is DefaultExpiry.
+	Expiry time.Duration
+	// UploadConcurrency is how many parts of the source are uploaded at
+	// once; 0 is 8.
+	UploadConcurrency int
+}
+
+// Stats are a Backend's run-wide counters.
+type Stats struct {
+	UploadSeconds float64
+	UploadBytes   int64
+	// Invocations counts invocations per endpoint ("" for the regional
+	// endpoint), failed ones included.
+	Invocations map[string]int
+	Throttles   int
+	FFmpeg      string // the function's ffmpeg version
+}
+
+// Backend encodes segments by invoking a Lambda function. Create it with New;
+// it is safe for concurrent use. Prepare stages the source, Encode invokes
+// the function and downloads its result, Finish deletes what was staged.
+type Backend struct {
+	opts    Options
+	lambdas chan *endpoint // free endpoints
+	store   *store
+	run     string // key prefix of this run, ending in "/"
+
+	mu      sync.Mutex
+	staged  map[string]string // local source path → key
+	stats   Stats
+	memory  int
+	arch    string
+	fetched bool
+}
+
+type endpoint struct {
+	url    string
+	client *lambdasvc.Client
+}
+
+var (
+	_ transcode.Backend  = (*Backend)(nil)
+	_ transcode.Preparer = (*Backend)(nil)
+	_ transcode.Finisher = (*Backend)(nil)
+)
+
+// New returns a Backend that uses cfg's credentials and region.
+func New(cfg aws.Config, opts Options) (*Backend, error) {
+	if opts.Bucket == "" {
+		return nil, errors.New("no bucket to stage media in (--bucket)")
+	}
+	if opts.Function == "" {
+		opts.Function = EmulatorFunction
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.Expiry <= 0 {
+		opts.Expiry = DefaultExpiry
+	}
+	if opts.UploadConcurrency <= 0 {
+		opts.UploadConcurrency = 8
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	s3client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if opts.S3Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.S3Endpoint)
+			o.UsePathStyle = true
+		}
+		// Checksums only where S3 requires them: presigned PUTs then carry
+		// no checksum of an empty body, and S3-compatible servers need not
+		// know the newer checksum headers.
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	b := &Backend{
+		opts: opts,
+		store: &store{
+			client: s3client, presign: s3.NewPresignClient(s3client), bucket: opts.Bucket,
+			concurrency: opts.UploadConcurrency, expiry: opts.Expiry,
+		},
+		run:    opts.Prefix + runID() + "/",
+		staged: map[string]string{},
+		stats:  Stats{Invocations: map[string]int{}},
+		memory: opts.MemoryMB,
+		arch:   opts.Arch,
+	}
+	newClient := func(url string) *lambdasvc.Client {
+		return lambdasvc.NewFromConfig(cfg, func(o *lambdasvc.Options) {
+			if url != "" {
+				o.BaseEndpoint = aws.String(url)
+			}
+			// An invocation is not repeated behind our back: throttling
+			// is retried here, everything else by the pipeline.
+			o.Retryer = aws.NopRetryer{}
+		})
+	}
+	endpoints := opts.Endpoints
+	if len(endpoints) == 0 {
+		endpoints = []string{""}
+	}
+	b.lambdas = make(chan *endpoint, len(endpoints))
+	for _, u := range endpoints {
+		b.lambdas <- &endpoint{url: u, client: newClient(u)}
+	}
+	return b, nil
+}
+
+// runID names a run: a UTC timestamp and random bits.
+func runID() string {
+	var r [4]byte
+	crand.Read(r[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(r[:])
+}
+
+// Name returns "lambda".
+func (b *Backend) Name() string { return "lambda" }
+
+// Workers is the fan-out that keeps every endpoint busy.
+func (b *Backend) Workers() int {
+	if len(b.opts.Endpoints) > 0 {
+		return len(b.opts.Endpoints)
+	}
+	return DefaultWorkers
+}
+
+// RunPrefix is the key prefix of this run's staging objects.
+func (b *Backend) RunPrefix() string { return b.run }
+
+// Stats returns a copy of the run-wide counters.
+func (b *Backend) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.stats
+	s.Invocations = make(map[string]int, len(b.stats.Invocations))
+	for k, v := range b.stats.Invocations {
+		s.Invocations[k] = v
+	}
+	return s
+}
+
+// Prepare uploads the source once, unless it already is an s3:// URL.
+func (b *Backend) Prepare(ctx context.Context, src *ffmpeg.Media, jobs []transcode.Job) error {
+	b.fetchConfig(ctx)
+	sources := map[string]bool{src.Path: true}
+	for _, j := range jobs {
+		sources[j.Source] = true
+	}
+	for path := range sources {
+		if _, _, ok := ParseS3URL(path); ok {
+			continue
+		}
+		b.mu.Lock()
+		_, done := b.staged[path]
+		b.mu.Unlock()
+		if done {
+			continue
+		}
+		key := b.run + "input" + strings.ToLower(filepath.Ext(path))
+		t := time.Now()
+		n, err := b.store.upload(ctx, path, key)
+		if err != nil {
+			return fmt.Errorf("stage %s to %s: %w", path, b.store.objectURL(key), err)
+		}
+		b.mu.Lock()
+		b.staged[path] = key
+		b.stats.UploadSeconds += time.Since(t).Seconds()
+		b.stats.UploadBytes += n
+		b.mu.Unlock()
+	}
+	return nil
+}
+
+// fetchConfig reads the function's memory and architecture for pricing,
+// once, when the options do not give them. Emulators have no configuration.
+func (b *Backend) fetchConfig(ctx context.Context) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fetched || len(b.opts.Endpoints) > 0 || (b.memory > 0 && b.arch != "") {
+		return
+	}
+	b.fetched = true
+	ep := <-b.lambdas
+	defer func() { b.lambdas <- ep }()
+	out, err := ep.client.GetFunctionConfiguration(ctx, &lambdasvc.GetFunctionConfigurationInput{FunctionName: &b.opts.Function})
+	if err != nil {
+		return // pricing falls back to the log tail
+	}
+	if b.memory == 0 && out.MemorySize != nil {
+		b.memory = int(*out.MemorySize)
+	}
+	if b.arch == "" && len(out.Architectures) > 0 {
+		b.arch = string(out.Architectures[0])
+	}
+}
+
+// Encode invokes the function for job and downloads the segment to
+// job.Output. A function error, a timeout or a wrong result is an error the
+// pipeline retries; nothing usable is left at job.Output then.
+func (b *Backend) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return transcode.Result{}, err
+	}
+	res, err := b.encode(ctx, job)
+	if err != nil {
+		os.Remove(job.Output)
+		if ctx.Err() != nil {
+			return transcode.Result{}, fmt.Errorf("encode segment %d on lambda: %w", job.Index, ctx.Err())
+		}
+		return transcode.Result{}, err
+	}
+	return res, nil
+}
+
+func (b *Backend) encode(ctx context.Context, job transcode.Job) (transcode.Result, error) {
+	srcURL, err := b.sourceURL(ctx, job.Source)
+	if err != nil {
+		return transcode.Result{}, err
+	}
+	key := fmt.Sprintf("%sseg-%05d%s", b.run, job.Index, transcode.SegmentExt)
+	putURL, err := b.store.putURL(ctx, key)
+	if err != nil {
+		return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
+	}
+	remote := job
+	remote.Source = srcURL
+	payload, err := json.Marshal(Request{Job: remote, ResultURL: putURL})
+	if err != nil {
+		return transcode.Result{}, err
+	}
+
+	t := time.Now()
+	resp, rep, err := b.invoke(ctx, payload)
+	invokeTime := time.Since(t)
+	if err != nil {
+		return transcode.Result{}, fmt.Errorf("segment %d: %w", job.Index, err)
+	}
+	if resp.Index != job.Index || resp.Frames != job.Frames {
+		return transcode.Result{}, fmt.Errorf("segment %d: function answered for segment %d with %d frames, want %d: %w",
+			job.Index, resp.Index, resp.Frames, job.Frames, transcode.ErrShortSegment)
+	}
+
+	t = time.Now()
+	n, err := b.store.download(ctx, key, job.Output)
+	if err != nil {
+		return transcode.Result{}, fmt.Errorf("download segment %d from %s: %w", job.Index, b.store.objectURL(key), err)
+	}
+	download := time.Since(t)
+	frames, err := mp4.VideoFrames(job.Output)
+	if err != nil {
+		return transcode.Result{}, fmt.Errorf("check segment %d: %w", job.Index, err)
+	}
+	if frames != job.Frames || n != resp.Bytes {
+		return transcode.Result{}, fmt.Errorf("check segment %d: %w: downloaded %d frames in %d bytes, function made %d in %d",
+			job.Index, transcode.ErrShortSegment, frames, n, resp.Frames, resp.Bytes)
+	}
+
+	billed := rep.billed
+	if billed == 0 {
+		billed = billedDuration(invokeTime)
+	}
+	b.mu.Lock()
+	memory, arch := b.memory, b.arch
+	if b.stats.FFmpeg == "" {
+		b.stats.FFmpeg = resp.FFmpeg
+	}
+	b.mu.Unlock()
+	if memory == 0 {
+		memory = rep.memoryMB
+	}
+	remoteStats := map[string]float64{
+		"invoke_seconds":        invokeTime.Seconds(),
+		"remote_encode_seconds": resp.EncodeSeconds,
+		"remote_upload_seconds": resp.UploadSeconds,
+		"download_seconds":      download.Seconds(),
+		"billed_seconds":        billed.Seconds(),
+	}
+	if memory > 0 {
+		gbs, usd := cost(billed, memory, arch)
+		remoteStats["gb_seconds"] = gbs
+		remoteStats["usd"] = usd
+	}
+	return transcode.Result{
+		Index: job.Index, Frames: frames, Bytes: n, EncodeSeconds: resp.EncodeSeconds, Remote: remoteStats,
+	}, nil
+}
+
+// sourceURL presigns a GET of the source: its staged copy, or the object an
+// s3:// source names.
+func (b *Backend) sourceURL(ctx context.Context, source string) (string, error) {
+	bucket, key, ok := ParseS3URL(source)
+	if !ok {
+		b.mu.Lock()
+		key, ok = b.staged[source]
+		b.mu.Unlock()
+		if !ok {
+			return "", fmt.Errorf("source %s: not staged (Prepare was not called with it)", source)
+		}
+		bucket = ""
+	}
+	u, err := b.store.getURL(ctx, bucket, key)
+	if err != nil {
+		return "", fmt.Errorf("presign source %s: %w", source, err)
+	}
+	return u, nil
+}
+
+// invoke runs one invocation on a free endpoint, backing off while Lambda
+// throttles.
+func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report, error) {
+	var ep *endpoint
+	select {
+	case ep = <-b.lambdas:
+	case <-ctx.Done():
+		return Response{}, report{}, ctx.Err()
+	}
+	defer func() { b.lambdas <- ep }()
+	where := "function " + b.opts.Function
+	if ep.url != "" {
+		where += " at " + ep.url
+	}
+
+	var out *lambdasvc.InvokeOutput
+	var err error
+	for attempt := 0; ; attempt++ {
+		b.mu.Lock()
+		b.stats.Invocations[ep.url]++
+		b.mu.Unlock()
+		out, err = ep.client.Invoke(ctx, &lambdasvc.InvokeInput{
+			FunctionName:   &b.opts.Function,
+			InvocationType: lambdatypes.InvocationTypeRequestResponse,
+			LogType:        lambdatypes.LogTypeTail,
+			Payload:        payload,
+		})
+		if err == nil || !throttled(err) || attempt+1 >= throttleAttempts {
+			break
+		}
+		b.mu.Lock()
+		b.stats.Throttles++
+		b.mu.Unlock()
+		wait := time.Duration(rand.Int64N(int64(min(throttleMax, throttleBase<<attempt)) + 1))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return Response{}, report{}, ctx.Err()
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return Response{}, report{}, ctx.Err()
+		}
+		return Response{}, report{}, fmt.Errorf("invoke %s: %w", where, err)
+	}
+	rep := parseLogTail(aws.ToString(out.LogResult))
+	if fe := functionError(out); fe != nil {
+		return Response{}, rep, fmt.Errorf("invoke %s: %w", where, fe)
+	}
+	var resp Response
+	if err := json.Unmarshal(out.Payload, &resp); err != nil {
+		return Response{}, rep, fmt.Errorf("invoke %s: decode response %.200q: %w", where, out.Payload, err)
+	}
+	return resp, rep, nil
+}
+
+// throttled reports whether err is Lambda saying too many requests.
+func throttled(err error) bool {
+	var tm *lambdatypes.TooManyRequestsException
+	if errors.As(err, &tm) {
+		return true
+	}
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == 429
+}
+
+// functionError finds a failed invocation in out: from the FunctionError
+// header that Lambda sets, from an error payload (the emulator sets no
+// header) or from the emulator's "Task timed out" answer.
+func functionError(out *lambdasvc.InvokeOutput) *FunctionError {
+	body := bytes.TrimSpace(out.Payload)
+	if bytes.HasPrefix(body, []byte("Task timed out")) {
+		return &FunctionError{Kind: KindTimeout, Message: string(body)}
+	}
+	var p struct {
+		Type    string `json:"errorType"`
+		Message string `json:"errorMessage"`
+	}
+	isErr := json.Unmarshal(body, &p) == nil && (p.Type != "" || p.Message != "")
+	if out.FunctionError == nil && !isErr {
+		return nil
+	}
+	fe := &FunctionError{Kind: Kind(p.Type), Message: p.Message}
+	switch {
+	case strings.Contains(p.Message, "Task timed out"):
+		fe.Kind = KindTimeout
+	case fe.Kind == "":
+		fe.Kind = KindInternal
+		if fe.Message == "" {
+			fe.Message = fmt.Sprintf("%s: %.500s", aws.ToString(out.FunctionError), body)
+		}
+	}
+	return fe
+}
+
+// Finish deletes every object of the run unless keep.
+func (b *Backend) Finish(ctx context.Context, keep bool) error {
+	if keep {
+		return nil
+	}
+	if err := b.store.deletePrefix(ctx, b.run); err != nil {
+		return fmt.Errorf("delete staging objects under %s: %w", b.store.objectURL(b.run), err)
+	}
+	return nil
+}

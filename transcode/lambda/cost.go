@@ -1,0 +1,61 @@
+package lambda
+
+import (
+	"encoding/base64"
+	"math"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Published Lambda prices (us-east-1, first pricing tier), in USD.
+const (
+	PriceGBSecondX86   = 0.0000166667
+	PriceGBSecondArm64 = 0.0000133334
+	PriceRequest       = 0.20 / 1e6
+)
+
+// report is what the REPORT line at the end of an invocation's log says.
+type report struct {
+	billed   time.Duration // 0 when absent
+	memoryMB int
+}
+
+var (
+	billedRE = regexp.MustCompile(`Billed Duration: (\d+) ms`)
+	memoryRE = regexp.MustCompile(`Memory Size: (\d+) MB`)
+)
+
+// parseLogTail reads the REPORT line from the base64 log tail that Invoke
+// returns with LogType Tail.
+func parseLogTail(b64 string) report {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return report{}
+	}
+	var r report
+	if m := billedRE.FindSubmatch(raw); m != nil {
+		ms, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		r.billed = time.Duration(ms) * time.Millisecond
+	}
+	if m := memoryRE.FindSubmatch(raw); m != nil {
+		r.memoryMB, _ = strconv.Atoi(string(m[1]))
+	}
+	return r
+}
+
+// billedDuration rounds a measured duration up to the millisecond, as
+// Lambda bills.
+func billedDuration(d time.Duration) time.Duration {
+	return time.Duration(math.Ceil(float64(d)/float64(time.Millisecond))) * time.Millisecond
+}
+
+// cost returns the GB-seconds and the estimated USD of one invocation.
+func cost(billed time.Duration, memoryMB int, arch string) (gbSeconds, usd float64) {
+	gbSeconds = billed.Seconds() * float64(memoryMB) / 1024
+	price := PriceGBSecondArm64
+	if arch == "x86_64" || arch == "amd64" {
+		price = PriceGBSecondX86
+	}
+	return gbSeconds, gbSeconds*price + PriceRequest
+}

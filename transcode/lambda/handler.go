@@ -1,0 +1,291 @@
+package lambda
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	awslambda "github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+)
+
+// Environment variables the handler reads.
+const (
+	// EnvAllowHTTP set to 1 lets the handler read and write plain http
+	// URLs, for the local emulator. Never set it on AWS.
+	EnvAllowHTTP = "CHUNKCODE_ALLOW_HTTP"
+	// EnvTestFault injects failures for the end-to-end tests; only the
+	// test harness sets it. See Handler.Fault.
+	EnvTestFault = "CHUNKCODE_TEST_FAULT"
+	// EnvRuntimeAPI is set by Lambda and the emulator when they start the
+	// function.
+	EnvRuntimeAPI = "AWS_LAMBDA_RUNTIME_API"
+)
+
+// maxURL is the longest URL a request may carry.
+const maxURL = 8 << 10
+
+// ioTimeout bounds how long ffmpeg waits on a stalled read of the source.
+const ioTimeout = 60 * time.Second
+
+// demuxers are the input formats the function opens: containers that hold
+// their media themselves. Playlists and concat lists (hls, dash, concat),
+// which make ffmpeg open further URLs, are not among them.
+var demuxers = []string{
+	"mov", "matroska", "mpegts", "avi", "flv", "mpeg", "mpegvideo", "asf", "ogg",
+	"mxf", "h264", "hevc", "ivf", "nut", "m4v", "yuv4mpegpipe", "dv", "wtv", "gif",
+}
+
+// Handler encodes one segment per invocation. Create it with NewHandler.
+// It is safe for concurrent use, though Lambda sends one invocation at a
+// time.
+type Handler struct {
+	Runner ffmpeg.Runner
+	// AllowHTTP accepts http URLs besides https.
+	AllowHTTP bool
+	// TempDir holds segments while they are encoded; "" is os.TempDir().
+	TempDir string
+	// Client uploads results; nil is http.DefaultClient.
+	Client *http.Client
+	// Fault, for tests only, is a comma-separated list of failures to
+	// inject: "error" fails every invocation; "error-once" fails the first
+	// one; "hang-once" makes the first one sleep past any timeout, ignoring
+	// its deadline. "Once" is tracked by a marker file in TempDir, so it
+	// holds across restarts of the function process.
+	Fault string
+
+	versionOnce sync.Once
+	version     string
+}
+
+// NewHandler returns a Handler configured from the environment: ffmpeg from
+// /opt/bin (a layer), then the package's own bin/, then PATH;
+// CHUNKCODE_ALLOW_HTTP and CHUNKCODE_TEST_FAULT.
+func NewHandler() *Handler {
+	dirs := []string{"/opt/bin"}
+	if root := os.Getenv("LAMBDA_TASK_ROOT"); root != "" {
+		dirs = append(dirs, filepath.Join(root, "bin"))
+	}
+	return &Handler{
+		Runner:    ffmpeg.Find(dirs...),
+		AllowHTTP: os.Getenv(EnvAllowHTTP) == "1",
+		Fault:     os.Getenv(EnvTestFault),
+	}
+}
+
+// Serve runs h as the Lambda function handler until the runtime stops it.
+// It does not return.
+func Serve(ctx context.Context, h *Handler) {
+	awslambda.StartWithOptions(func(ctx context.Context, req Request) (Response, error) {
+		resp, err := h.Handle(ctx, req)
+		if err != nil {
+			// A typed error payload: errorType is the kind.
+			var fe *FunctionError
+			if !errors.As(err, &fe) {
+				fe = &FunctionError{Kind: KindInternal, Message: err.Error()}
+			}
+			return resp, messages.InvokeResponse_Error{Type: string(fe.Kind), Message: fe.Message}
+		}
+		return resp, nil
+	}, awslambda.WithContext(ctx))
+}
+
+// Handle validates req, encodes the segment, checks its frame count and
+// uploads it. Errors are *FunctionError.
+func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
+	if err := h.validate(&req); err != nil {
+		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}
+	}
+	if err := h.injectFault(); err != nil {
+		return Response{}, err
+	}
+	dir, err := os.MkdirTemp(h.TempDir, "chunkcode-segment-")
+	if err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("create temp directory: %v", err)}
+	}
+	defer os.RemoveAll(dir)
+	job := req.Job
+	job.Output = filepath.Join(dir, "segment"+transcode.SegmentExt)
+
+	res, err := transcode.EncodeSegment(ctx, h.Runner, job, nil, h.inputOptions(job.Source)...)
+	if err != nil {
+		return Response{}, encodeError(ctx, err)
+	}
+	t := time.Now()
+	if err := h.upload(ctx, req.ResultURL, job.Output, res.Bytes); err != nil {
+		return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
+	}
+	return Response{
+		Index: res.Index, Frames: res.Frames, Bytes: res.Bytes,
+		EncodeSeconds: res.EncodeSeconds, UploadSeconds: time.Since(t).Seconds(),
+		FFmpeg: h.ffmpegVersion(ctx),
+	}, nil
+}
+
+// validate checks every value of req that comes from outside.
+func (h *Handler) validate(req *Request) error {
+	if err := req.Job.Validate(); err != nil {
+		return err
+	}
+	if req.Job.Index < 0 || req.Job.Index > 1_000_000 {
+		return fmt.Errorf("job index %d out of range", req.Job.Index)
+	}
+	if err := h.checkURL("source", req.Job.Source); err != nil {
+		return err
+	}
+	return h.checkURL("result", req.ResultURL)
+}
+
+func (h *Handler) checkURL(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("no %s URL", what)
+	}
+	if len(s) > maxURL {
+		return fmt.Errorf("%s URL longer than %d bytes", what, maxURL)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("parse %s URL: %w", what, err)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && h.AllowHTTP:
+	case u.Scheme == "http":
+		return fmt.Errorf("%s URL is plain http; only https is accepted (%s=1 allows http for the local emulator)", what, EnvAllowHTTP)
+	default:
+		return fmt.Errorf("%s URL has scheme %q; only https is accepted", what, u.Scheme)
+	}
+	if u.Host == "" || u.User != nil {
+		return fmt.Errorf("%s URL must name a host and no user", what)
+	}
+	return nil
+}
+
+// inputOptions restricts what ffmpeg may open while reading source: only
+// the network protocols its URL needs, so crafted media cannot make it read
+// local files, and only self-contained demuxers.
+func (h *Handler) inputOptions(source string) []string {
+	protocols := "https,tls,tcp"
+	if strings.HasPrefix(source, "http:") {
+		protocols = "http,tcp"
+	}
+	return []string{
+		"-protocol_whitelist", protocols,
+		"-format_whitelist", strings.Join(demuxers, ","),
+		"-rw_timeout", fmt.Sprint(ioTimeout.Microseconds()),
+	}
+}
+
+// encodeError turns an EncodeSegment error into a *FunctionError whose
+// message carries the tail of ffmpeg's stderr.
+func encodeError(ctx context.Context, err error) error {
+	var ee *ffmpeg.ExitError
+	switch {
+	case ctx.Err() != nil:
+		return &FunctionError{Kind: KindTimeout, Message: err.Error()}
+	case errors.Is(err, transcode.ErrShortSegment):
+		return &FunctionError{Kind: KindFrames, Message: err.Error()}
+	case errors.As(err, &ee):
+		return &FunctionError{Kind: KindEncode, Message: fmt.Sprintf("%s exited with status %d: %s", ee.Program, ee.Code, ee.Tail(10))}
+	}
+	return &FunctionError{Kind: KindInternal, Message: err.Error()}
+}
+
+// upload PUTs the file at path to the presigned URL with its length.
+func (h *Handler) upload(ctx context.Context, rawURL, path string, size int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open segment: %w", err)
+	}
+	defer f.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, rawURL, f)
+	if err != nil {
+		return fmt.Errorf("upload segment: %w", err)
+	}
+	req.ContentLength = size
+	client := h.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("upload segment: %w", redactURL(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("upload segment: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	io.Copy(io.Discard, resp.Body)
+	return nil
+}
+
+// redactURL drops the query, which holds the presigned signature, from the
+// URL in a *url.Error.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery = ""
+			ue.URL = u.String()
+		}
+	}
+	return err
+}
+
+func (h *Handler) ffmpegVersion(ctx context.Context) string {
+	h.versionOnce.Do(func() {
+		v, err := h.Runner.Version(ctx)
+		if err != nil {
+			v = "unknown"
+		}
+		h.version = v
+	})
+	return h.version
+}
+
+// injectFault fails the invocation as h.Fault asks.
+func (h *Handler) injectFault() error {
+	for _, f := range strings.Split(h.Fault, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "":
+		case "error":
+			return &FunctionError{Kind: KindFault, Message: "injected error (" + EnvTestFault + "=error)"}
+		case "error-once":
+			if h.firstTime(f) {
+				return &FunctionError{Kind: KindFault, Message: "injected error (" + EnvTestFault + "=error-once)"}
+			}
+		case "hang-once":
+			if h.firstTime(f) {
+				time.Sleep(time.Hour)
+			}
+		default:
+			return &FunctionError{Kind: KindInvalid, Message: fmt.Sprintf("unknown %s %q", EnvTestFault, f)}
+		}
+	}
+	return nil
+}
+
+// firstTime reports whether fault name has not fired yet in this TempDir.
+func (h *Handler) firstTime(name string) bool {
+	dir := h.TempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "chunkcode-fault-"+name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}

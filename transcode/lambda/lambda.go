@@ -1,0 +1,84 @@
+// Package lambda runs chunkcode's segment step on AWS Lambda: a Backend that
+// stages the source in S3 and invokes a function for each segment, and the
+// Handler that function runs, which is the chunkcode binary itself.
+//
+// Media never travels in payloads. The backend uploads the source once and
+// sends each invocation a Request holding the segment Job, a presigned GET
+// URL for the source and a presigned PUT URL for the result; the function
+// encodes with transcode.EncodeSegment, the same code as the local backend,
+// uploads the segment and answers with a Response. A failed invocation
+// answers with an error payload whose errorType is one of the Kind values.
+//
+// The package imports transcode; transcode never imports it.
+package lambda
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/chunkcode/chunkcode/transcode"
+)
+
+// Request is the payload of one invocation: one segment to encode. It holds
+// values, never ffmpeg arguments.
+type Request struct {
+	// Job is the segment. Job.Source is a presigned GET URL of the source
+	// (https, or http when the function allows it).
+	Job transcode.Job `json:"job"`
+	// ResultURL is a presigned PUT URL the encoded segment is uploaded to.
+	ResultURL string `json:"result_url"`
+}
+
+// Response is what a successful invocation answers.
+type Response struct {
+	Index         int     `json:"index"`
+	Frames        int     `json:"frames"`
+	Bytes         int64   `json:"bytes"`
+	EncodeSeconds float64 `json:"encode_seconds"`
+	UploadSeconds float64 `json:"upload_seconds"`
+	// FFmpeg is the first line of the function's `ffmpeg -version`.
+	FFmpeg string `json:"ffmpeg"`
+}
+
+// Kind classifies a function error. It is the errorType of the error
+// payload Lambda returns.
+type Kind string
+
+// The kinds of function error.
+const (
+	// KindInvalid means the request was rejected before anything ran.
+	KindInvalid Kind = "InvalidRequest"
+	// KindEncode means ffmpeg failed; the message ends with its stderr tail.
+	KindEncode Kind = "EncodeFailed"
+	// KindFrames means the encoded segment had the wrong frame count.
+	KindFrames Kind = "WrongFrameCount"
+	// KindUpload means the result could not be uploaded.
+	KindUpload Kind = "UploadFailed"
+	// KindInternal is anything else on the function's side.
+	KindInternal Kind = "Internal"
+	// KindTimeout means the function ran out of time ("Task timed out").
+	KindTimeout Kind = "Timeout"
+	// KindFault is an error injected by CHUNKCODE_TEST_FAULT.
+	KindFault Kind = "InjectedFault"
+)
+
+// ErrFunction is wrapped by every *FunctionError.
+var ErrFunction = errors.New("function error")
+
+// FunctionError is an invocation that ran and failed: the function returned
+// an error, crashed or timed out. The pipeline retries the segment.
+type FunctionError struct {
+	Kind    Kind
+	Message string
+}
+
+func (e *FunctionError) Error() string {
+	msg := strings.TrimSpace(e.Message)
+	if msg == "" {
+		return fmt.Sprintf("function error (%s)", e.Kind)
+	}
+	return fmt.Sprintf("function error (%s): %s", e.Kind, msg)
+}
+
+func (e *FunctionError) Unwrap() error { return ErrFunction }
