@@ -206,35 +206,31 @@ func (b *Backend) Stats() Stats {
 	return s
 }
 
-// Prepare uploads the source once, unless it already is an s3:// URL.
+// Prepare uploads the source once, unless it already is an s3:// URL. Jobs
+// whose Source is not src fail in Encode.
 func (b *Backend) Prepare(ctx context.Context, src *ffmpeg.Media, jobs []transcode.Job) error {
 	b.fetchConfig(ctx)
-	sources := map[string]bool{src.Path: true}
-	for _, j := range jobs {
-		sources[j.Source] = true
+	path := src.Path
+	if _, _, ok := ParseS3URL(path); ok {
+		return nil
 	}
-	for path := range sources {
-		if _, _, ok := ParseS3URL(path); ok {
-			continue
-		}
-		b.mu.Lock()
-		_, done := b.staged[path]
-		b.mu.Unlock()
-		if done {
-			continue
-		}
-		key := b.run + "input" + strings.ToLower(filepath.Ext(path))
-		t := time.Now()
-		n, err := b.store.upload(ctx, path, key)
-		if err != nil {
-			return fmt.Errorf("stage %s to %s: %w", path, b.store.objectURL(key), err)
-		}
-		b.mu.Lock()
-		b.staged[path] = key
-		b.stats.UploadSeconds += time.Since(t).Seconds()
-		b.stats.UploadBytes += n
-		b.mu.Unlock()
+	b.mu.Lock()
+	_, done := b.staged[path]
+	b.mu.Unlock()
+	if done {
+		return nil
 	}
+	key := b.run + "input" + strings.ToLower(filepath.Ext(path))
+	t := time.Now()
+	n, err := b.store.upload(ctx, path, key)
+	if err != nil {
+		return fmt.Errorf("stage %s to %s: %w", path, b.store.objectURL(key), err)
+	}
+	b.mu.Lock()
+	b.staged[path] = key
+	b.stats.UploadSeconds += time.Since(t).Seconds()
+	b.stats.UploadBytes += n
+	b.mu.Unlock()
 	return nil
 }
 
@@ -268,7 +264,7 @@ func (b *Backend) Encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	if err := ctx.Err(); err != nil {
 		return transcode.Result{}, err
 	}
-	res, err := b.encode(ctx, job)
+	res, err := b.encode(ctx, job, progress)
 	if err != nil {
 		os.Remove(job.Output)
 		if ctx.Err() != nil {
@@ -279,7 +275,7 @@ func (b *Backend) Encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	return res, nil
 }
 
-func (b *Backend) encode(ctx context.Context, job transcode.Job) (transcode.Result, error) {
+func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
 	srcURL, err := b.sourceURL(ctx, job.Source)
 	if err != nil {
 		return transcode.Result{}, err
@@ -291,13 +287,27 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job) (transcode.Resu
 	}
 	remote := job
 	remote.Source = srcURL
-	payload, err := json.Marshal(Request{Job: remote, ResultURL: putURL})
+	req := Request{Job: remote, ResultURL: putURL}
+	progressKey := strings.TrimSuffix(key, transcode.SegmentExt) + ".progress"
+	if progress != nil {
+		if req.ProgressURL, err = b.store.putURL(ctx, progressKey); err != nil {
+			return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(progressKey), err)
+		}
+	}
+	payload, err := json.Marshal(req)
 	if err != nil {
 		return transcode.Result{}, err
 	}
 
 	t := time.Now()
+	var stop func()
+	if progress != nil {
+		stop = b.pollProgress(ctx, progressKey, progress)
+	}
 	resp, rep, err := b.invoke(ctx, payload)
+	if stop != nil {
+		stop()
+	}
 	invokeTime := time.Since(t)
 	if err != nil {
 		return transcode.Result{}, fmt.Errorf("segment %d: %w", job.Index, err)
@@ -350,6 +360,31 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job) (transcode.Resu
 	return transcode.Result{
 		Index: job.Index, Frames: frames, Bytes: n, EncodeSeconds: resp.EncodeSeconds, Remote: remoteStats,
 	}, nil
+}
+
+// pollProgress reads the frame count the function writes to key every
+// ProgressInterval and reports it, until the returned stop is called.
+func (b *Backend) pollProgress(ctx context.Context, key string, progress ffmpeg.Progress) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(ProgressInterval)
+		defer tick.Stop()
+		last := 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if n, err := b.store.readInt(ctx, key); err == nil && n > last {
+				last = n
+				progress(n)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // sourceURL presigns a GET of the source: its staged copy, or the object an

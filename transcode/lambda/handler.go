@@ -9,8 +9,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
@@ -117,7 +119,14 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	job := req.Job
 	job.Output = filepath.Join(dir, "segment"+transcode.SegmentExt)
 
-	res, err := transcode.EncodeSegment(ctx, h.Runner, job, nil, h.inputOptions(job.Source)...)
+	var frames atomic.Int64
+	var progress ffmpeg.Progress
+	if req.ProgressURL != "" {
+		progress = func(n int) { frames.Store(int64(n)) }
+		stop := h.reportProgress(ctx, req.ProgressURL, &frames)
+		defer stop()
+	}
+	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, h.inputOptions(job.Source)...)
 	if err != nil {
 		return Response{}, encodeError(ctx, err)
 	}
@@ -142,6 +151,11 @@ func (h *Handler) validate(req *Request) error {
 	}
 	if err := h.checkURL("source", req.Job.Source); err != nil {
 		return err
+	}
+	if req.ProgressURL != "" {
+		if err := h.checkURL("progress", req.ProgressURL); err != nil {
+			return err
+		}
 	}
 	return h.checkURL("result", req.ResultURL)
 }
@@ -201,6 +215,36 @@ func encodeError(ctx context.Context, err error) error {
 	return &FunctionError{Kind: KindInternal, Message: err.Error()}
 }
 
+// ProgressInterval is how often the handler reports progress.
+const ProgressInterval = time.Second
+
+// reportProgress PUTs the frame count to url every ProgressInterval while
+// it changes, until the returned stop is called. Progress is best effort:
+// failed PUTs are ignored.
+func (h *Handler) reportProgress(ctx context.Context, url string, frames *atomic.Int64) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(ProgressInterval)
+		defer tick.Stop()
+		last := int64(0)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if n := frames.Load(); n != last {
+				last = n
+				body := strconv.FormatInt(n, 10)
+				h.put(ctx, url, strings.NewReader(body), int64(len(body)))
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 // upload PUTs the file at path to the presigned URL with its length.
 func (h *Handler) upload(ctx context.Context, rawURL, path string, size int64) error {
 	f, err := os.Open(path)
@@ -208,9 +252,17 @@ func (h *Handler) upload(ctx context.Context, rawURL, path string, size int64) e
 		return fmt.Errorf("open segment: %w", err)
 	}
 	defer f.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, rawURL, f)
-	if err != nil {
+	if err := h.put(ctx, rawURL, f, size); err != nil {
 		return fmt.Errorf("upload segment: %w", err)
+	}
+	return nil
+}
+
+// put PUTs size bytes of body to a presigned URL.
+func (h *Handler) put(ctx context.Context, rawURL string, body io.Reader, size int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, rawURL, body)
+	if err != nil {
+		return err
 	}
 	req.ContentLength = size
 	client := h.Client
@@ -219,12 +271,12 @@ func (h *Handler) upload(ctx context.Context, rawURL, path string, size int64) e
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("upload segment: %w", redactURL(err))
+		return redactURL(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("upload segment: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	io.Copy(io.Discard, resp.Body)
 	return nil

@@ -28,6 +28,9 @@ type Request struct {
 	Job transcode.Job `json:"job"`
 	// ResultURL is a presigned PUT URL the encoded segment is uploaded to.
 	ResultURL string `json:"result_url"`
+	// ProgressURL, when set, is a presigned PUT URL the function writes
+	// the frames done so far to, as a decimal number, about once a second.
+	ProgressURL string `json:"progress_url,omitempty"`
 }
 
 // Response is what a successful invocation answers.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,6 +122,20 @@ func (s *store) download(ctx context.Context, key, path string) (int64, error) {
 		err = cerr
 	}
 	return n, err
+}
+
+// readInt reads a small object holding a decimal number.
+func (s *store) readInt(ctx context.Context, key string) (int, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return 0, err
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(out.Body, 32))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 // getURL presigns a GET of key, in bucket (s.bucket when "").
