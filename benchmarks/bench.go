@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -205,6 +206,11 @@ type Machine struct {
 	OS     string `json:"os"`
 	Go     string `json:"go"`
 	FFmpeg string `json:"ffmpeg"`
+	// LoadStart and LoadEnd are the one-minute load averages when the
+	// bench started and ended, 0 where the system does not say: on a
+	// shared machine they tell how busy the others kept it.
+	LoadStart float64 `json:"load_average_start,omitempty"`
+	LoadEnd   float64 `json:"load_average_end,omitempty"`
 }
 
 // Settings are the encode settings and the method of a bench.
@@ -298,6 +304,7 @@ func Bench(ctx context.Context, cfg Config) (*Report, error) {
 			break
 		}
 	}
+	rep.Machine.LoadEnd = loadAverage()
 	rep.Results = summarize(rep)
 	if err == nil && len(cfg.Project.Concurrency) > 0 {
 		rep.Projections = project(rep, cfg.Project, cfg.SegmentDuration)
@@ -562,7 +569,7 @@ func safeName(s string) string {
 
 // describeMachine reports the cores, CPU model and program versions.
 func describeMachine(ctx context.Context, r ffmpeg.Runner) Machine {
-	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), CPU: cpuModel()}
+	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), CPU: cpuModel(), LoadStart: loadAverage()}
 	if v, err := r.Version(ctx); err == nil {
 		m.FFmpeg = v
 	}
@@ -581,4 +588,19 @@ func cpuModel() string {
 		}
 	}
 	return ""
+}
+
+// loadAverage returns the one-minute load average from /proc/loadavg, 0
+// elsewhere.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }

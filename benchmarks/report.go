@@ -93,7 +93,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if m.CPU != "" {
 		cpu = " (" + m.CPU + ")"
 	}
-	ew.printf("Machine: %d cores%s, %s, %s, %s.\n", m.Cores, cpu, m.OS, m.Go, m.FFmpeg)
+	load := ""
+	if m.LoadStart > 0 || m.LoadEnd > 0 {
+		load = fmt.Sprintf("; load average %.2f at the start, %.2f at the end", m.LoadStart, m.LoadEnd)
+	}
+	ew.printf("Machine: %d cores%s, %s, %s, %s%s.\n", m.Cores, cpu, m.OS, m.Go, m.FFmpeg, load)
 	ew.printf("Encode: %s.\n", describeProfile(s))
 	ew.printf("Method: %d measured runs of every case after %d warm-up; %s.\n", s.Runs, s.Warmup, s.Order)
 	ew.printf("Cells: median wall seconds (min–max), and the median speed-up over the plain ffmpeg run of the same round.\n\n")
