@@ -53,3 +53,9 @@ vet:
 
 clean:
 	rm -rf bin samples
+
+.PHONY: lambda-local
+## lambda-local: run the Lambda backend on this machine: S3 (versitygw) and N=2
+## Lambda emulators on 127.0.0.1 running bin/chunkcode; prints the env and flags
+lambda-local: tools build
+	./scripts/lambda-local.sh
