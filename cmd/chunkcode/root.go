@@ -35,6 +35,7 @@ with the same frames, audio, subtitles, chapters and metadata as the source.`,
 		newTranscodeCommand(),
 		newProbeCommand(),
 		newVersionCommand(),
+		newLambdaCommand(),
 		newBenchCommand(),
 	)
 	return root

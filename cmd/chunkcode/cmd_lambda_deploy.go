@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+type lambdaDeployOptions struct {
+	function  string
+	zip       string
+	role      string
+	memory    int
+	timeout   time.Duration
+	ephemeral int
+	layers    []string
+	arch      string
+	region    string
+	bucket    string
+}
+
+func (o *lambdaDeployOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.function, "function", "chunkcode", "function name")
+	f.StringVar(&o.zip, "zip", "function.zip", "deployment package from chunkcode lambda package")
+	f.StringVar(&o.role, "role", "", "execution role ARN (needed to create the function)")
+	f.IntVar(&o.memory, "memory", lambda.DefaultMemoryMB, "memory in MB; Lambda gives 6 vCPUs from 10240")
+	f.DurationVar(&o.timeout, "timeout", lambda.DefaultTimeout, "function timeout, at most 15m")
+	f.IntVar(&o.ephemeral, "ephemeral-storage", lambda.DefaultEphemeralMB, "/tmp size in MB (512-10240)")
+	f.StringSliceVar(&o.layers, "layer", nil, "layer ARN, such as an ffmpeg layer providing /opt/bin/ffmpeg; repeat for more")
+	f.StringVar(&o.arch, "arch", "arm64", "function architecture: arm64 or amd64; must match the package")
+	f.StringVar(&o.region, "region", "", "AWS region (default from the AWS configuration)")
+	f.StringVar(&o.bucket, "bucket", "", "S3 bucket to upload a package over 50 MB through")
+}
+
+func newLambdaDeployCommand() *cobra.Command {
+	var o lambdaDeployOptions
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Create or update the function",
+		Long: `Create the function, or update its code and configuration, with the AWS SDK
+and the standard credential chain, then wait until it is ready to invoke.`,
+		Example: `  chunkcode lambda deploy --role arn:aws:iam::123456789012:role/chunkcode --layer arn:aws:lambda:us-east-1:123456789012:layer:ffmpeg:1`,
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLambdaDeploy(cmd, o)
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runLambdaDeploy(cmd *cobra.Command, o lambdaDeployOptions) error {
+	switch {
+	case o.memory < 128 || o.memory > 10240:
+		return usagef("--memory %d is out of range (128-10240)", o.memory)
+	case o.timeout < time.Second || o.timeout > 15*time.Minute:
+		return usagef("--timeout %v is out of range (1s-15m)", o.timeout)
+	case o.ephemeral < 512 || o.ephemeral > 10240:
+		return usagef("--ephemeral-storage %d is out of range (512-10240)", o.ephemeral)
+	}
+	if _, err := lambda.GoArch(o.arch); err != nil {
+		return usagef("--arch: %v", err)
+	}
+	var opts []func(*config.LoadOptions) error
+	if o.region != "" {
+		opts = append(opts, config.WithRegion(o.region))
+	}
+	cfg, err := config.LoadDefaultConfig(cmd.Context(), opts...)
+	if err != nil {
+		return fmt.Errorf("load AWS configuration: %w", err)
+	}
+	arn, created, err := lambda.Deploy(cmd.Context(), cfg, lambda.DeployOptions{
+		Function: o.function, Zip: o.zip, Role: o.role, MemoryMB: int32(o.memory), Timeout: o.timeout,
+		EphemeralMB: int32(o.ephemeral), Layers: o.layers, Arch: o.arch, CodeBucket: o.bucket,
+	})
+	if err != nil {
+		return err
+	}
+	verb := "updated"
+	if created {
+		verb = "created"
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", verb, arn)
+	return nil
+}

@@ -1,0 +1,271 @@
+package lambda
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Deployment defaults, the largest Lambda allows: memory buys vCPUs.
+const (
+	DefaultMemoryMB    = 10240
+	DefaultTimeout     = 900 * time.Second
+	DefaultEphemeralMB = 10240
+	// BuildTags are the tags the function binary is built with: no RPC
+	// mode, which provided.al2023 does not use.
+	BuildTags = "lambda.norpc"
+	// maxDirectZip is the largest zip CreateFunction takes inline.
+	maxDirectZip = 50 << 20
+	// modulePath is the module the bootstrap is built from.
+	modulePath = "github.com/chunkcode/chunkcode"
+)
+
+// GoArch maps an architecture name, Lambda's or Go's, to GOARCH.
+func GoArch(arch string) (string, error) {
+	switch arch {
+	case "", "arm64", "aarch64":
+		return "arm64", nil
+	case "amd64", "x86_64":
+		return "amd64", nil
+	}
+	return "", fmt.Errorf("unknown architecture %q (want arm64 or amd64)", arch)
+}
+
+// lambdaArch maps GOARCH to Lambda's architecture.
+func lambdaArch(goarch string) lambdatypes.Architecture {
+	if goarch == "amd64" {
+		return lambdatypes.ArchitectureX8664
+	}
+	return lambdatypes.ArchitectureArm64
+}
+
+// BuildBootstrap builds the chunkcode command from the module in source as
+// a Linux binary for goarch, with BuildTags, into dir/bootstrap.
+func BuildBootstrap(ctx context.Context, source, goarch, dir string) (string, error) {
+	mod, err := os.ReadFile(filepath.Join(source, "go.mod"))
+	if err != nil || !strings.Contains(string(mod), "module "+modulePath+"\n") {
+		return "", fmt.Errorf("build bootstrap: %s is not the chunkcode source tree (give --source, or --bootstrap with a built binary)", source)
+	}
+	out := filepath.Join(dir, "bootstrap")
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		goTool = "go"
+	}
+	cmd := exec.CommandContext(ctx, goTool, "build", "-tags", BuildTags, "-trimpath", "-ldflags", "-s -w",
+		"-o", out, "./cmd/chunkcode")
+	cmd.Dir = source
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build bootstrap: %w: %s", err, bytes.TrimSpace(b))
+	}
+	return out, nil
+}
+
+// ZipFile is one file of a deployment package.
+type ZipFile struct {
+	Name string // path in the zip, such as "bootstrap" or "bin/ffmpeg"
+	Path string // local file
+}
+
+// PackageFiles lists the files of a deployment package: the bootstrap and,
+// when ffmpeg is set, that program as bin/ffmpeg with the ffprobe beside it
+// as bin/ffprobe if there is one. The handler finds them through
+// $LAMBDA_TASK_ROOT/bin when no layer provides /opt/bin.
+func PackageFiles(bootstrap, ffmpeg string) []ZipFile {
+	files := []ZipFile{{Name: "bootstrap", Path: bootstrap}}
+	if ffmpeg != "" {
+		files = append(files, ZipFile{Name: "bin/ffmpeg", Path: ffmpeg})
+		probe := filepath.Join(filepath.Dir(ffmpeg), "ffprobe")
+		if _, err := os.Stat(probe); err == nil {
+			files = append(files, ZipFile{Name: "bin/ffprobe", Path: probe})
+		}
+	}
+	return files
+}
+
+// WriteZip writes files as a zip with every file executable, as Lambda needs
+// for bootstrap and bundled programs. Files are streamed from disk.
+func WriteZip(w io.Writer, files []ZipFile) error {
+	zw := zip.NewWriter(w)
+	for _, f := range files {
+		if err := addFile(zw, f); err != nil {
+			return fmt.Errorf("add %s to zip: %w", f.Name, err)
+		}
+	}
+	return zw.Close()
+}
+
+func addFile(zw *zip.Writer, f ZipFile) error {
+	in, err := os.Open(f.Path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", f.Path)
+	}
+	h := &zip.FileHeader{Name: f.Name, Method: zip.Deflate, Modified: fi.ModTime()}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, in)
+	return err
+}
+
+// DeployOptions configure Deploy.
+type DeployOptions struct {
+	Function string
+	// Zip is the deployment package, from WriteZip.
+	Zip string
+	// Role is the execution role ARN; needed to create the function.
+	Role        string
+	MemoryMB    int32
+	Timeout     time.Duration
+	EphemeralMB int32
+	Layers      []string
+	Arch        string // arm64 or amd64
+	// CodeBucket, when set, is where a package too large to send inline
+	// (over 50 MB) is uploaded first, under CodeKey.
+	CodeBucket string
+	CodeKey    string
+	// WaitTimeout bounds each wait for the function to become ready.
+	WaitTimeout time.Duration
+}
+
+// Deploy creates the function, or updates its code and configuration, and
+// waits until it is ready to invoke. It returns the function ARN.
+func Deploy(ctx context.Context, cfg aws.Config, o DeployOptions) (arn string, created bool, err error) {
+	goarch, err := GoArch(o.Arch)
+	if err != nil {
+		return "", false, err
+	}
+	if o.MemoryMB == 0 {
+		o.MemoryMB = DefaultMemoryMB
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.EphemeralMB == 0 {
+		o.EphemeralMB = DefaultEphemeralMB
+	}
+	if o.WaitTimeout == 0 {
+		o.WaitTimeout = 10 * time.Minute
+	}
+	code, err := deployCode(ctx, cfg, o)
+	if err != nil {
+		return "", false, err
+	}
+	client := lambdasvc.NewFromConfig(cfg)
+	arch := []lambdatypes.Architecture{lambdaArch(goarch)}
+	timeout := aws.Int32(int32(o.Timeout / time.Second))
+	storage := &lambdatypes.EphemeralStorage{Size: aws.Int32(o.EphemeralMB)}
+
+	_, err = client.GetFunction(ctx, &lambdasvc.GetFunctionInput{FunctionName: &o.Function})
+	var nf *lambdatypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		if o.Role == "" {
+			return "", false, fmt.Errorf("create function %s: no execution role (--role)", o.Function)
+		}
+		out, err := client.CreateFunction(ctx, &lambdasvc.CreateFunctionInput{
+			FunctionName: &o.Function, Role: &o.Role, Code: code,
+			Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+			Architectures: arch, MemorySize: &o.MemoryMB, Timeout: timeout,
+			EphemeralStorage: storage, Layers: o.Layers,
+			Description: aws.String("chunkcode segment encoder"),
+		})
+		if err != nil {
+			return "", false, fmt.Errorf("create function %s: %w", o.Function, err)
+		}
+		if err := lambdasvc.NewFunctionActiveV2Waiter(client).Wait(ctx,
+			&lambdasvc.GetFunctionInput{FunctionName: &o.Function}, o.WaitTimeout); err != nil {
+			return "", true, fmt.Errorf("wait for function %s to become active: %w", o.Function, err)
+		}
+		return aws.ToString(out.FunctionArn), true, nil
+	case err != nil:
+		return "", false, fmt.Errorf("get function %s: %w", o.Function, err)
+	}
+
+	wait := func(what string) error {
+		err := lambdasvc.NewFunctionUpdatedV2Waiter(client).Wait(ctx,
+			&lambdasvc.GetFunctionInput{FunctionName: &o.Function}, o.WaitTimeout)
+		if err != nil {
+			return fmt.Errorf("wait for function %s to %s: %w", o.Function, what, err)
+		}
+		return nil
+	}
+	if err := wait("be ready for an update"); err != nil {
+		return "", false, err
+	}
+	up := &lambdasvc.UpdateFunctionCodeInput{FunctionName: &o.Function, Architectures: arch,
+		ZipFile: code.ZipFile, S3Bucket: code.S3Bucket, S3Key: code.S3Key}
+	if _, err := client.UpdateFunctionCode(ctx, up); err != nil {
+		return "", false, fmt.Errorf("update code of function %s: %w", o.Function, err)
+	}
+	if err := wait("update its code"); err != nil {
+		return "", false, err
+	}
+	cfgIn := &lambdasvc.UpdateFunctionConfigurationInput{
+		FunctionName: &o.Function, Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		MemorySize: &o.MemoryMB, Timeout: timeout, EphemeralStorage: storage, Layers: o.Layers,
+	}
+	if o.Role != "" {
+		cfgIn.Role = &o.Role
+	}
+	out, err := client.UpdateFunctionConfiguration(ctx, cfgIn)
+	if err != nil {
+		return "", false, fmt.Errorf("update configuration of function %s: %w", o.Function, err)
+	}
+	if err := wait("update its configuration"); err != nil {
+		return "", false, err
+	}
+	return aws.ToString(out.FunctionArn), false, nil
+}
+
+// deployCode sends a small package inline and uploads a large one to
+// CodeBucket first.
+func deployCode(ctx context.Context, cfg aws.Config, o DeployOptions) (*lambdatypes.FunctionCode, error) {
+	fi, err := os.Stat(o.Zip)
+	if err != nil {
+		return nil, fmt.Errorf("read package: %w", err)
+	}
+	if fi.Size() <= maxDirectZip {
+		b, err := os.ReadFile(o.Zip)
+		if err != nil {
+			return nil, fmt.Errorf("read package: %w", err)
+		}
+		return &lambdatypes.FunctionCode{ZipFile: b}, nil
+	}
+	if o.CodeBucket == "" {
+		return nil, fmt.Errorf("package %s is %d MB, over the 50 MB Lambda takes inline: give --bucket to upload it to S3, or ship ffmpeg as a layer", o.Zip, fi.Size()>>20)
+	}
+	key := o.CodeKey
+	if key == "" {
+		key = DefaultPrefix + "deploy/" + o.Function + ".zip"
+	}
+	st := &store{client: s3.NewFromConfig(cfg), bucket: o.CodeBucket, concurrency: 8}
+	if _, err := st.upload(ctx, o.Zip, key); err != nil {
+		return nil, fmt.Errorf("upload package to %s: %w", st.objectURL(key), err)
+	}
+	return &lambdatypes.FunctionCode{S3Bucket: &o.CodeBucket, S3Key: &key}, nil
+}

@@ -1,0 +1,108 @@
+package lambda
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFunctionError(t *testing.T) {
+	cases := map[string]struct {
+		header  string
+		payload string
+		kind    Kind // "" for success
+		message string
+	}{
+		"a response":                      {"", `{"index":1,"frames":25}`, "", ""},
+		"Lambda sets the header":          {"Unhandled", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited with status 1: boom"}`, KindEncode, "boom"},
+		"the emulator sets no header":     {"", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited"}`, KindEncode, "ffmpeg exited"},
+		"the emulator times out":          {"", `Task timed out after 2.00 seconds`, KindTimeout, "Task timed out"},
+		"Lambda times out":                {"Unhandled", `{"errorMessage":"2026-11-26T21:00:00Z 1 Task timed out after 900.00 seconds"}`, KindTimeout, "900.00"},
+		"a crash with an unknown payload": {"Unhandled", `{"unexpected":true}`, KindInternal, "Unhandled"},
+		"an error type without a message": {"", `{"errorType":"Runtime.ExitError"}`, "Runtime.ExitError", ""},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			out := &lambdasvc.InvokeOutput{Payload: []byte(c.payload)}
+			if c.header != "" {
+				out.FunctionError = aws.String(c.header)
+			}
+			fe := functionError(out)
+			if c.kind == "" {
+				assert.Nil(t, fe)
+				return
+			}
+			require.NotNil(t, fe)
+			assert.Equal(t, c.kind, fe.Kind)
+			assert.Contains(t, fe.Message, c.message)
+			assert.ErrorIs(t, fe, ErrFunction)
+		})
+	}
+}
+
+func TestLogTailAndCost(t *testing.T) {
+	tail := "START RequestId: x\nEND RequestId: x\nREPORT RequestId: x\tDuration: 1234.56 ms\tBilled Duration: 1235 ms\tMemory Size: 10240 MB\tMax Memory Used: 300 MB\t\n"
+	r := parseLogTail(base64.StdEncoding.EncodeToString([]byte(tail)))
+	assert.Equal(t, 1235*time.Millisecond, r.billed)
+	assert.Equal(t, 10240, r.memoryMB)
+	assert.Equal(t, report{}, parseLogTail(""))
+	assert.Equal(t, report{}, parseLogTail("not base64!"))
+
+	assert.Equal(t, 1235*time.Millisecond, billedDuration(1234100*time.Microsecond))
+	gbs, usd := cost(2*time.Second, 1024, "arm64")
+	assert.InDelta(t, 2.0, gbs, 1e-9)
+	assert.InDelta(t, 2*PriceGBSecondArm64+PriceRequest, usd, 1e-12)
+	_, usd = cost(2*time.Second, 1024, "x86_64")
+	assert.InDelta(t, 2*PriceGBSecondX86+PriceRequest, usd, 1e-12)
+}
+
+func TestParseS3URL(t *testing.T) {
+	b, k, ok := ParseS3URL("s3://bucket/dir/in.mp4")
+	assert.True(t, ok)
+	assert.Equal(t, "bucket", b)
+	assert.Equal(t, "dir/in.mp4", k)
+	for _, s := range []string{"in.mp4", "s3://bucket", "s3://bucket/", "https://bucket/in.mp4", "/s3://x/y"} {
+		_, _, ok := ParseS3URL(s)
+		assert.False(t, ok, s)
+	}
+}
+
+func TestWriteZip(t *testing.T) {
+	dir := t.TempDir()
+	boot := filepath.Join(dir, "bootstrap-binary")
+	require.NoError(t, os.WriteFile(boot, []byte("binary"), 0o600))
+	ff := filepath.Join(dir, "ffmpeg")
+	require.NoError(t, os.WriteFile(ff, []byte("ffmpeg"), 0o755))
+
+	files := PackageFiles(boot, ff)
+	assert.Equal(t, []ZipFile{{"bootstrap", boot}, {"bin/ffmpeg", ff}}, files, "no ffprobe beside ffmpeg, so none in the zip")
+	var buf bytes.Buffer
+	require.NoError(t, WriteZip(&buf, files))
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	require.NoError(t, err)
+	require.Len(t, zr.File, 2)
+	assert.Equal(t, "bootstrap", zr.File[0].Name, "bootstrap at the root, where provided.al2023 looks")
+	for _, f := range zr.File {
+		assert.Equal(t, os.FileMode(0o755), f.Mode().Perm(), f.Name)
+	}
+	assert.Error(t, WriteZip(&buf, []ZipFile{{"bootstrap", filepath.Join(dir, "missing")}}))
+}
+
+func TestGoArch(t *testing.T) {
+	for in, want := range map[string]string{"": "arm64", "arm64": "arm64", "aarch64": "arm64", "amd64": "amd64", "x86_64": "amd64"} {
+		got, err := GoArch(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, in)
+	}
+	_, err := GoArch("386")
+	assert.Error(t, err)
+}
