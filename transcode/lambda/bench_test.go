@@ -1,0 +1,73 @@
+package lambda_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chunkcode/chunkcode/internal/fixture"
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
+)
+
+// BenchmarkLoopback compares the Lambda backend on two emulators and a
+// loopback S3 server with the local backend on two workers, on the same
+// clip and settings, in alternating runs. It reports the wall time of each,
+// their ratio and the Lambda run's breakdown: staging upload, invoke and
+// encode (the encode stage's wall time, downloads included), the summed
+// per-segment downloads, and merge.
+//
+//	go test ./transcode/lambda -run '^$' -bench Loopback -benchtime 5x
+func BenchmarkLoopback(b *testing.B) {
+	fixture.RequireFFmpeg(b)
+	s3 := lambdatest.StartS3(b)
+	fns := lambdatest.StartFunctions(b, lambdatest.FunctionOptions{N: 2})
+	dir := b.TempDir()
+	in := fixture.Video(b, fixture.Spec{Name: "clip.mp4", Dir: dir, Duration: 10 * time.Second,
+		Width: 640, Height: 360, Rate: 30, GOP: 60, Audio: 1})
+	req := transcode.Request{
+		Input: in, Output: filepath.Join(dir, "out.mp4"),
+		Profile: transcode.Profile{Codec: transcode.H264, CRF: -1, Preset: "veryfast", Threads: transcode.Threads(2)},
+		Workers: 2, Retries: transcode.DefaultRetries,
+	}
+	runOnce := func(backend transcode.Backend) *transcode.Summary {
+		p := &transcode.Pipeline{Backend: backend}
+		sum, err := p.Run(context.Background(), req)
+		if err != nil {
+			b.Fatalf("%s: %v\n%s", backend.Name(), err, fns.Logs())
+		}
+		return sum
+	}
+	newLambda := func() *lambda.Backend {
+		lb, err := lambda.New(s3.Config(), lambda.Options{Bucket: s3.Bucket, Endpoints: fns.Endpoints, S3Endpoint: s3.Endpoint})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return lb
+	}
+	// Warm up both: the emulators start their function on the first
+	// invocation, and the page cache fills.
+	runOnce(&transcode.Local{})
+	runOnce(newLambda())
+
+	var local, remote, upload, encode, download, merge float64
+	for b.Loop() {
+		local += runOnce(&transcode.Local{}).WallSeconds
+		sum := runOnce(newLambda())
+		remote += sum.WallSeconds
+		upload += sum.Stages.Prepare
+		encode += sum.Stages.Encode
+		download += sum.Remote["download_seconds"]
+		merge += sum.Stages.Merge
+	}
+	n := float64(b.N)
+	b.ReportMetric(local/n, "local-s/op")
+	b.ReportMetric(remote/n, "lambda-s/op")
+	b.ReportMetric(remote/local, "lambda/local")
+	b.ReportMetric(upload/n, "upload-s/op")
+	b.ReportMetric(encode/n, "invoke+encode-s/op")
+	b.ReportMetric(download/n, "download-s/op")
+	b.ReportMetric(merge/n, "merge-s/op")
+}
