@@ -13,6 +13,7 @@ import (
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestFunctionError(t *testing.T) {
@@ -105,4 +106,25 @@ func TestGoArch(t *testing.T) {
 	}
 	_, err := GoArch("386")
 	assert.Error(t, err)
+}
+
+// TestSAMTemplate checks that deploy/template.yaml parses and describes the
+// function the way lambda deploy does.
+func TestSAMTemplate(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "template.yaml"))
+	require.NoError(t, err)
+	var tpl struct {
+		Transform string `yaml:"Transform"`
+		Resources map[string]struct {
+			Type       string         `yaml:"Type"`
+			Properties map[string]any `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &tpl))
+	assert.Equal(t, "AWS::Serverless-2016-10-31", tpl.Transform)
+	fn := tpl.Resources["Function"]
+	assert.Equal(t, "AWS::Serverless::Function", fn.Type)
+	assert.Equal(t, "bootstrap", fn.Properties["Handler"])
+	assert.Equal(t, "provided.al2023", fn.Properties["Runtime"])
+	assert.Equal(t, "AWS::S3::Bucket", tpl.Resources["StagingBucket"].Type)
 }
