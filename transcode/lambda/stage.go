@@ -31,7 +31,10 @@ type store struct {
 	bucket  string
 	// concurrency is how many parts of one upload are sent at once.
 	concurrency int
-	expiry      time.Duration
+	// partSize is the smallest part of a multipart upload; 0 is
+	// minPartSize. Files up to one part go in one PUT.
+	partSize int64
+	expiry   time.Duration
 }
 
 // objectURL names an object for messages.
@@ -50,7 +53,11 @@ func (s *store) upload(ctx context.Context, path, key string) (int64, error) {
 		return 0, err
 	}
 	size := fi.Size()
-	part := max(int64(minPartSize), (size+maxParts-1)/maxParts)
+	part := s.partSize
+	if part <= 0 {
+		part = minPartSize
+	}
+	part = max(part, (size+maxParts-1)/maxParts)
 	if size <= part {
 		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: &s.bucket, Key: &key,
