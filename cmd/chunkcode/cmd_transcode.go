@@ -109,7 +109,7 @@ type transcodeOptions struct {
 func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
 	o.backendOptions.AddFlags(f)
-	f.IntVarP(&o.workers, "workers", "w", 0, "segments encoded at once (default: one per core locally)")
+	f.IntVarP(&o.workers, "workers", "w", 0, "segments encoded at once (default: one per core locally; on lambda 100, or one per --lambda-endpoint)")
 	f.IntVar(&o.threads, "threads", 0, "ffmpeg threads per segment encode (default: cores / workers, at least 1)")
 	f.StringVar(&o.workDir, "work-dir", "", "keep intermediates in this directory (needed for --resume)")
 	f.BoolVar(&o.resume, "resume", false, "reuse verified segments from an earlier run in --work-dir")
