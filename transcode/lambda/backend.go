@@ -310,7 +310,7 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	}
 	invokeTime := time.Since(t)
 	if err != nil {
-		return transcode.Result{}, fmt.Errorf("segment %d: %w", job.Index, err)
+		return transcode.Result{}, err
 	}
 	if resp.Index != job.Index || resp.Frames != job.Frames {
 		return transcode.Result{}, fmt.Errorf("segment %d: function answered for segment %d with %d frames, want %d: %w",
@@ -417,7 +417,7 @@ func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report,
 		return Response{}, report{}, ctx.Err()
 	}
 	defer func() { b.lambdas <- ep }()
-	where := "function " + b.opts.Function
+	where := fmt.Sprintf("function %q", b.opts.Function)
 	if ep.url != "" {
 		where += " at " + ep.url
 	}
