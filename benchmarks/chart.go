@@ -19,7 +19,7 @@ const (
 	rowHeight   = 24
 	titleHeight = 26
 	panelGap    = 14
-	chartTop    = 68
+	chartTop    = 84
 )
 
 // Colours of the bars by backend; projections are drawn as outlines.
@@ -57,6 +57,7 @@ type chartData struct {
 	Width, Height int
 	Title         string
 	Subtitle      string
+	Legend        string
 	Machine       string
 	Left, Right   int // where bars start and the axis ends
 	BarHeight     int
@@ -70,7 +71,8 @@ type chartData struct {
 func (r *Report) WriteSVG(w io.Writer) error {
 	d := chartData{Width: chartWidth, Left: labelWidth, Right: labelWidth + barsWidth, BarHeight: barHeight,
 		Title:    "chunkcode bench: wall time per input (shorter is faster)",
-		Subtitle: fmt.Sprintf("%s; median of %d runs, whiskers min–max; speed-up over plain ffmpeg in the same round", describeProfile(r.Settings), r.Settings.Runs),
+		Subtitle: describeProfile(r.Settings),
+		Legend:   fmt.Sprintf("Bars: median of %d runs; whiskers: min–max; ×: speed-up over plain ffmpeg in the same round; dashed: projection", r.Settings.Runs),
 		Machine:  fmt.Sprintf("%d cores, %s, %s", r.Machine.Cores, r.Machine.OS, r.Machine.FFmpeg)}
 	y := float64(chartTop)
 	for _, in := range r.Inputs {
@@ -129,7 +131,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		}
 		p.AxisY = y
 		for _, t := range ticks(scale) {
-			p.Ticks = append(p.Ticks, chartTick{X: float64(labelWidth) + t/scale*barsWidth, Y: y + 4, LabelY: y + 14, Label: secs(t)})
+			p.Ticks = append(p.Ticks, chartTick{X: float64(labelWidth) + t/scale*barsWidth, Y: y + 4, LabelY: y + 14, Label: strconv.FormatFloat(t, 'g', 4, 64)})
 		}
 		y += 14 + panelGap
 		d.Panels = append(d.Panels, p)
@@ -218,7 +220,8 @@ var chartTemplate = template.Must(template.New("chart").Funcs(template.FuncMap{
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="12" y="22" font-size="16" font-weight="bold">{{x .Title}}</text>
 <text x="12" y="40" fill="#555555">{{x .Subtitle}}</text>
-<text x="12" y="56" fill="#555555">{{x .Machine}}</text>
+<text x="12" y="56" fill="#555555">{{x .Legend}}</text>
+<text x="12" y="72" fill="#555555">{{x .Machine}}</text>
 {{- range .Panels}}
 <g>
 <text x="12" y="{{f .TitleY}}" font-weight="bold">{{x .Title}}</text>
