@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -450,6 +451,11 @@ func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report,
 	if err != nil {
 		if ctx.Err() != nil {
 			return Response{}, report{}, ctx.Err()
+		}
+		var re *awshttp.ResponseError
+		if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusBadGateway && ep.url != "" {
+			// The emulator's answer when the function process dies.
+			err = &FunctionError{Kind: KindCrash, Message: "the function exited without answering (" + err.Error() + ")"}
 		}
 		return Response{}, report{}, fmt.Errorf("invoke %s: %w", where, err)
 	}

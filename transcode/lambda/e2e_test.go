@@ -170,6 +170,20 @@ func TestEmulators(t *testing.T) {
 			assert.Empty(t, staged(t, s3, b), "staging objects left")
 		})
 
+		t.Run("retries a segment whose function crashed", func(t *testing.T) {
+			t.Parallel()
+			fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 1, Env: []string{lambda.EnvTestFault + "=crash-once"}})
+			b := newBackend(t, s3, fns)
+			out := filepath.Join(t.TempDir(), "out.mp4")
+			_, retries, err := run(t, b, request(in, out))
+			require.NoError(t, err, fns.Logs())
+			assert.Equal(t, frames, fixture.Frames(t, out))
+			require.Len(t, retries, 1)
+			var fe *lambda.FunctionError
+			require.ErrorAs(t, retries[0], &fe)
+			assert.Equal(t, lambda.KindCrash, fe.Kind)
+		})
+
 		t.Run("fails clearly when S3 is down", func(t *testing.T) {
 			t.Parallel()
 			down := lambdatest.StartS3(t)

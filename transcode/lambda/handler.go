@@ -62,7 +62,7 @@ type Handler struct {
 	// Fault, for tests only, is a comma-separated list of failures to
 	// inject: "error" fails every invocation; "error-once" fails the first
 	// one; "hang-once" makes the first one sleep past any timeout, ignoring
-	// its deadline. "Once" is tracked by a marker file in TempDir, so it
+	// its deadline; "crash-once" exits the process. "Once" is tracked by a marker file in TempDir, so it
 	// holds across restarts of the function process.
 	Fault string
 
@@ -320,6 +320,10 @@ func (h *Handler) injectFault() error {
 		case "hang-once":
 			if h.firstTime(f) {
 				time.Sleep(time.Hour)
+			}
+		case "crash-once":
+			if h.firstTime(f) {
+				os.Exit(3)
 			}
 		default:
 			return &FunctionError{Kind: KindInvalid, Message: fmt.Sprintf("unknown %s %q", EnvTestFault, f)}

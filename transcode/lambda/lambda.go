@@ -62,6 +62,9 @@ const (
 	KindInternal Kind = "Internal"
 	// KindTimeout means the function ran out of time ("Task timed out").
 	KindTimeout Kind = "Timeout"
+	// KindCrash means the function process exited during the invocation.
+	// Lambda reports it as Runtime.ExitError.
+	KindCrash Kind = "Runtime.ExitError"
 	// KindFault is an error injected by CHUNKCODE_TEST_FAULT.
 	KindFault Kind = "InjectedFault"
 )

@@ -3,13 +3,19 @@ package lambda
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,4 +133,29 @@ func TestSAMTemplate(t *testing.T) {
 	assert.Equal(t, "bootstrap", fn.Properties["Handler"])
 	assert.Equal(t, "provided.al2023", fn.Properties["Runtime"])
 	assert.Equal(t, "AWS::S3::Bucket", tpl.Resources["StagingBucket"].Type)
+}
+
+// TestThrottling checks that 429 answers are retried with backoff. The
+// emulator never throttles, so a stand-in endpoint answers like Lambda does.
+func TestThrottling(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.Header().Set("X-Amzn-Errortype", "TooManyRequestsException")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}`)
+			return
+		}
+		io.WriteString(w, `{"index":3,"frames":25}`)
+	}))
+	defer srv.Close()
+	b, err := New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")},
+		Options{Bucket: "b", Endpoints: []string{srv.URL}})
+	require.NoError(t, err)
+	resp, _, err := b.invoke(context.Background(), []byte(`{}`))
+	require.NoError(t, err)
+	assert.Equal(t, Response{Index: 3, Frames: 25}, resp)
+	assert.Equal(t, 2, b.Stats().Throttles)
+	assert.Equal(t, map[string]int{srv.URL: 3}, b.Stats().Invocations)
 }
