@@ -121,6 +121,9 @@ func New(cfg aws.Config, opts Options) (*Backend, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
+	if !strings.HasSuffix(opts.Prefix, "/") {
+		opts.Prefix += "/"
+	}
 	if opts.Expiry <= 0 {
 		opts.Expiry = DefaultExpiry
 	}
@@ -176,9 +179,13 @@ func New(cfg aws.Config, opts Options) (*Backend, error) {
 
 // runID names a run: a UTC timestamp and random bits.
 func runID() string {
-	var r [4]byte
-	crand.Read(r[:])
-	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(r[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(4)
+}
+
+func randomHex(n int) string {
+	r := make([]byte, n)
+	crand.Read(r)
+	return hex.EncodeToString(r)
 }
 
 // Name returns "lambda".
@@ -281,7 +288,9 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	if err != nil {
 		return transcode.Result{}, err
 	}
-	key := fmt.Sprintf("%sseg-%05d%s", b.run, job.Index, transcode.SegmentExt)
+	// A key of its own per attempt: an earlier attempt that timed out here
+	// may still be running and upload late.
+	key := fmt.Sprintf("%sseg-%05d-%s%s", b.run, job.Index, randomHex(4), transcode.SegmentExt)
 	putURL, err := b.store.putURL(ctx, key)
 	if err != nil {
 		return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)

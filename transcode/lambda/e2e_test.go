@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -274,4 +277,27 @@ func TestHandlerRejects(t *testing.T) {
 			assert.Contains(t, fe.Message, c.want)
 		})
 	}
+}
+
+// TestHandlerEncodeError checks that ffmpeg's complaint reaches the caller
+// without the presigned signature, and that local files are out of reach.
+func TestHandlerEncodeError(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "not a video\n")
+	}))
+	defer srv.Close()
+	h := &lambda.Handler{AllowHTTP: true, TempDir: t.TempDir()}
+	req := lambda.Request{
+		Job: transcode.Job{Source: srv.URL + "/in.mp4?X-Amz-Signature=secret", Frames: 25,
+			Profile: transcode.Profile{Codec: transcode.H264, CRF: 23, Preset: "ultrafast"}},
+		ResultURL: srv.URL + "/seg.mp4?X-Amz-Signature=secret",
+	}
+	_, err := h.Handle(context.Background(), req)
+	var fe *lambda.FunctionError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, lambda.KindEncode, fe.Kind)
+	assert.Contains(t, fe.Message, "ffmpeg exited with status")
+	assert.Contains(t, fe.Message, srv.URL+"/in.mp4", "the message names the source")
+	assert.NotContains(t, fe.Message, "secret", "the message keeps the signature out")
 }

@@ -128,7 +128,10 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	}
 	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, h.inputOptions(job.Source)...)
 	if err != nil {
-		return Response{}, encodeError(ctx, err)
+		fe := encodeError(ctx, err)
+		// ffmpeg names its input: keep the signature out of messages.
+		fe.Message = strings.ReplaceAll(fe.Message, job.Source, withoutQuery(job.Source))
+		return Response{}, fe
 	}
 	t := time.Now()
 	if err := h.upload(ctx, req.ResultURL, job.Output, res.Bytes); err != nil {
@@ -202,7 +205,7 @@ func (h *Handler) inputOptions(source string) []string {
 
 // encodeError turns an EncodeSegment error into a *FunctionError whose
 // message carries the tail of ffmpeg's stderr.
-func encodeError(ctx context.Context, err error) error {
+func encodeError(ctx context.Context, err error) *FunctionError {
 	var ee *ffmpeg.ExitError
 	switch {
 	case ctx.Err() != nil:
@@ -287,12 +290,15 @@ func (h *Handler) put(ctx context.Context, rawURL string, body io.Reader, size i
 func redactURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.RawQuery = ""
-			ue.URL = u.String()
-		}
+		ue.URL = withoutQuery(ue.URL)
 	}
 	return err
+}
+
+// withoutQuery returns rawURL without its query.
+func withoutQuery(rawURL string) string {
+	u, _, _ := strings.Cut(rawURL, "?")
+	return u
 }
 
 func (h *Handler) ffmpegVersion(ctx context.Context) string {
