@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
+	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/spf13/pflag"
 )
@@ -65,4 +69,53 @@ func (o *lambdaOptions) backend(ctx context.Context) (*lambda.Backend, error) {
 		Function: function, Bucket: o.bucket, Prefix: o.prefix, Endpoints: o.endpoints,
 		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: o.arch,
 	})
+}
+
+// remoteOutput is an s3:// OUTPUT: the pipeline writes a local temporary
+// file, which is uploaded once it is complete and verified.
+type remoteOutput struct {
+	url   string
+	local string // "" when OUTPUT is a local path
+	dir   string
+}
+
+// output returns where the pipeline writes OUTPUT. An s3:// OUTPUT needs the
+// Lambda backend, which uploads it; an s3:// INPUT is not supported yet.
+func (o *backendOptions) output(in, out string) (*remoteOutput, error) {
+	if _, _, ok := lambda.ParseS3URL(in); ok {
+		return nil, usagef("%s: an s3:// INPUT is not supported yet; download it first", in)
+	}
+	if _, _, ok := lambda.ParseS3URL(out); !ok {
+		if strings.HasPrefix(out, "s3://") {
+			return nil, usagef("%s: want s3://bucket/key", out)
+		}
+		return &remoteOutput{local: out}, nil
+	}
+	if o.name != "lambda" {
+		return nil, usagef("%s: an s3:// OUTPUT needs --backend lambda", out)
+	}
+	dir, err := os.MkdirTemp("", "chunkcode-output-")
+	if err != nil {
+		return nil, fmt.Errorf("create output directory: %w", err)
+	}
+	return &remoteOutput{url: out, local: filepath.Join(dir, "output"+path.Ext(out)), dir: dir}, nil
+}
+
+// finish uploads a verified s3:// OUTPUT.
+func (r *remoteOutput) finish(ctx context.Context, backend transcode.Backend) error {
+	if r.url == "" {
+		return nil
+	}
+	b, ok := backend.(*lambda.Backend)
+	if !ok {
+		return fmt.Errorf("upload %s: not on the lambda backend", r.url)
+	}
+	return b.UploadOutput(ctx, r.local, r.url)
+}
+
+// cleanup removes the local copy of an s3:// OUTPUT.
+func (r *remoteOutput) cleanup() {
+	if r.dir != "" {
+		os.RemoveAll(r.dir)
+	}
 }

@@ -155,6 +155,11 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 	if o.workers < 0 || o.retries < 0 {
 		return usagef("--workers and --retries must not be negative")
 	}
+	dest, err := o.backendOptions.output(in, out)
+	if err != nil {
+		return err
+	}
+	defer dest.cleanup()
 	backend, workers, err := o.backendOptions.backend(cmd.Context(), o.workers)
 	if err != nil {
 		return err
@@ -173,9 +178,13 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 	prog := newProgress(cmd.ErrOrStderr(), o.noProgress)
 	p := &transcode.Pipeline{Runner: runner, Backend: backend, Notify: prog.event}
 	sum, err := p.Run(cmd.Context(), transcode.Request{
-		Input: in, Output: out, Profile: prof, Workers: workers, SegmentDuration: segDur,
+		Input: in, Output: dest.local, Profile: prof, Workers: workers, SegmentDuration: segDur,
 		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
 	})
+	if err == nil {
+		err = dest.finish(cmd.Context(), backend)
+		sum.Output = out
+	}
 	prog.finish(err == nil)
 	if err != nil {
 		return err

@@ -47,3 +47,12 @@ func TestLambdaBackendUsage(t *testing.T) {
 	r = chunkcode(t, nil, "lambda", "deploy", "--memory", "64")
 	assert.Equal(t, 2, r.code, r.stderr)
 }
+
+func TestS3PathsUsage(t *testing.T) {
+	r := chunkcode(t, nil, "transcode", "s3://bucket/in.mp4", "out.mp4")
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "s3:// INPUT is not supported yet")
+	r = chunkcode(t, nil, "transcode", "in.mp4", "s3://bucket/out.mp4")
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "needs --backend lambda")
+}

@@ -518,6 +518,21 @@ func functionError(out *lambdasvc.InvokeOutput) *FunctionError {
 	return fe
 }
 
+// UploadOutput copies the finished output at path to the s3://bucket/key
+// URL dst, in parallel parts streamed from disk.
+func (b *Backend) UploadOutput(ctx context.Context, path, dst string) error {
+	bucket, key, ok := ParseS3URL(dst)
+	if !ok {
+		return fmt.Errorf("upload output: %s is not an s3://bucket/key URL", dst)
+	}
+	st := *b.store
+	st.bucket = bucket
+	if _, err := st.upload(ctx, path, key); err != nil {
+		return fmt.Errorf("upload output to %s: %w", dst, err)
+	}
+	return nil
+}
+
 // Finish deletes every object of the run unless keep.
 func (b *Backend) Finish(ctx context.Context, keep bool) error {
 	if keep {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/chunkcode/chunkcode/internal/fixture"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
@@ -204,7 +206,7 @@ func TestEmulators(t *testing.T) {
 			assert.Equal(t, []int{0}, fns.Invocations(), "nothing is invoked without the source in S3")
 		})
 
-		t.Run("the CLI transcodes on emulators", func(t *testing.T) {
+		t.Run("the CLI transcodes on emulators to an s3:// OUTPUT", func(t *testing.T) {
 			t.Parallel()
 			fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 2})
 			out := filepath.Join(t.TempDir(), "out.mp4")
@@ -213,7 +215,7 @@ func TestEmulators(t *testing.T) {
 			for _, e := range fns.Endpoints {
 				args = append(args, "--lambda-endpoint", e)
 			}
-			cmd := exec.Command(lambdatest.Chunkcode(t), append(args, in, out)...)
+			cmd := exec.Command(lambdatest.Chunkcode(t), append(args, in, "s3://"+s3.Bucket+"/results/out.mp4")...)
 			cmd.Env = append(os.Environ(), s3.Env()...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
@@ -224,8 +226,21 @@ func TestEmulators(t *testing.T) {
 			assert.Equal(t, "lambda", sum.Backend)
 			assert.Equal(t, 2, sum.Workers, "one worker per endpoint")
 			assert.Equal(t, frames, sum.Frames)
-			assert.Equal(t, frames, fixture.Frames(t, out))
+			assert.Equal(t, "s3://"+s3.Bucket+"/results/out.mp4", sum.Output)
 			assert.Positive(t, sum.Remote["gb_seconds"])
+
+			// The output was uploaded, complete.
+			obj, err := s3.Client().GetObject(context.Background(), &awss3.GetObjectInput{Bucket: &s3.Bucket, Key: aws.String("results/out.mp4")})
+			require.NoError(t, err)
+			f, err := os.Create(out)
+			require.NoError(t, err)
+			_, err = io.Copy(f, obj.Body)
+			obj.Body.Close()
+			require.NoError(t, f.Close())
+			require.NoError(t, err)
+			assert.Equal(t, frames, fixture.Frames(t, out))
+			_, err = s3.Client().DeleteObject(context.Background(), &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: aws.String("results/out.mp4")})
+			require.NoError(t, err)
 			for _, k := range s3.Keys(t) {
 				assert.False(t, strings.HasPrefix(k, "cli/"), "staging object %s left", k)
 			}
