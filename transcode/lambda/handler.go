@@ -79,10 +79,23 @@ func NewHandler() *Handler {
 		dirs = append(dirs, filepath.Join(root, "bin"))
 	}
 	return &Handler{
-		Runner:    ffmpeg.Find(dirs...),
+		Runner:    findFFmpeg(dirs...),
 		AllowHTTP: os.Getenv(EnvAllowHTTP) == "1",
 		Fault:     os.Getenv(EnvTestFault),
 	}
+}
+
+// findFFmpeg returns a Runner for the ffmpeg in the first of dirs that has
+// one, else for ffmpeg on PATH. The handler needs no ffprobe, so a layer may
+// ship ffmpeg alone.
+func findFFmpeg(dirs ...string) ffmpeg.Runner {
+	for _, d := range dirs {
+		p := filepath.Join(d, "ffmpeg")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return ffmpeg.Runner{FFmpeg: p, FFprobe: filepath.Join(d, "ffprobe")}
+		}
+	}
+	return ffmpeg.Runner{}
 }
 
 // Serve runs h as the Lambda function handler until the runtime stops it.

@@ -159,3 +159,27 @@ func TestThrottling(t *testing.T) {
 	assert.Equal(t, 2, b.Stats().Throttles)
 	assert.Equal(t, map[string]int{srv.URL: 3}, b.Stats().Invocations)
 }
+
+func TestNewHandlerFindsFFmpeg(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(root, "bin"), 0o755))
+	ff := filepath.Join(root, "bin", "ffmpeg")
+	require.NoError(t, os.WriteFile(ff, []byte("#!/bin/sh\n"), 0o755))
+	t.Setenv("LAMBDA_TASK_ROOT", root)
+	t.Setenv(EnvAllowHTTP, "")
+	t.Setenv(EnvTestFault, "")
+	h := NewHandler()
+	if _, err := os.Stat("/opt/bin/ffmpeg"); err != nil {
+		assert.Equal(t, ff, h.Runner.FFmpeg, "the package's own bin/ffmpeg, without an ffprobe beside it")
+	}
+	assert.False(t, h.AllowHTTP)
+	assert.Empty(t, h.Fault)
+
+	t.Setenv("LAMBDA_TASK_ROOT", t.TempDir())
+	t.Setenv(EnvAllowHTTP, "1")
+	h = NewHandler()
+	assert.True(t, h.AllowHTTP)
+	if _, err := os.Stat("/opt/bin/ffmpeg"); err != nil {
+		assert.Equal(t, "", h.Runner.FFmpeg, "ffmpeg from PATH")
+	}
+}
