@@ -294,6 +294,20 @@ func TestHandlerRejects(t *testing.T) {
 	}
 }
 
+// TestHandlerIgnoresAudio checks that a segment of a WebM output, whose
+// profile has opus audio, is not refused: segments are video only.
+func TestHandlerIgnoresAudio(t *testing.T) {
+	h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg"}}
+	_, err := h.Handle(context.Background(), lambda.Request{
+		Job: transcode.Job{Source: "https://bucket.s3.amazonaws.com/in.mkv", Frames: 25,
+			Profile: transcode.Profile{Codec: transcode.VP9, CRF: 31, AudioCodec: "opus", AudioBitrate: "96k"}},
+		ResultURL: "https://bucket.s3.amazonaws.com/seg.mp4",
+	})
+	var fe *lambda.FunctionError
+	require.ErrorAs(t, err, &fe)
+	assert.NotEqual(t, lambda.KindInvalid, fe.Kind, "refused: %s", fe.Message)
+}
+
 // TestHandlerEncodeError checks that ffmpeg's complaint reaches the caller
 // without the presigned signature, and that local files are out of reach.
 func TestHandlerEncodeError(t *testing.T) {
