@@ -462,9 +462,14 @@ func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report,
 			return Response{}, report{}, ctx.Err()
 		}
 		var re *awshttp.ResponseError
-		if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusBadGateway && ep.url != "" {
-			// The emulator's answer when the function process dies.
-			err = &FunctionError{Kind: KindCrash, Message: "the function exited without answering (" + err.Error() + ")"}
+		if errors.As(err, &re) && ep.url != "" {
+			switch re.HTTPStatusCode() {
+			case http.StatusBadGateway:
+				// The emulator's answer when the function process dies.
+				err = &FunctionError{Kind: KindCrash, Message: "the function exited without answering (" + err.Error() + ")"}
+			case http.StatusNotFound:
+				err = fmt.Errorf("%w (the emulator serves only the function %q)", err, EmulatorFunction)
+			}
 		}
 		return Response{}, report{}, fmt.Errorf("invoke %s: %w", where, err)
 	}
