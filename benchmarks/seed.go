@@ -100,6 +100,9 @@ func generate(ctx context.Context, r ffmpeg.Runner, v SeedVideo, d time.Duration
 	if err := r.Run(ctx, args, nil); err != nil {
 		return fmt.Errorf("generate seed video %s: %w", v.Name(), err)
 	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("generate seed video: %w", err)
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("generate seed video: %w", err)
 	}
