@@ -84,7 +84,7 @@ type Stages struct {
 	Merge  float64 `json:"merge"`
 	Verify float64 `json:"verify"`
 	// Prepare is the backend's preparation, such as staging the source in
-	// S3 for Lambda; it runs before Encode and Audio.
+	// S3 for Lambda; it runs before Encode, beside Audio.
 	Prepare float64 `json:"prepare,omitempty"`
 }
 
@@ -271,13 +271,6 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 	// Longest first, so the last segments to finish are short ones.
 	slices.SortStableFunc(pending, func(a, b Job) int { return b.Frames - a.Frames })
 
-	if pr, ok := backend.(Preparer); ok && len(pending) > 0 {
-		t := time.Now()
-		if err := pr.Prepare(ctx, src, pending); err != nil {
-			return "", err
-		}
-		sum.Stages.Prepare = time.Since(t).Seconds()
-	}
 	if f, ok := backend.(Finisher); ok {
 		defer f.Finish(context.WithoutCancel(ctx), req.Keep)
 	}
@@ -297,6 +290,15 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 	}
 	var resMu sync.Mutex
 	g.Go(func() error {
+		// The backend prepares, such as staging the source for Lambda,
+		// while the audio is encoded.
+		if pr, ok := backend.(Preparer); ok && len(pending) > 0 {
+			t := time.Now()
+			if err := pr.Prepare(gctx, src, pending); err != nil {
+				return err
+			}
+			sum.Stages.Prepare = time.Since(t).Seconds()
+		}
 		t := time.Now()
 		pool, pctx := errgroup.WithContext(gctx)
 		pool.SetLimit(req.Workers)
