@@ -2,12 +2,19 @@ package lambdatest
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
+}
 
 // TestStopLeavesNothing checks that the harness sees the emulator and the
 // function process it starts, and that stopping them leaves none running.
