@@ -49,16 +49,8 @@ const DefaultRuns = 3
 // reason.
 type BackendFactory func(ctx context.Context, workers int) (transcode.Backend, int, error)
 
-// Biller is implemented by backends that bill for what they run, such as
-// Lambda. Billing returns the totals since the backend was made; the bench
-// makes a fresh backend for every run. Backends that do not implement it can
-// report per segment instead, in transcode.Result.Remote under
-// RemoteGBSeconds and RemoteUSD.
-type Biller interface {
-	Billing() (gbSeconds, usd float64)
-}
-
-// Keys of transcode.Result.Remote the bench reads.
+// Keys of transcode.Result.Remote, added up in transcode.Summary.Remote,
+// that the bench reads. Remote backends such as Lambda report them.
 const (
 	RemoteGBSeconds       = "gb_seconds"       // billed memory × duration
 	RemoteUSD             = "usd"              // estimated cost
@@ -89,6 +81,9 @@ type Config struct {
 	Lambda BackendFactory
 	// LambdaWorkers is the Lambda fan-out; 0 is the backend's default.
 	LambdaWorkers int
+	// LambdaThreads is the ffmpeg threads of one segment encode on
+	// Lambda; 0 lets the function use all its cores.
+	LambdaThreads int
 	// Runs is how many measured runs each case gets; default DefaultRuns.
 	Runs int
 	// Warmup is how many rounds of every case run first, unmeasured.
@@ -500,7 +495,7 @@ func (b *bench) runFFmpeg(ctx context.Context, m *ffmpeg.Media, out string) erro
 // backend Config.Lambda makes.
 func (b *bench) runPipeline(ctx context.Context, in *InputInfo, c benchCase, out string, r *Run) error {
 	prof := b.cfg.Profile
-	prof.Threads = 0
+	prof.Threads = b.cfg.LambdaThreads
 	var backend transcode.Backend
 	workers := c.workers
 	if c.backend == Local {
@@ -524,22 +519,15 @@ func (b *bench) runPipeline(ctx context.Context, in *InputInfo, c benchCase, out
 		return err
 	}
 	st := &Stages{
-		Probe: sum.Stages.Probe, Plan: sum.Stages.Plan, Staging: meter.prepare,
-		Encode: sum.Stages.Encode, Audio: sum.Stages.Audio, Merge: sum.Stages.Merge, Verify: sum.Stages.Verify,
-	}
-	var gbs, usd float64
-	for _, res := range sum.Results {
-		st.Download += res.Remote[RemoteDownloadSeconds]
-		gbs += res.Remote[RemoteGBSeconds]
-		usd += res.Remote[RemoteUSD]
+		Probe: sum.Stages.Probe, Plan: sum.Stages.Plan, Staging: sum.Stages.Prepare,
+		Encode: sum.Stages.Encode, Audio: sum.Stages.Audio, Download: sum.Remote[RemoteDownloadSeconds],
+		Merge: sum.Stages.Merge, Verify: sum.Stages.Verify,
 	}
 	r.Stages, r.Segments, r.Retries = st, sum.Segments, sum.Retries
 	r.results, r.overheads = sum.Results, meter.overheads
 	if c.backend == Lambda {
-		if bl, ok := backend.(Biller); ok {
-			gbs, usd = bl.Billing()
-		}
-		r.Usage = &Usage{Invocations: meter.invocations, Retries: sum.Retries, GBSeconds: gbs, USD: usd}
+		r.Usage = &Usage{Invocations: meter.invocations, Retries: sum.Retries,
+			GBSeconds: sum.Remote[RemoteGBSeconds], USD: sum.Remote[RemoteUSD]}
 	}
 	return nil
 }

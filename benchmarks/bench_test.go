@@ -131,15 +131,20 @@ func TestBenchLambdaFactory(t *testing.T) {
 		assert.Equal(t, 3, l.Workers)
 		require.NotNil(t, l.Usage)
 		assert.Equal(t, l.Segments, l.Usage.Invocations)
-		assert.Equal(t, 1.5, l.Usage.GBSeconds)
-		assert.Equal(t, 0.25, l.Usage.USD)
+		assert.InDelta(t, 0.5*float64(l.Segments), l.Usage.GBSeconds, 1e-9, "added up over segments")
+		assert.InDelta(t, 0.25*float64(l.Segments), l.Usage.USD, 1e-9)
 	})
 }
 
-// billed is a local backend that reports a bill, as Lambda will.
+// billed is a local backend that reports a bill per segment, as Lambda
+// does.
 type billed struct{ transcode.Local }
 
-func (b *billed) Billing() (gbSeconds, usd float64) { return 1.5, 0.25 }
+func (b *billed) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+	res, err := b.Local.Encode(ctx, job, progress)
+	res.Remote = map[string]float64{benchmarks.RemoteGBSeconds: 0.5, benchmarks.RemoteUSD: 0.25}
+	return res, err
+}
 
 func TestBenchCancelled(t *testing.T) {
 	fixture.RequireFFmpeg(t)

@@ -9,21 +9,21 @@ import (
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 )
 
-// meter wraps a backend to time what the pipeline does not report on its
-// own: the backend's preparation (staging) and every Encode call as the
-// client sees it, so a remote backend's per-invocation overhead is the
-// call's time less the encode time the backend reports.
+// meter wraps a backend to count its Encode calls, failed ones included,
+// and to time each successful call as the client sees it: a remote
+// backend's per-invocation overhead is the call's time less the encode and
+// download times it reports.
 //
 // It always implements transcode.Preparer and transcode.Finisher, passing
 // the calls on when the wrapped backend implements them and doing nothing
-// otherwise.
+// otherwise. A backend's other optional interfaces are hidden by the
+// wrapper; pass them on here when the pipeline gains any.
 type meter struct {
 	transcode.Backend
 
 	mu          sync.Mutex
-	invocations int       // Encode calls, failed ones included
-	overheads   []float64 // each successful call's seconds less its EncodeSeconds
-	prepare     float64   // seconds in Prepare
+	invocations int
+	overheads   []float64 // seconds of each successful call less its encode and download
 }
 
 var (
@@ -40,21 +40,17 @@ func (m *meter) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.P
 	defer m.mu.Unlock()
 	m.invocations++
 	if err == nil {
-		m.overheads = append(m.overheads, max(d-res.EncodeSeconds, 0))
+		m.overheads = append(m.overheads, max(d-res.EncodeSeconds-res.Remote[RemoteDownloadSeconds], 0))
 	}
 	return res, err
 }
 
-// Prepare runs the wrapped backend's Prepare, if it has one, and times it.
+// Prepare runs the wrapped backend's Prepare, if it has one.
 func (m *meter) Prepare(ctx context.Context, src *ffmpeg.Media, jobs []transcode.Job) error {
-	p, ok := m.Backend.(transcode.Preparer)
-	if !ok {
-		return nil
+	if p, ok := m.Backend.(transcode.Preparer); ok {
+		return p.Prepare(ctx, src, jobs)
 	}
-	start := time.Now()
-	err := p.Prepare(ctx, src, jobs)
-	m.prepare = time.Since(start).Seconds()
-	return err
+	return nil
 }
 
 // Finish runs the wrapped backend's Finish, if it has one.

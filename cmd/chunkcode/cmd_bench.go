@@ -25,6 +25,7 @@ type benchOptions struct {
 	backends           []string
 	workers            []int
 	lambdaWorkers      int
+	lambdaThreads      int
 	runs               int
 	warmup             int
 	retries            int
@@ -47,6 +48,7 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringSliceVar(&o.backends, "backends", benchmarks.Backends, "backends to compare: ffmpeg (one plain ffmpeg process, the baseline), local, lambda")
 	f.IntSliceVarP(&o.workers, "workers", "w", nil, "local worker counts to sweep, for example 1,2,4 (default: one per core)")
 	f.IntVar(&o.lambdaWorkers, "lambda-workers", 0, "parallel Lambda invocations (default: the Lambda backend's)")
+	f.IntVar(&o.lambdaThreads, "lambda-threads", 0, "ffmpeg threads per segment encode on Lambda (default: the function's cores)")
 	f.IntVar(&o.runs, "runs", benchmarks.DefaultRuns, "measured runs of each case")
 	f.IntVar(&o.warmup, "warmup", 1, "unmeasured warm-up runs of each case first")
 	f.IntVar(&o.retries, "retries", transcode.DefaultRetries, "times a failed segment is retried")
@@ -128,8 +130,8 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 		return usagef("--scale needs --profile seed")
 	case o.scale <= 0 || o.scale > 1:
 		return usagef("--scale must be above 0 and at most 1")
-	case o.runs < 1 || o.warmup < 0 || o.retries < 0 || o.lambdaWorkers < 0:
-		return usagef("--runs must be at least 1; --warmup, --retries and --lambda-workers must not be negative")
+	case o.runs < 1 || o.warmup < 0 || o.retries < 0 || o.lambdaWorkers < 0 || o.lambdaThreads < 0:
+		return usagef("--runs must be at least 1; --warmup, --retries, --lambda-workers and --lambda-threads must not be negative")
 	case o.invocationOverhead < 0 || o.stagingMBps <= 0:
 		return usagef("--invocation-overhead must not be negative and --staging-throughput must be positive")
 	}
@@ -187,7 +189,7 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 	}
 	cfg := benchmarks.Config{
 		Inputs: inputs, Profile: prof, SegmentDuration: segDur,
-		Backends: o.backends, Workers: o.workers, Lambda: lambda, LambdaWorkers: o.lambdaWorkers,
+		Backends: o.backends, Workers: o.workers, Lambda: lambda, LambdaWorkers: o.lambdaWorkers, LambdaThreads: o.lambdaThreads,
 		Runs: o.runs, Warmup: o.warmup, Retries: o.retries, SSIM: !o.noSSIM, Dir: o.outDir,
 		Project: benchmarks.ProjectOptions{
 			Concurrency: o.projectConcurrency, InvocationOverhead: o.invocationOverhead,
