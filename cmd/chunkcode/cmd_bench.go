@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -184,6 +185,9 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 
 	lambda := func(ctx context.Context, workers int) (transcode.Backend, int, error) {
 		bo := o.backendOptions
+		if bo.lambda.bucket == "" {
+			return nil, 0, errors.New("not configured: give --bucket and the other Lambda flags")
+		}
 		bo.name = benchmarks.Lambda
 		return bo.backend(ctx, workers)
 	}
