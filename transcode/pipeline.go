@@ -60,6 +60,7 @@ const (
 	EventSegment                  // a segment is finished: Segment, Result
 	EventRetry                    // a segment failed and will be retried: Segment, Err
 	EventStage                    // a stage started: Stage
+	EventWarning                  // something went wrong that does not fail the run: Err
 )
 
 // Event reports progress. Events are delivered one at a time.
@@ -90,24 +91,27 @@ type Stages struct {
 
 // Summary describes a finished run.
 type Summary struct {
-	Input           string   `json:"input"`
-	Output          string   `json:"output"`
-	Backend         string   `json:"backend"`
-	Codec           Codec    `json:"codec"`
-	Workers         int      `json:"workers"`
-	Threads         int      `json:"threads_per_worker,omitempty"`
-	Segments        int      `json:"segments"`
-	KeyframeCuts    int      `json:"keyframe_cuts"`
-	ResumedSegments int      `json:"resumed_segments"`
-	Frames          int      `json:"frames"`
-	Duration        float64  `json:"duration_seconds"`
-	Stages          Stages   `json:"stages"`
-	WallSeconds     float64  `json:"wall_seconds"`
-	Speed           float64  `json:"speed_x_realtime"`
-	Retries         int      `json:"retries"`
-	OutputBytes     int64    `json:"output_bytes"`
-	WorkDir         string   `json:"work_dir,omitempty"`
-	Results         []Result `json:"segment_results,omitempty"`
+	Input           string  `json:"input"`
+	Output          string  `json:"output"`
+	Backend         string  `json:"backend"`
+	Codec           Codec   `json:"codec"`
+	Workers         int     `json:"workers"`
+	Threads         int     `json:"threads_per_worker,omitempty"`
+	Segments        int     `json:"segments"`
+	KeyframeCuts    int     `json:"keyframe_cuts"`
+	ResumedSegments int     `json:"resumed_segments"`
+	Frames          int     `json:"frames"`
+	Duration        float64 `json:"duration_seconds"`
+	Stages          Stages  `json:"stages"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	Speed           float64 `json:"speed_x_realtime"`
+	Retries         int     `json:"retries"`
+	// Warnings are problems that did not fail the run, such as staging
+	// objects a backend could not delete.
+	Warnings    []string `json:"warnings,omitempty"`
+	OutputBytes int64    `json:"output_bytes"`
+	WorkDir     string   `json:"work_dir,omitempty"`
+	Results     []Result `json:"segment_results,omitempty"`
 	// Remote adds up the Remote values of Results, such as a Lambda
 	// backend's GB-seconds and estimated cost.
 	Remote map[string]float64 `json:"remote,omitempty"`
@@ -203,7 +207,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 		}
 	}
 
-	audioPath, err := p.convert(ctx, req, backend, src, plan, jobs, work, sum)
+	audio, err := p.convert(ctx, req, backend, src, plan, jobs, work, sum)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +228,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 		rotation = src.Video.Rotation
 	}
 	err = merger.Merge(ctx, p.Runner, merger.Spec{
-		Source: src, Pieces: pieces, Audio: audioPath, CopyAudio: req.Profile.AudioCodec == "copy",
+		Source: src, Pieces: pieces, Audio: audio.path, AudioStart: audio.start, CopyAudio: req.Profile.AudioCodec == "copy",
 		Format: container.Format, Rotation: rotation, WorkDir: work, Output: tmp,
 	})
 	if err != nil {
@@ -254,9 +258,16 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	return sum, nil
 }
 
+// encodedAudio is the audio file convert wrote, with where its container
+// starts, which the merge needs.
+type encodedAudio struct {
+	path  string // "" for none
+	start float64
+}
+
 // convert encodes every segment on the backend and, at the same time, the
-// audio once over the whole file. It returns the audio file, "" if none.
-func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *ffmpeg.Media, plan *splitter.Plan, jobs []Job, work string, sum *Summary) (string, error) {
+// audio once over the whole file.
+func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *ffmpeg.Media, plan *splitter.Plan, jobs []Job, work string, sum *Summary) (encodedAudio, error) {
 	p.notify(Event{Kind: EventStage, Stage: "encode"})
 	var pending []Job
 	for _, j := range jobs {
@@ -272,18 +283,31 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 	slices.SortStableFunc(pending, func(a, b Job) int { return b.Frames - a.Frames })
 
 	if f, ok := backend.(Finisher); ok {
-		defer f.Finish(context.WithoutCancel(ctx), req.Keep)
+		defer func() {
+			if err := f.Finish(context.WithoutCancel(ctx), req.Keep); err != nil {
+				err = fmt.Errorf("%s backend: clean up: %w", backend.Name(), err)
+				sum.Warnings = append(sum.Warnings, err.Error())
+				p.notify(Event{Kind: EventWarning, Err: err})
+			}
+		}()
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	audioPath := ""
+	var audio encodedAudio
 	if len(src.StreamsOf("audio")) > 0 && req.Profile.AudioCodec != "copy" {
-		audioPath = filepath.Join(work, "audio"+audioExt(req.Profile.AudioCodec))
+		audio.path = filepath.Join(work, "audio"+audioExt(req.Profile.AudioCodec))
 		g.Go(func() error {
 			t := time.Now()
-			if err := p.encodeAudio(gctx, req, src, audioPath); err != nil {
+			if err := p.encodeAudio(gctx, req, src, audio.path); err != nil {
 				return err
 			}
+			// Read here, while the video is still encoding, rather than
+			// in the merge, which waits for it.
+			start, err := merger.StartTime(gctx, p.Runner, audio.path)
+			if err != nil {
+				return err
+			}
+			audio.start = start
 			sum.Stages.Audio = time.Since(t).Seconds()
 			return nil
 		})
@@ -329,12 +353,12 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 	})
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
-			return "", ctx.Err()
+			return encodedAudio{}, ctx.Err()
 		}
-		return "", err
+		return encodedAudio{}, err
 	}
 	slices.SortFunc(sum.Results, func(a, b Result) int { return a.Index - b.Index })
-	return audioPath, nil
+	return audio, nil
 }
 
 // encodeWithRetries encodes one segment into a temporary file and renames it
@@ -411,7 +435,7 @@ func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *ffmpeg.Med
 		format = "matroska"
 	}
 	args = append(args, "-f", format, "-y", tmp)
-	if err := p.Runner.Run(ctx, args, nil); err != nil {
+	if err := p.Runner.WithHugePages().Run(ctx, args, nil); err != nil {
 		return fmt.Errorf("encode audio: %w", err)
 	}
 	return os.Rename(tmp, out)

@@ -472,6 +472,37 @@ func TestRetries(t *testing.T) {
 	})
 }
 
+// uncleanable is a backend whose cleanup after the run fails.
+type uncleanable struct{ transcode.Backend }
+
+var errCleanup = errors.New("injected cleanup failure")
+
+func (uncleanable) Finish(context.Context, bool) error { return errCleanup }
+
+// TestCleanupFailure checks that a backend that cannot clean up after a good
+// run warns, in the events and the summary, and still delivers the output.
+func TestCleanupFailure(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	in := fixture.Video(t, fixture.Spec{})
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	var warnings []error
+	p := &transcode.Pipeline{
+		Backend: uncleanable{&transcode.Local{}},
+		Notify: func(e transcode.Event) {
+			if e.Kind == transcode.EventWarning {
+				warnings = append(warnings, e.Err)
+			}
+		},
+	}
+	sum, err := p.Run(context.Background(), request(in, out))
+	require.NoError(t, err)
+	require.Len(t, warnings, 1)
+	assert.ErrorIs(t, warnings[0], errCleanup)
+	assert.Equal(t, []string{warnings[0].Error()}, sum.Warnings)
+	checkOutput(t, in, out, sum)
+}
+
 func TestOutputIsInput(t *testing.T) {
 	fixture.RequireFFmpeg(t)
 	t.Parallel()

@@ -78,9 +78,16 @@ func (j *Job) Validate() error {
 	case j.Rotation%90 != 0 || j.Rotation < -270 || j.Rotation > 270:
 		return fmt.Errorf("job rotation %d out of range", j.Rotation)
 	}
-	// Any container that takes the codec will do for the check: the segment
-	// format is fixed.
-	return j.Profile.Validate(segmentContainer, "segment")
+	// Segments are video only: the audio settings play no part, and the
+	// segment container would wrongly hold an opus or vorbis choice against
+	// the job. Checking a copy leaves them as they came.
+	video := j.Profile
+	video.AudioCodec, video.AudioBitrate = "", ""
+	if err := video.Validate(segmentContainer, "segment"); err != nil {
+		return err
+	}
+	j.Profile.Codec, j.Profile.CRF = video.Codec, video.CRF
+	return nil
 }
 
 // segmentContainer is the format of encoded segments: MP4 keeps exact
@@ -97,7 +104,7 @@ const SegmentExt = ".mp4"
 func EncodeSegment(ctx context.Context, r ffmpeg.Runner, job Job, progress ffmpeg.Progress, extraInput ...string) (Result, error) {
 	start := time.Now()
 	args := segmentArgs(job, extraInput)
-	if err := r.Run(ctx, args, progress); err != nil {
+	if err := r.WithHugePages().Run(ctx, args, progress); err != nil {
 		return Result{}, fmt.Errorf("encode segment %d: %w", job.Index, err)
 	}
 	// Segments are MP4: their index says how many frames they hold, read

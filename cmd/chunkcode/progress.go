@@ -69,11 +69,9 @@ func (p *progress) event(e transcode.Event) {
 		fmt.Fprintf(p.w, "segment %d/%d done: %d frames %s [%d/%d]\n",
 			e.Segment.Index+1, p.segments, e.Segment.Frames, how, p.done, p.segments)
 	case transcode.EventRetry:
-		msg := fmt.Sprintf("segment %d: retrying after: %s", e.Segment.Index+1, oneLine(e.Err.Error()))
-		if p.bar != nil {
-			p.bar.Clear()
-		}
-		fmt.Fprintln(p.w, msg)
+		p.println(fmt.Sprintf("segment %d: retrying after: %s", e.Segment.Index+1, oneLine(e.Err.Error())))
+	case transcode.EventWarning:
+		p.println("warning: " + oneLine(e.Err.Error()))
 	case transcode.EventStage:
 		if p.plain && e.Stage != "probe" && e.Stage != "encode" {
 			fmt.Fprintf(p.w, "%s…\n", e.Stage)
@@ -82,6 +80,14 @@ func (p *progress) event(e transcode.Event) {
 			p.bar.Describe("merging")
 		}
 	}
+}
+
+// println writes msg on its own line, above the bar if there is one.
+func (p *progress) println(msg string) {
+	if p.bar != nil {
+		p.bar.Clear()
+	}
+	fmt.Fprintln(p.w, msg)
 }
 
 func fps(r transcode.Result) float64 {

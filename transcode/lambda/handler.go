@@ -159,10 +159,6 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 
 // validate checks every value of req that comes from outside.
 func (h *Handler) validate(req *Request) error {
-	// Segments are video only: the audio settings, which the segment
-	// container's check would hold against it (opus for a WebM output),
-	// play no part.
-	req.Job.Profile.AudioCodec, req.Job.Profile.AudioBitrate = "", ""
 	if err := req.Job.Validate(); err != nil {
 		return err
 	}
