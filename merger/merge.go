@@ -34,6 +34,9 @@ type Spec struct {
 	// Audio is a file holding every audio track, already encoded, in the
 	// source's order and timeline; "" with CopyAudio or when there is none.
 	Audio string
+	// AudioStart is where Audio's container starts, in seconds, as
+	// StartTime reads it.
+	AudioStart float64
 	// CopyAudio maps the source's audio tracks unchanged.
 	CopyAudio bool
 	// Format is the ffmpeg muxer: mp4, mov, matroska, webm.
@@ -119,12 +122,8 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 		// the source's timeline less the container start, as the video
 		// offset above does, so it goes back to where it starts: audio
 		// that begins after the video stays in sync.
-		start, err := startTime(ctx, r, spec.Audio)
-		if err != nil {
-			return nil, err
-		}
-		if start != 0 {
-			args = append(args, "-itsoffset", strconv.FormatFloat(start, 'f', 6, 64))
+		if spec.AudioStart != 0 {
+			args = append(args, "-itsoffset", strconv.FormatFloat(spec.AudioStart, 'f', 6, 64))
 		}
 		args = append(args, "-i", spec.Audio)
 		srcIn = "2"
@@ -177,9 +176,9 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 	return args, nil
 }
 
-// startTime returns the start of path's container in seconds, which ffmpeg
+// StartTime returns the start of path's container in seconds, which ffmpeg
 // subtracts from its timestamps when it reads path as an input.
-func startTime(ctx context.Context, r ffmpeg.Runner, path string) (float64, error) {
+func StartTime(ctx context.Context, r ffmpeg.Runner, path string) (float64, error) {
 	out, err := r.Output(ctx, []string{"-show_entries", "format=start_time", "-of", "csv=p=0", path})
 	if err != nil {
 		return 0, fmt.Errorf("merge: read start of %s: %w", filepath.Base(path), err)

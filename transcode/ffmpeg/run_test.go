@@ -1,0 +1,81 @@
+package ffmpeg_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// script writes an executable shell script standing in for ffmpeg.
+func script(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ffmpeg")
+	require.NoError(t, os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755))
+	return path
+}
+
+func TestRunEnv(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "env")
+	r := ffmpeg.Runner{FFmpeg: script(t, "env > "+out), Env: []string{"CHUNKCODE_TEST=1"}}
+	require.NoError(t, r.Run(context.Background(), nil, nil))
+	env, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Contains(t, strings.Split(string(env), "\n"), "CHUNKCODE_TEST=1")
+	assert.Contains(t, string(env), "PATH=", "the process environment is kept")
+}
+
+func TestWithHugePages(t *testing.T) {
+	t.Run("adds the tunable", func(t *testing.T) {
+		t.Setenv("GLIBC_TUNABLES", "")
+		os.Unsetenv("GLIBC_TUNABLES")
+		base := ffmpeg.Runner{Env: []string{"A=1"}}
+		r := base.WithHugePages()
+		assert.Equal(t, []string{"A=1", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"}, r.Env)
+		assert.Equal(t, []string{"A=1"}, base.Env, "the original runner is unchanged")
+	})
+	t.Run("leaves the user's tunables alone", func(t *testing.T) {
+		t.Setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=1")
+		assert.Empty(t, ffmpeg.Runner{}.WithHugePages().Env)
+	})
+}
+
+func TestRunExitError(t *testing.T) {
+	r := ffmpeg.Runner{FFmpeg: script(t, "echo first >&2; echo 'in.mp4: Invalid data found' >&2; exit 3")}
+	err := r.Run(context.Background(), []string{"-i", "in.mp4"}, nil)
+	var ee *ffmpeg.ExitError
+	require.True(t, errors.As(err, &ee), "got %v", err)
+	assert.Equal(t, 3, ee.Code)
+	assert.Equal(t, "first | in.mp4: Invalid data found", ee.Tail(3))
+	assert.Contains(t, err.Error(), "ffmpeg exited with status 3: first | in.mp4: Invalid data found")
+}
+
+// TestRunCancel checks that a cancelled run interrupts the program with
+// SIGINT, as ffmpeg expects to finish cleanly, and returns promptly.
+func TestRunCancel(t *testing.T) {
+	dir := t.TempDir()
+	got := filepath.Join(dir, "signal")
+	started := filepath.Join(dir, "started")
+	r := ffmpeg.Runner{FFmpeg: script(t, "trap 'echo INT > "+got+"; exit 255' INT; touch "+started+"; while :; do sleep 0.05; done")}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, nil, nil) }()
+	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+	case <-time.After(ffmpeg.WaitDelay + 5*time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	sig, err := os.ReadFile(got)
+	require.NoError(t, err, "the program was not sent SIGINT")
+	assert.Equal(t, "INT\n", string(sig))
+}
