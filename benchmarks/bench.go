@@ -68,8 +68,8 @@ type Input struct {
 type Config struct {
 	Inputs []Input
 	// Profile is how to encode. Its Threads is ignored: plain ffmpeg
-	// leaves threads to the encoder and the local pool uses
-	// transcode.Threads for each worker count.
+	// leaves threads to the encoder and the local pool to the pipeline,
+	// as chunkcode transcode does.
 	Profile         transcode.Profile
 	SegmentDuration time.Duration // 0 is automatic
 	// Backends are the backends to run, in column order; default
@@ -500,7 +500,7 @@ func (b *bench) runPipeline(ctx context.Context, in *InputInfo, c benchCase, out
 	workers := c.workers
 	if c.backend == Local {
 		backend = &transcode.Local{Runner: b.cfg.Runner}
-		prof.Threads = transcode.Threads(workers)
+		prof.Threads = 0 // the pipeline's choice, as for chunkcode transcode
 	} else {
 		var err error
 		backend, workers, err = b.cfg.Lambda(ctx, c.workers)

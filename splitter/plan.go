@@ -28,6 +28,9 @@ type Options struct {
 	// SegmentDuration is the target length of a segment; 0 picks one from
 	// the duration and Workers.
 	SegmentDuration time.Duration
+	// MinAuto is the shortest segment an automatic plan makes; 0 means
+	// MinAuto, which suits encoders that share this machine's cores.
+	MinAuto time.Duration
 }
 
 // Limits of the automatic segment duration.
@@ -36,8 +39,16 @@ const (
 	// worker: enough that longest-first scheduling ends evenly, few enough
 	// that per-segment start-up stays small.
 	SegmentsPerWorker = 4
-	MinAuto           = 2 * time.Second
-	MaxAuto           = 5 * time.Minute
+	// MinAuto is the shortest automatic segment. Starting an encoder, which
+	// loads ffmpeg, opens and seeks the source and fills the encoder's
+	// lookahead, costs about a third of a CPU-second; a segment of a few
+	// seconds would spend a large part of its time on that.
+	MinAuto = 5 * time.Second
+	// MinAutoRemote is the shortest automatic segment for encoders that
+	// each have their own cores, such as Lambda invocations: their start-up
+	// runs in parallel, so shorter segments spread the work wider.
+	MinAutoRemote = 2 * time.Second
+	MaxAuto       = 5 * time.Minute
 )
 
 // Segment is one contiguous run of source frames.
@@ -103,13 +114,23 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 	total := time.Duration(tb.Seconds(totalTicks) * float64(time.Second))
 
 	target := o.SegmentDuration
+	workers := max(o.Workers, 1)
 	if target == 0 {
-		target = total / time.Duration(max(o.Workers, 1)*SegmentsPerWorker)
-		target = min(max(target, MinAuto), MaxAuto)
+		target = total / time.Duration(workers*SegmentsPerWorker)
+		floor := o.MinAuto
+		if floor <= 0 {
+			floor = MinAuto
+		}
+		target = min(max(target, floor), MaxAuto)
 	}
 	count := 1
 	if target > 0 && total > target {
 		count = int(math.Round(float64(total) / float64(target)))
+	}
+	if o.SegmentDuration == 0 && count >= workers && count < workers*SegmentsPerWorker {
+		// With only a few segments a worker each, an equal share per
+		// worker matters more than the exact length.
+		count = workers * int(math.Round(float64(count)/float64(workers)))
 	}
 	count = max(1, min(count, len(frames)))
 

@@ -131,9 +131,23 @@ func TestNew(t *testing.T) {
 		},
 		{
 			name: "automatic length is at least MinAuto",
-			src:  source{frames: 100, rate: 25, keyEvery: 25},
+			src:  source{frames: 300, rate: 25, keyEvery: 25},
 			opts: splitter.Options{Workers: 8},
-			want: []int{0, 50}, keyframe: []bool{true, true},
+			want: []int{0, 150}, keyframe: []bool{true, true},
+		},
+		{
+			// 17 s makes three segments of MinAuto; four give both
+			// workers an equal share.
+			name: "a few automatic segments are a multiple of the workers",
+			src:  source{frames: 425, rate: 25, keyEvery: 25},
+			opts: splitter.Options{Workers: 2},
+			want: []int{0, 100, 225, 325}, keyframe: []bool{true, true, true, true},
+		},
+		{
+			name: "a clip shorter than MinAuto is one segment",
+			src:  source{frames: 100, rate: 25, keyEvery: 25},
+			opts: splitter.Options{Workers: 2},
+			want: []int{0}, keyframe: []bool{true},
 		},
 	}
 	for _, tt := range tests {

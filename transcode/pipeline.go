@@ -137,9 +137,9 @@ func (p *Pipeline) notify(e Event) {
 	p.Notify(e)
 }
 
-// Threads returns the ffmpeg threads per worker that keep cores busy
-// without oversubscribing them.
-func Threads(workers int) int { return max(1, runtime.NumCPU()/max(workers, 1)) }
+// Threads returns the ffmpeg threads per segment encode that keep the cores
+// busy without oversubscribing them when concurrent encodes run at once.
+func Threads(concurrent int) int { return max(1, runtime.NumCPU()/max(concurrent, 1)) }
 
 // Run transcodes req.Input to req.Output. On any error, nothing is left at
 // req.Output that was not there before and the input is untouched.
@@ -177,12 +177,21 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 
 	t = time.Now()
-	plan, err := splitter.New(src, splitter.Options{Workers: req.Workers, SegmentDuration: req.SegmentDuration})
+	opts := splitter.Options{Workers: req.Workers, SegmentDuration: req.SegmentDuration}
+	if backend.Name() != "local" {
+		opts.MinAuto = splitter.MinAutoRemote
+	}
+	plan, err := splitter.New(src, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: plan: %w", req.Input, err)
 	}
 	sum.Stages.Plan = time.Since(t).Seconds()
 	sum.Segments, sum.Frames, sum.KeyframeCuts = len(plan.Segments), plan.Frames, plan.KeyframeCuts()
+	if req.Profile.Threads == 0 && backend.Name() == "local" {
+		// Fewer segments than workers leave cores to the ones there are.
+		req.Profile.Threads = Threads(min(req.Workers, len(plan.Segments)))
+		sum.Threads = req.Profile.Threads
+	}
 	sum.Duration = src.VideoDuration()
 
 	work, cleanup, err := openWorkDir(req, src, plan)

@@ -139,7 +139,9 @@ type Profile struct {
 	CRF    int    `json:"crf"`
 	Preset string `json:"preset,omitempty"` // "" means the encoder's default
 	Height int    `json:"height,omitempty"` // displayed height; 0 keeps the source size
-	// Threads is how many threads one segment encode may use.
+	// Threads is how many threads one segment encode may use. 0 lets the
+	// pipeline share the cores among the local encodes running at once;
+	// on a remote backend it means every core the encode runs on.
 	Threads int `json:"threads,omitempty"`
 	// AudioCodec is "" for the container's default, or "copy".
 	AudioCodec   string `json:"audio_codec,omitempty"`

@@ -110,7 +110,7 @@ func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
 	o.backendOptions.AddFlags(f)
 	f.IntVarP(&o.workers, "workers", "w", 0, "segments encoded at once (default: one per core locally; on lambda 100, or one per --lambda-endpoint)")
-	f.IntVar(&o.threads, "threads", 0, "ffmpeg threads per segment encode (default: cores / workers, at least 1)")
+	f.IntVar(&o.threads, "threads", 0, "ffmpeg threads per segment encode (default: locally, the cores shared by the segments encoded at once; on lambda, the function's cores)")
 	f.StringVar(&o.workDir, "work-dir", "", "keep intermediates in this directory (needed for --resume)")
 	f.BoolVar(&o.resume, "resume", false, "reuse verified segments from an earlier run in --work-dir")
 	f.BoolVar(&o.keep, "keep", false, "keep intermediates")
@@ -167,10 +167,7 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 	if o.threads < 0 {
 		return usagef("--threads must not be negative")
 	}
-	prof.Threads = o.threads
-	if prof.Threads == 0 && backend.Name() == "local" {
-		prof.Threads = transcode.Threads(workers)
-	}
+	prof.Threads = o.threads // 0: the pipeline chooses
 	runner := ffmpeg.Runner{}
 	if err := runner.Check(); err != nil {
 		return err

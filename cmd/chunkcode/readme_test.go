@@ -18,6 +18,7 @@ func TestREADMEUsage(t *testing.T) {
 		r := chunkcode(t, nil, args...)
 		require.Equal(t, 0, r.code, r.stderr)
 		block := "$ chunkcode " + strings.Join(args, " ") + "\n" + r.stdout
-		assert.Contains(t, string(readme), block, "README.md shows an outdated `chunkcode %s`; paste the binary's output", strings.Join(args, " "))
+		assert.True(t, strings.Contains(string(readme), block),
+			"README.md shows an outdated `chunkcode %s`; paste the binary's output:\n%s", strings.Join(args, " "), r.stdout)
 	}
 }
