@@ -142,6 +142,11 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 	}
 	step := float64(totalTicks) / float64(count)
 	tolerance := int64(step / 2)
+	if o.SegmentDuration == 0 && count > 1 && count <= workers {
+		// One segment a worker: they finish together only if they are
+		// equally long, which is worth decoding from an earlier keyframe.
+		tolerance = int64(step / 20)
+	}
 
 	cuts := []int{0}
 	for k := 1; k < count; k++ {

@@ -144,6 +144,14 @@ func TestNew(t *testing.T) {
 			want: []int{0, 100, 225, 325}, keyframe: []bool{true, true, true, true},
 		},
 		{
+			// With one segment a worker, cutting at the keyframe 1 s away
+			// would leave one worker idle for a fifth of the clip.
+			name: "one automatic segment a worker is cut evenly",
+			src:  source{frames: 300, rate: 30, keyEvery: 60},
+			opts: splitter.Options{Workers: 2},
+			want: []int{0, 150}, keyframe: []bool{true, false},
+		},
+		{
 			name: "a clip shorter than MinAuto is one segment",
 			src:  source{frames: 100, rate: 25, keyEvery: 25},
 			opts: splitter.Options{Workers: 2},
