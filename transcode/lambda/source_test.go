@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -185,50 +186,63 @@ func language(s fixture.Stream) string {
 	return ""
 }
 
-// TestS3InputVideoOnly transcodes an s3:// source that has nothing but
-// video, chapters and a title, whose first source job fails.
-func TestS3InputVideoOnly(t *testing.T) {
+// TestS3InputCLI transcodes with the chunkcode command an s3:// source that
+// has nothing but video, chapters and a title, whose first source job
+// fails; then an object that is not media.
+func TestS3InputCLI(t *testing.T) {
 	fixture.RequireFFmpeg(t)
 	s3 := lambdatest.StartS3(t)
 	fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 1, Env: []string{lambda.EnvTestFault + "=error-once"}})
 	in := fixture.Video(t, fixture.Spec{Name: "in.mp4", Chapters: 2, Title: "Video only"})
 	source, err := os.ReadFile(in)
 	require.NoError(t, err)
-	key := "in.mp4"
-	ctx := context.Background()
-	_, err = s3.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: &s3.Bucket, Key: &key, Body: bytes.NewReader(source)})
-	require.NoError(t, err)
+	put := func(key string, body []byte) {
+		_, err := s3.Client().PutObject(context.Background(), &awss3.PutObjectInput{Bucket: &s3.Bucket, Key: &key, Body: bytes.NewReader(body)})
+		require.NoError(t, err)
+	}
+	put("in.mp4", source)
+	put("junk.mp4", []byte("not a video\n"))
+	chunkcode := func(input, output string) (stdout, stderr string, code int) {
+		cmd := exec.Command(lambdatest.Chunkcode(t), "transcode", "--backend", "lambda", "--bucket", s3.Bucket,
+			"--lambda-endpoint", fns.Endpoints[0], "--threads", "1", "--segment-duration", "0.5", "--json", "--no-progress",
+			input, output)
+		cmd.Env = append(os.Environ(), s3.Env()...)
+		var o, e strings.Builder
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return o.String(), e.String(), ee.ExitCode()
+		}
+		require.NoError(t, err)
+		return o.String(), e.String(), 0
+	}
 
-	b := newBackend(t, s3, fns)
 	out := filepath.Join(t.TempDir(), "out.mkv")
-	sum, _, err := run(t, b, request("s3://"+s3.Bucket+"/"+key, out))
-	require.NoError(t, err, fns.Logs())
+	stdout, stderr, code := chunkcode("s3://"+s3.Bucket+"/in.mp4", out)
+	require.Equal(t, 0, code, "stderr: %s\n%s", stderr, fns.Logs())
+	var sum struct{ Retries int }
+	require.NoError(t, json.Unmarshal([]byte(stdout), &sum), stdout)
 	assert.Equal(t, 1, sum.Retries, "the source job failed once")
+	assert.Contains(t, stderr, "warning: retrying after:")
 	assert.Equal(t, fixture.Frames(t, in), fixture.Frames(t, out), "output frames")
 	src, dst := fixture.Inspect(t, in), fixture.Inspect(t, out)
-	assert.InDeltaSlice(t, chapterStarts(t, src.Chapters), chapterStarts(t, dst.Chapters), 0.001, "chapter starts")
 	assert.Len(t, dst.Chapters, 2)
+	assert.InDeltaSlice(t, chapterStarts(t, src.Chapters), chapterStarts(t, dst.Chapters), 0.001, "chapter starts")
 	assert.Equal(t, "Video only", dst.Format.Tags["title"])
 	assert.Empty(t, dst.StreamsOf("audio"))
-	assert.Empty(t, staged(t, s3, b), "staging objects left")
-	_, err = s3.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &key})
-	require.NoError(t, err)
 
-	// An object that is not media fails at once, naming it.
-	junk := "junk.mp4"
-	_, err = s3.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: &s3.Bucket, Key: &junk, Body: strings.NewReader("not a video\n")})
-	require.NoError(t, err)
-	b = newBackend(t, s3, fns)
-	sum, _, err = run(t, b, request("s3://"+s3.Bucket+"/"+junk, out))
-	var me *ffmpeg.MediaError
-	require.ErrorAs(t, err, &me)
-	assert.ErrorIs(t, err, ffmpeg.ErrNotMedia)
-	assert.Equal(t, "s3://"+s3.Bucket+"/"+junk, me.Path)
-	assert.Nil(t, sum)
-	assert.Equal(t, 1, b.Stats().Invocations[fns.Endpoints[0]], "not retried")
-	assert.Empty(t, staged(t, s3, b), "staging objects left")
-	_, err = s3.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &junk})
-	require.NoError(t, err)
+	before := fns.Invocations()[0]
+	_, stderr, code = chunkcode("s3://"+s3.Bucket+"/junk.mp4", filepath.Join(t.TempDir(), "junk.mkv"))
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "chunkcode: s3://"+s3.Bucket+"/junk.mp4: not a media file")
+	assert.Equal(t, before+1, fns.Invocations()[0], "a source that is not media is not retried")
+
+	assert.ElementsMatch(t, []string{"in.mp4", "junk.mp4"}, s3.Keys(t), "staging objects left")
+	for _, key := range []string{"in.mp4", "junk.mp4"} {
+		_, err = s3.Client().DeleteObject(context.Background(), &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &key})
+		require.NoError(t, err)
+	}
 }
 
 // chapterStarts returns the chapters' start times in seconds.
