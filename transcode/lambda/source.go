@@ -27,6 +27,9 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 	if err := h.injectFault(); err != nil {
 		return Response{}, err
 	}
+	if err := h.Runner.Check(); err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("%v; an s3:// INPUT needs ffprobe beside ffmpeg in the layer or the package", err)}
+	}
 	dir, err := os.MkdirTemp(h.TempDir, "chunkcode-source-")
 	if err != nil {
 		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("create temp directory: %v", err)}

@@ -300,7 +300,7 @@ func TestHandlerRejectsSource(t *testing.T) {
 			assert.Contains(t, fe.Message, c.want)
 		})
 	}
-	t.Run("http allowed for the emulator", func(t *testing.T) {
+	t.Run("http allowed for the emulator, then ffprobe missing", func(t *testing.T) {
 		job := good
 		job.URL, job.ProbeURL, job.AudioURL, job.ExtrasURL = "http://127.0.0.1:1/in.mkv", "http://127.0.0.1:1/p", "http://127.0.0.1:1/a", "http://127.0.0.1:1/e"
 		h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"}, AllowHTTP: true, TempDir: t.TempDir()}
@@ -308,6 +308,7 @@ func TestHandlerRejectsSource(t *testing.T) {
 		var fe *lambda.FunctionError
 		require.ErrorAs(t, err, &fe)
 		assert.NotEqual(t, lambda.KindInvalid, fe.Kind, "refused: %s", fe.Message)
+		assert.Contains(t, fe.Message, "needs ffprobe", "the function says what it lacks")
 	})
 }
 
