@@ -96,94 +96,110 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// TestS3Input transcodes an s3:// source in place: the functions probe it,
-// encode its audio and copy its subtitles, chapters and metadata, and the
-// pipeline reads none of its media.
+// TestS3Input transcodes s3:// sources in place: the functions probe them,
+// encode or copy their audio and copy their subtitles, chapters and
+// metadata, and the pipeline reads none of their media.
 func TestS3Input(t *testing.T) {
 	fixture.RequireFFmpeg(t)
 	s3 := lambdatest.StartS3(t)
 	lambdatest.Chunkcode(t)
 	counted, endpoint := startReads(t, s3.Endpoint)
 	fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 2})
-
-	dir := t.TempDir()
-	in := fixture.Video(t, fixture.Spec{Name: "in.mkv", Dir: dir, Duration: 3 * time.Second, Audio: 2,
-		Languages: []string{"eng", "fra"}, Subtitles: true, Chapters: 3, Title: "Two tracks"})
-	source, err := os.ReadFile(in)
-	require.NoError(t, err)
-	key := "media/in.mkv"
-	ctx := context.Background()
-	_, err = s3.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: &s3.Bucket, Key: &key, Body: bytes.NewReader(source)})
-	require.NoError(t, err)
-
-	b, err := lambda.New(s3.Config(), lambda.Options{
-		Bucket: s3.Bucket, Endpoints: fns.Endpoints, S3Endpoint: endpoint, MemoryMB: 1024, Arch: "arm64",
-	})
-	require.NoError(t, err)
-	// The pipeline's own ffmpeg and ffprobe cannot reach any http URL, so
-	// every Lavf read counted below is a function's.
-	p := &transcode.Pipeline{Backend: b, Runner: ffmpeg.Runner{Env: []string{"http_proxy=http://127.0.0.1:1"}}}
-	out := filepath.Join(t.TempDir(), "out.mp4")
-	req := request("s3://"+s3.Bucket+"/"+key, out)
-	sum, err := p.Run(ctx, req)
-	require.NoError(t, err, fns.Logs())
-
-	assert.Equal(t, fixture.Frames(t, in), fixture.Frames(t, out), "output frames")
-	want, got := fixture.AudioDurations(t, in), fixture.AudioDurations(t, out)
-	require.Len(t, got, 2, "audio tracks")
-	for i := range want {
-		assert.InDelta(t, want[i], got[i], transcode.AudioTolerance, "length of audio track %d", i)
+	tests := []struct {
+		name       string
+		spec       fixture.Spec
+		ext        string
+		audioCodec string
+	}{
+		{
+			name: "mkv with two audio tracks, subtitles and chapters to mp4",
+			spec: fixture.Spec{Name: "in.mkv", Duration: 3 * time.Second, Audio: 2,
+				Languages: []string{"eng", "fra"}, Subtitles: true, Chapters: 3, Title: "Two tracks"},
+			ext: ".mp4",
+		},
+		{
+			name: "mp4 with mov_text subtitles and copied audio to mkv",
+			spec: fixture.Spec{Name: "in.mp4", Audio: 1, Languages: []string{"deu"}, Subtitles: true, Chapters: 2, Title: "Copied"},
+			ext:  ".mkv", audioCodec: "copy",
+		},
 	}
-	src, dst := fixture.Inspect(t, in), fixture.Inspect(t, out)
-	for _, typ := range []string{"audio", "subtitle"} {
-		s, d := src.StreamsOf(typ), dst.StreamsOf(typ)
-		require.Len(t, d, len(s), "%s tracks", typ)
-		for i := range s {
-			assert.Equal(t, language(s[i]), language(d[i]), "language of %s track %d", typ, i)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := fixture.Video(t, tt.spec)
+			source, err := os.ReadFile(in)
+			require.NoError(t, err)
+			key := "media/" + tt.spec.Name
+			ctx := context.Background()
+			_, err = s3.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: &s3.Bucket, Key: &key, Body: bytes.NewReader(source)})
+			require.NoError(t, err)
+
+			b, err := lambda.New(s3.Config(), lambda.Options{
+				Bucket: s3.Bucket, Endpoints: fns.Endpoints, S3Endpoint: endpoint, MemoryMB: 1024, Arch: "arm64",
+			})
+			require.NoError(t, err)
+			// The pipeline's own ffmpeg and ffprobe cannot reach any http
+			// URL, so every Lavf read counted below is a function's.
+			p := &transcode.Pipeline{Backend: b, Runner: ffmpeg.Runner{Env: []string{"http_proxy=http://127.0.0.1:1"}}}
+			out := filepath.Join(t.TempDir(), "out"+tt.ext)
+			req := request("s3://"+s3.Bucket+"/"+key, out)
+			req.Profile.AudioCodec = tt.audioCodec
+			sum, err := p.Run(ctx, req)
+			require.NoError(t, err, fns.Logs())
+
+			assert.Equal(t, fixture.Frames(t, in), fixture.Frames(t, out), "output frames")
+			want, got := fixture.AudioDurations(t, in), fixture.AudioDurations(t, out)
+			require.Len(t, got, tt.spec.Audio, "audio tracks")
+			for i := range want {
+				assert.InDelta(t, want[i], got[i], transcode.AudioTolerance, "length of audio track %d", i)
+			}
+			src, dst := fixture.Inspect(t, in), fixture.Inspect(t, out)
+			for _, typ := range []string{"audio", "subtitle"} {
+				s, d := src.StreamsOf(typ), dst.StreamsOf(typ)
+				require.Len(t, d, len(s), "%s tracks", typ)
+				for i := range s {
+					assert.Equal(t, language(s[i]), language(d[i]), "language of %s track %d", typ, i)
+				}
+			}
+			assert.Equal(t, tt.spec.Languages[len(tt.spec.Languages)-1], dst.StreamsOf("audio")[tt.spec.Audio-1].Tags["language"])
+			if tt.audioCodec == "copy" {
+				assert.Equal(t, src.StreamsOf("audio")[0].Codec, dst.StreamsOf("audio")[0].Codec, "copied audio")
+			}
+			assert.Len(t, dst.Chapters, tt.spec.Chapters)
+			assert.InDeltaSlice(t, chapterStarts(t, src.Chapters), chapterStarts(t, dst.Chapters), 0.001, "chapter starts")
+			assert.Equal(t, tt.spec.Title, dst.Format.Tags["title"])
+
+			// The source is untouched, and the staging objects are gone.
+			obj, err := s3.Client().GetObject(ctx, &awss3.GetObjectInput{Bucket: &s3.Bucket, Key: &key})
+			require.NoError(t, err)
+			after, err := io.ReadAll(obj.Body)
+			obj.Body.Close()
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(source, after), "the source object changed")
+			assert.Empty(t, staged(t, s3, b), "staging objects left")
+
+			// Only the functions read the source; this process read none
+			// of it.
+			path := "/" + s3.Bucket + "/" + key
+			assert.GreaterOrEqual(t, counted.of("lavf", path), int64(len(source)), "the functions read the source")
+			assert.Positive(t, counted.of("sdk", ""), "the proxy sees what this process downloads")
+			assert.Zero(t, counted.of("sdk", path), "bytes of the source this process read")
+
+			// The source job is one more invocation, and it is paid for.
+			total := 0
+			for _, n := range b.Stats().Invocations {
+				total += n
+			}
+			assert.Equal(t, sum.Segments+1, total, "invocations")
+			segments := 0.0
+			for _, r := range sum.Results {
+				segments += r.Remote["billed_seconds"]
+			}
+			assert.Greater(t, sum.Remote["billed_seconds"], segments, "the summary counts the source job")
+
+			_, err = s3.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &key})
+			require.NoError(t, err)
+		})
 	}
-	assert.Equal(t, "fra", dst.StreamsOf("audio")[1].Tags["language"])
-	assert.InDeltaSlice(t, chapterStarts(t, src.Chapters), chapterStarts(t, dst.Chapters), 0.001, "chapter starts")
-	assert.Equal(t, "Two tracks", dst.Format.Tags["title"])
-
-	// The source is untouched, and the staging objects are gone.
-	obj, err := s3.Client().GetObject(ctx, &awss3.GetObjectInput{Bucket: &s3.Bucket, Key: &key})
-	require.NoError(t, err)
-	after, err := io.ReadAll(obj.Body)
-	obj.Body.Close()
-	require.NoError(t, err)
-	assert.True(t, bytes.Equal(source, after), "the source object changed")
-	assert.Empty(t, staged(t, s3, b), "staging objects left")
-
-	// Only the functions read the source; this process read none of it.
-	path := "/" + s3.Bucket + "/" + key
-	assert.GreaterOrEqual(t, counted.of("lavf", path), int64(len(source)), "the functions read the source")
-	assert.Positive(t, counted.of("sdk", ""), "the proxy sees what this process downloads")
-	assert.Zero(t, counted.of("sdk", path), "bytes of the source this process read")
-
-	// The source job is one more invocation, and it is paid for.
-	total := 0
-	for _, n := range b.Stats().Invocations {
-		total += n
-	}
-	assert.Equal(t, sum.Segments+1, total, "invocations")
-	segments := 0.0
-	for _, r := range sum.Results {
-		segments += r.Remote["billed_seconds"]
-	}
-	assert.Greater(t, sum.Remote["billed_seconds"], segments, "the summary counts the source job")
-
-	_, err = s3.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &key})
-	require.NoError(t, err)
-}
-
-// language is a stream's language tag; "und" (undetermined), which MP4
-// writes for an untagged stream, is none.
-func language(s fixture.Stream) string {
-	if l := s.Tags["language"]; l != "und" {
-		return l
-	}
-	return ""
 }
 
 // TestS3InputCLI transcodes with the chunkcode command an s3:// source that
@@ -243,6 +259,15 @@ func TestS3InputCLI(t *testing.T) {
 		_, err = s3.Client().DeleteObject(context.Background(), &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &key})
 		require.NoError(t, err)
 	}
+}
+
+// language is a stream's language tag; "und" (undetermined), which MP4
+// writes for an untagged stream, is none.
+func language(s fixture.Stream) string {
+	if l := s.Tags["language"]; l != "und" {
+		return l
+	}
+	return ""
 }
 
 // chapterStarts returns the chapters' start times in seconds.
