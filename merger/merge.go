@@ -61,8 +61,8 @@ type Spec struct {
 // Extras is a file holding what Merge reads from a source besides the
 // video: the subtitles, attachments, chapters and global metadata, and the
 // audio when it is copied. A backend that reads the source where it lies,
-// such as Lambda for an s3:// source, writes it with ExtrasArgs, so no media
-// of the source is read on this machine.
+// such as Lambda for an s3:// source, writes it with ExtrasArgs, so the
+// merge does not read the source.
 type Extras struct {
 	Path string
 	// Start is where its container starts, in seconds, as StartTime reads

@@ -58,8 +58,8 @@ type Finisher interface {
 }
 
 // SourceReader is implemented by backends that read, for the pipeline, a
-// source it cannot open itself, such as an s3:// URL on Lambda, so that no
-// media of the source passes through this machine. The pipeline then calls
+// source it cannot open itself, such as an s3:// URL on Lambda, so that the
+// source is never read on this machine. The pipeline then calls
 // ReadSource instead of probing the source, encoding its audio and reading
 // it in the merge.
 type SourceReader interface {

@@ -11,8 +11,7 @@
 //
 // An s3:// source is read where it lies: one source job (SourceJob) probes
 // it and encodes its audio on the function before the segments are
-// encoded, so none of its media passes through the machine that runs the
-// pipeline.
+// encoded, so the machine that runs the pipeline never reads it.
 //
 // The package imports transcode; transcode never imports it.
 package lambda

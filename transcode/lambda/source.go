@@ -155,7 +155,7 @@ func (b *Backend) ReadsSource(input string) bool {
 
 // ReadSource runs one source job for the s3:// input and downloads what it
 // made into dir: the probe, the encoded audio and the extras. Only those
-// travel to this machine, never the source's media. A source that is not
+// travel to this machine, never the source itself. A source that is not
 // media chunkcode can transcode is an *ffmpeg.MediaError naming input.
 func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.Profile, dir string) (*transcode.Source, error) {
 	b.fetchConfig(ctx)
