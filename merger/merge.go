@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,7 +31,13 @@ type Piece struct {
 
 // Spec says what to merge and where.
 type Spec struct {
-	Source *ffmpeg.Media // the original file: subtitles, chapters, metadata
+	// Source is the probed original: its file gives the subtitles,
+	// attachments, chapters and metadata, unless Extras is set.
+	Source *ffmpeg.Media
+	// Extras, when set, holds what would be read from Source's file, which
+	// is then not opened: per-stream tags of streams Extras lacks (the video,
+	// encoded audio) come from Source's probe.
+	Extras *Extras
 	Pieces []Piece
 	// Audio is a file holding every audio track, already encoded, in the
 	// source's order and timeline; "" with CopyAudio or when there is none.
@@ -48,6 +56,62 @@ type Spec struct {
 	WorkDir string
 	// Output is the file to write; it is overwritten.
 	Output string
+}
+
+// Extras is a file holding what Merge reads from a source besides the
+// video: the subtitles, attachments, chapters and global metadata, and the
+// audio when it is copied. A backend that reads the source where it lies,
+// such as Lambda for an s3:// source, writes it with ExtrasArgs, so the
+// merge does not read the source.
+type Extras struct {
+	Path string
+	// Start is where its container starts, in seconds, as StartTime reads
+	// it.
+	Start float64
+}
+
+// ExtrasArgs are the ffmpeg arguments that write the Extras of src to out,
+// reading src.Path with inputOptions before it: a stream copy into
+// Matroska, which holds any of those streams, with mov_text subtitles as
+// SubRip, which Matroska holds. copyAudio includes the audio tracks. A
+// source with none of those streams gets an ffmetadata file, which holds the
+// chapters and global metadata alone.
+func ExtrasArgs(src *ffmpeg.Media, copyAudio bool, out string, inputOptions ...string) []string {
+	args := append(slices.Clip(inputOptions), "-i", src.Path)
+	streams := extrasStreams(src, copyAudio)
+	for _, s := range streams {
+		args = append(args, "-map", fmt.Sprintf("0:%d", s.Index))
+	}
+	args = append(args, "-c", "copy")
+	for i, s := range src.StreamsOf("subtitle") {
+		if c := extrasCodec(s.Codec); c != s.Codec {
+			args = append(args, fmt.Sprintf("-c:s:%d", i), c)
+		}
+	}
+	format := "matroska"
+	if len(streams) == 0 {
+		format = "ffmetadata"
+	}
+	return append(args, "-map_metadata", "0", "-map_chapters", "0", "-f", format, "-y", out)
+}
+
+// extrasStreams are the streams of src that ExtrasArgs copies, in their
+// order in the file it writes.
+func extrasStreams(src *ffmpeg.Media, copyAudio bool) []*ffmpeg.Stream {
+	var out []*ffmpeg.Stream
+	if copyAudio {
+		out = append(out, src.StreamsOf("audio")...)
+	}
+	out = append(out, src.StreamsOf("subtitle")...)
+	return append(out, src.StreamsOf("attachment")...)
+}
+
+// extrasCodec is the codec a subtitle stream has in Extras.
+func extrasCodec(codec string) string {
+	if codec == "mov_text" {
+		return "subrip"
+	}
+	return codec
 }
 
 // ErrUnsupported means the source has a stream the output format cannot hold.
@@ -128,7 +192,24 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 		args = append(args, "-i", spec.Audio)
 		srcIn = "2"
 	}
-	args = append(args, "-i", src.Path)
+	// index is where a stream of the source is in the input read for it:
+	// the source, or Extras.
+	index := func(s *ffmpeg.Stream) int { return s.Index }
+	if spec.Extras != nil {
+		if spec.Extras.Start != 0 {
+			args = append(args, "-itsoffset", strconv.FormatFloat(spec.Extras.Start, 'f', 6, 64))
+		}
+		args = append(args, "-i", spec.Extras.Path)
+		inExtras := map[int]int{}
+		for i, s := range extrasStreams(src, spec.CopyAudio) {
+			inExtras[s.Index] = i
+		}
+		index = func(s *ffmpeg.Stream) int { return inExtras[s.Index] }
+	} else {
+		args = append(args, "-i", src.Path)
+	}
+	from := func(s *ffmpeg.Stream) string { return fmt.Sprintf("%s:%d", srcIn, index(s)) }
+	meta := func(s *ffmpeg.Stream) string { return fmt.Sprintf("%s:s:%d", srcIn, index(s)) }
 	args = append(args, "-map", "0:v:0")
 	audio := src.StreamsOf("audio")
 	switch {
@@ -136,34 +217,48 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 		args = append(args, "-map", "1:a")
 	case spec.CopyAudio:
 		for _, a := range audio {
-			args = append(args, "-map", fmt.Sprintf("%s:%d", srcIn, a.Index))
+			args = append(args, "-map", from(a))
 		}
 	}
 	args = append(args, "-c", "copy")
 	for i, s := range src.StreamsOf("subtitle") {
-		codec, err := SubtitleCodec(spec.Format, s.Codec)
+		codec := s.Codec
+		if spec.Extras != nil {
+			codec = extrasCodec(codec)
+		}
+		codec, err := SubtitleCodec(spec.Format, codec)
 		if err != nil {
 			return nil, fmt.Errorf("%s: stream %d: %w", src.Path, s.Index, err)
 		}
-		args = append(args, "-map", fmt.Sprintf("%s:%d", srcIn, s.Index), fmt.Sprintf("-c:s:%d", i), codec)
+		args = append(args, "-map", from(s), fmt.Sprintf("-c:s:%d", i), codec)
 	}
 	if spec.Format == "matroska" {
 		for _, s := range src.StreamsOf("attachment") {
-			args = append(args, "-map", fmt.Sprintf("%s:%d", srcIn, s.Index))
+			args = append(args, "-map", from(s))
 		}
 	}
 	// Naming one stream's metadata source turns off ffmpeg's default
 	// per-stream copy for all of them, so every stream's tags (language,
-	// title, handler) are mapped from its source stream explicitly.
-	args = append(args, "-map_metadata", srcIn, "-map_chapters", srcIn,
-		"-map_metadata:s:v:0", fmt.Sprintf("%s:s:%d", srcIn, src.Video.Index))
+	// title, handler) are mapped from its source stream explicitly, or set
+	// from the probe for a stream Extras lacks.
+	args = append(args, "-map_metadata", srcIn, "-map_chapters", srcIn)
+	if spec.Extras == nil {
+		args = append(args, "-map_metadata:s:v:0", meta(src.Video))
+	} else {
+		args = append(args, "-map_metadata:s:v:0", "-1")
+		args = append(args, tagArgs("v:0", src.Video.Tags)...)
+	}
 	if spec.Audio != "" || spec.CopyAudio {
 		for i, a := range audio {
-			args = append(args, fmt.Sprintf("-map_metadata:s:a:%d", i), fmt.Sprintf("%s:s:%d", srcIn, a.Index))
+			if spec.Extras != nil && !spec.CopyAudio {
+				args = append(args, tagArgs(fmt.Sprintf("a:%d", i), a.Tags)...)
+				continue
+			}
+			args = append(args, fmt.Sprintf("-map_metadata:s:a:%d", i), meta(a))
 		}
 	}
 	for i, s := range src.StreamsOf("subtitle") {
-		args = append(args, fmt.Sprintf("-map_metadata:s:s:%d", i), fmt.Sprintf("%s:s:%d", srcIn, s.Index))
+		args = append(args, fmt.Sprintf("-map_metadata:s:s:%d", i), meta(s))
 	}
 	if setRotation && !useDisplayRotation {
 		// ffmpeg before display_rotation reads the old tag when muxing.
@@ -174,6 +269,19 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 	}
 	args = append(args, "-f", spec.Format, "-y", spec.Output)
 	return args, nil
+}
+
+// tagArgs sets the tags of the output stream stream (such as "v:0") from
+// a probe, as mapping them from the stream's file would, except the old
+// rotate tag: Spec.Rotation sets the rotation.
+func tagArgs(stream string, tags map[string]string) []string {
+	var args []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if k != "rotate" {
+			args = append(args, "-metadata:s:"+stream, k+"="+tags[k])
+		}
+	}
+	return args
 }
 
 // StartTime returns the start of path's container in seconds, which ffmpeg

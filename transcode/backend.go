@@ -57,6 +57,33 @@ type Finisher interface {
 	Finish(ctx context.Context, keep bool) error
 }
 
+// SourceReader is implemented by backends that read, for the pipeline, a
+// source it cannot open itself, such as an s3:// URL on Lambda, so that the
+// source is never read on this machine. The pipeline then calls
+// ReadSource instead of probing the source, encoding its audio and reading
+// it in the merge.
+type SourceReader interface {
+	// ReadsSource reports whether input is a source ReadSource reads.
+	ReadsSource(input string) bool
+	// ReadSource probes input, encodes its audio as AudioArgs does with
+	// prof (unless prof copies it) and writes its Extras
+	// (merger.ExtrasArgs, with the audio when prof copies it), leaving the
+	// files in dir. The returned Media's Path is input.
+	ReadSource(ctx context.Context, input string, prof Profile, dir string) (*Source, error)
+}
+
+// Source is what a SourceReader read from a source.
+type Source struct {
+	Media *ffmpeg.Media
+	// Audio is the encoded audio, "" when the source has none or the
+	// profile copies it.
+	Audio string
+	// Extras is the file merger.ExtrasArgs wrote.
+	Extras string
+	// Remote holds backend-specific counters, as Result.Remote does.
+	Remote map[string]float64
+}
+
 // Local encodes segments with ffmpeg on this machine.
 type Local struct {
 	Runner ffmpeg.Runner

@@ -76,7 +76,8 @@ type Event struct {
 }
 
 // Stages holds the seconds each stage took. Encode and Audio run at the same
-// time.
+// time. For a source a SourceReader reads, Probe is the whole read, which
+// encodes the audio too, and Audio is 0.
 type Stages struct {
 	Probe  float64 `json:"probe"`
 	Plan   float64 `json:"plan"`
@@ -156,7 +157,9 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	if err := req.Profile.Validate(container, req.Output); err != nil {
 		return nil, err
 	}
-	if err := checkPaths(req.Input, req.Output); err != nil {
+	reader, remote := backend.(SourceReader)
+	remote = remote && reader.ReadsSource(req.Input)
+	if err := checkPaths(req.Input, req.Output, remote); err != nil {
 		return nil, err
 	}
 	if req.Workers <= 0 {
@@ -165,9 +168,22 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	sum := &Summary{Input: req.Input, Output: req.Output, Backend: backend.Name(), Codec: req.Profile.Codec,
 		Workers: req.Workers, Threads: req.Profile.Threads}
 
+	finish := p.finisher(ctx, backend, req.Keep, sum)
+	defer finish()
+
 	p.notify(Event{Kind: EventStage, Stage: "probe"})
 	t := time.Now()
-	src, err := p.Runner.Probe(ctx, req.Input)
+	var src *ffmpeg.Media
+	var read *sourceFiles
+	if remote {
+		read, err = p.readSource(ctx, reader, req, sum)
+		if read != nil {
+			defer read.cleanup()
+			src = read.Media
+		}
+	} else {
+		src, err = p.Runner.Probe(ctx, req.Input)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +210,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 	sum.Duration = src.VideoDuration()
 
-	work, cleanup, err := openWorkDir(req, src, plan)
+	work, cleanup, err := openWorkDir(req, remote, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +232,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 		}
 	}
 
-	audio, err := p.convert(ctx, req, backend, src, plan, jobs, work, sum)
+	audio, err := p.convert(ctx, req, backend, src, read, plan, jobs, work, sum, finish)
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +252,16 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	if !rotatePixels {
 		rotation = src.Video.Rotation
 	}
+	var extras *merger.Extras
+	if read != nil {
+		start, err := merger.StartTime(ctx, p.Runner, read.Extras)
+		if err != nil {
+			return nil, err
+		}
+		extras = &merger.Extras{Path: read.Extras, Start: start}
+	}
 	err = merger.Merge(ctx, p.Runner, merger.Spec{
-		Source: src, Pieces: pieces, Audio: audio.path, AudioStart: audio.start, CopyAudio: req.Profile.AudioCodec == "copy",
+		Source: src, Extras: extras, Pieces: pieces, Audio: audio.path, AudioStart: audio.start, CopyAudio: req.Profile.AudioCodec == "copy",
 		Format: container.Format, Rotation: rotation, WorkDir: work, Output: tmp,
 	})
 	if err != nil {
@@ -274,9 +298,74 @@ type encodedAudio struct {
 	start float64
 }
 
+// readSource has reader read the source into a temporary directory, which
+// read.cleanup removes unless req.Keep. A failure is retried as a segment's
+// is, unless the source is not media it can transcode.
+func (p *Pipeline) readSource(ctx context.Context, reader SourceReader, req Request, sum *Summary) (*sourceFiles, error) {
+	dir, err := os.MkdirTemp("", "chunkcode-source-")
+	if err != nil {
+		return nil, fmt.Errorf("create source directory: %w", err)
+	}
+	read := &sourceFiles{cleanup: func() {
+		if !req.Keep {
+			os.RemoveAll(dir)
+		}
+	}}
+	var s *Source
+	for attempt := 0; ; attempt++ {
+		s, err = reader.ReadSource(ctx, req.Input, req.Profile, dir)
+		var me *ffmpeg.MediaError
+		if err == nil || attempt >= req.Retries || ctx.Err() != nil || errors.As(err, &me) {
+			break
+		}
+		sum.Retries++
+		p.notify(Event{Kind: EventWarning, Err: fmt.Errorf("retrying after: %w", err)})
+	}
+	if err != nil {
+		return read, err
+	}
+	read.Source = *s
+	addRemote(sum, s.Remote)
+	return read, nil
+}
+
+// sourceFiles is what a SourceReader read, in a directory cleanup removes.
+type sourceFiles struct {
+	Source
+	cleanup func()
+}
+
+// finisher returns a function that calls backend's Finish, if it has one,
+// once, however often it is called: after the last segment, or when the
+// run ends before.
+func (p *Pipeline) finisher(ctx context.Context, backend Backend, keep bool, sum *Summary) func() {
+	f, ok := backend.(Finisher)
+	if !ok {
+		return func() {}
+	}
+	return sync.OnceFunc(func() {
+		if err := f.Finish(context.WithoutCancel(ctx), keep); err != nil {
+			err = fmt.Errorf("%s backend: clean up: %w", backend.Name(), err)
+			sum.Warnings = append(sum.Warnings, err.Error())
+			p.notify(Event{Kind: EventWarning, Err: err})
+		}
+	})
+}
+
+// addRemote adds remote to the summary's remote counters.
+func addRemote(sum *Summary, remote map[string]float64) {
+	for k, v := range remote {
+		if sum.Remote == nil {
+			sum.Remote = map[string]float64{}
+		}
+		sum.Remote[k] += v
+	}
+}
+
 // convert encodes every segment on the backend and, at the same time, the
-// audio once over the whole file.
-func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *ffmpeg.Media, plan *splitter.Plan, jobs []Job, work string, sum *Summary) (encodedAudio, error) {
+// audio once over the whole file, unless read holds it already. It calls
+// finish after the last segment.
+func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *ffmpeg.Media, read *sourceFiles, plan *splitter.Plan, jobs []Job, work string, sum *Summary, finish func()) (encodedAudio, error) {
 	p.notify(Event{Kind: EventStage, Stage: "encode"})
 	var pending []Job
 	for _, j := range jobs {
@@ -291,20 +380,19 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 	// Longest first, so the last segments to finish are short ones.
 	slices.SortStableFunc(pending, func(a, b Job) int { return b.Frames - a.Frames })
 
-	if f, ok := backend.(Finisher); ok {
-		defer func() {
-			if err := f.Finish(context.WithoutCancel(ctx), req.Keep); err != nil {
-				err = fmt.Errorf("%s backend: clean up: %w", backend.Name(), err)
-				sum.Warnings = append(sum.Warnings, err.Error())
-				p.notify(Event{Kind: EventWarning, Err: err})
-			}
-		}()
-	}
+	defer finish()
 
 	g, gctx := errgroup.WithContext(ctx)
 	var audio encodedAudio
-	if len(src.StreamsOf("audio")) > 0 && req.Profile.AudioCodec != "copy" {
-		audio.path = filepath.Join(work, "audio"+audioExt(req.Profile.AudioCodec))
+	if read != nil && read.Audio != "" {
+		audio.path = read.Audio
+		g.Go(func() error {
+			start, err := merger.StartTime(gctx, p.Runner, audio.path)
+			audio.start = start
+			return err
+		})
+	} else if read == nil && len(src.StreamsOf("audio")) > 0 && req.Profile.AudioCodec != "copy" {
+		audio.path = filepath.Join(work, "audio"+AudioExt(req.Profile.AudioCodec))
 		g.Go(func() error {
 			t := time.Now()
 			if err := p.encodeAudio(gctx, req, src, audio.path); err != nil {
@@ -345,12 +433,7 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 				sum.Retries += retries
 				if err == nil {
 					sum.Results = append(sum.Results, res)
-					for k, v := range res.Remote {
-						if sum.Remote == nil {
-							sum.Remote = map[string]float64{}
-						}
-						sum.Remote[k] += v
-					}
+					addRemote(sum, res.Remote)
 				}
 				resMu.Unlock()
 				return err
@@ -428,22 +511,7 @@ func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *ffmpeg.Med
 	}
 	tmp := out + ".part"
 	defer os.Remove(tmp)
-	args := []string{"-threads", "1", "-i", src.Path}
-	for _, a := range src.StreamsOf("audio") {
-		args = append(args, "-map", fmt.Sprintf("0:%d", a.Index))
-	}
-	args = append(args, "-vn", "-sn", "-dn", "-map_chapters", "-1",
-		"-c:a", audioEncoders[req.Profile.AudioCodec], "-strict", "experimental")
-	if req.Profile.AudioBitrate != "" {
-		args = append(args, "-b:a", req.Profile.AudioBitrate)
-	}
-	// MP4 records the encoder's priming samples in an edit list, so the
-	// audio stays in sync; Matroska would shift it by the priming.
-	format := "mp4"
-	if audioExt(req.Profile.AudioCodec) == ".mka" {
-		format = "matroska"
-	}
-	args = append(args, "-f", format, "-y", tmp)
+	args := AudioArgs(src, req.Profile, tmp)
 	if err := p.Runner.WithHugePages().Run(ctx, args, nil); err != nil {
 		return fmt.Errorf("encode audio: %w", err)
 	}
@@ -461,7 +529,32 @@ func (p *Pipeline) audioDone(ctx context.Context, src *ffmpeg.Media, path string
 	return audioMatches(src, m) == nil
 }
 
-func audioExt(codec string) string {
+// AudioArgs are the ffmpeg arguments that encode every audio track of src,
+// read from src.Path with inputOptions before it, into out, as prof says.
+// The pipeline runs them locally; a backend that reads the source for the
+// pipeline (see SourceReader) runs them where the source is.
+func AudioArgs(src *ffmpeg.Media, prof Profile, out string, inputOptions ...string) []string {
+	args := append([]string{"-threads", "1"}, inputOptions...)
+	args = append(args, "-i", src.Path)
+	for _, a := range src.StreamsOf("audio") {
+		args = append(args, "-map", fmt.Sprintf("0:%d", a.Index))
+	}
+	args = append(args, "-vn", "-sn", "-dn", "-map_chapters", "-1",
+		"-c:a", audioEncoders[prof.AudioCodec], "-strict", "experimental")
+	if prof.AudioBitrate != "" {
+		args = append(args, "-b:a", prof.AudioBitrate)
+	}
+	// MP4 records the encoder's priming samples in an edit list, so the
+	// audio stays in sync; Matroska would shift it by the priming.
+	format := "mp4"
+	if AudioExt(prof.AudioCodec) == ".mka" {
+		format = "matroska"
+	}
+	return append(args, "-f", format, "-y", out)
+}
+
+// AudioExt is the extension of the file AudioArgs writes for codec.
+func AudioExt(codec string) string {
 	if codec == "vorbis" {
 		return ".mka"
 	}
@@ -533,14 +626,18 @@ func checkStreams(src *ffmpeg.Media, c Container) error {
 }
 
 // checkPaths refuses an output that is the input under any spelling, and an
-// output in a directory that does not exist.
-func checkPaths(in, out string) error {
-	inInfo, err := os.Stat(in)
-	if err != nil {
-		return &ffmpeg.MediaError{Path: in, Err: unwrapPathError(err)}
+// output in a directory that does not exist. A remote input, which a
+// SourceReader reads, is not a local file.
+func checkPaths(in, out string, remote bool) error {
+	var inInfo os.FileInfo
+	if !remote {
+		var err error
+		if inInfo, err = os.Stat(in); err != nil {
+			return &ffmpeg.MediaError{Path: in, Err: unwrapPathError(err)}
+		}
 	}
 	if outInfo, err := os.Stat(out); err == nil {
-		if os.SameFile(inInfo, outInfo) {
+		if inInfo != nil && os.SameFile(inInfo, outInfo) {
 			return fmt.Errorf("%s: %w %s; choose another output", out, ErrSameFile, in)
 		}
 		if outInfo.IsDir() {
@@ -599,8 +696,9 @@ const fingerprintFile = "chunkcode-plan.json"
 
 // openWorkDir prepares the directory for intermediates. A work directory
 // from an earlier run is reused only when it was made for the same input,
-// settings and plan; otherwise its segments are cleared.
-func openWorkDir(req Request, src *ffmpeg.Media, plan *splitter.Plan) (string, func(), error) {
+// settings and plan; otherwise its segments are cleared. A remote input is
+// known by its URL and plan alone.
+func openWorkDir(req Request, remote bool, plan *splitter.Plan) (string, func(), error) {
 	if req.WorkDir == "" {
 		dir, err := os.MkdirTemp("", "chunkcode-")
 		if err != nil {
@@ -617,14 +715,17 @@ func openWorkDir(req Request, src *ffmpeg.Media, plan *splitter.Plan) (string, f
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("create work directory: %w", err)
 	}
-	abs, _ := filepath.Abs(req.Input)
-	fi, err := os.Stat(req.Input)
-	if err != nil {
-		return "", nil, err
-	}
 	prof := req.Profile
 	prof.Threads = 0 // threads change how fast, not what, a segment encodes
-	fp := fingerprint{Input: abs, Size: fi.Size(), ModTime: fi.ModTime().UTC(), Profile: prof, Segments: plan.Segments}
+	fp := fingerprint{Input: req.Input, Profile: prof, Segments: plan.Segments}
+	if !remote {
+		fp.Input, _ = filepath.Abs(req.Input)
+		fi, err := os.Stat(req.Input)
+		if err != nil {
+			return "", nil, err
+		}
+		fp.Size, fp.ModTime = fi.Size(), fi.ModTime().UTC()
+	}
 	want, err := json.MarshalIndent(fp, "", "  ")
 	if err != nil {
 		return "", nil, err

@@ -192,6 +192,19 @@ func (p *Profile) Validate(c Container, outPath string) error {
 	return nil
 }
 
+// ValidateAudio checks the audio settings of p as they come from outside,
+// with the container's default already filled in: a known codec or "copy",
+// and a valid bitrate.
+func (p *Profile) ValidateAudio() error {
+	if _, ok := audioEncoders[p.AudioCodec]; !ok && p.AudioCodec != "copy" {
+		return fmt.Errorf("unknown audio codec %q", p.AudioCodec)
+	}
+	if p.AudioBitrate != "" {
+		return checkBitrate(p.AudioBitrate)
+	}
+	return nil
+}
+
 func checkBitrate(s string) error {
 	num := strings.TrimRight(strings.ToLower(s), "k")
 	n, err := strconv.Atoi(num)

@@ -80,12 +80,21 @@ type remoteOutput struct {
 }
 
 // output returns where the pipeline writes OUTPUT. An s3:// OUTPUT needs the
-// Lambda backend, which uploads it; an s3:// INPUT is not supported yet.
+// Lambda backend, which uploads it; so does an s3:// INPUT, which the
+// functions read where it lies.
 func (o *backendOptions) output(in, out string) (*remoteOutput, error) {
-	if _, _, ok := lambda.ParseS3URL(in); ok {
-		return nil, usagef("%s: an s3:// INPUT is not supported yet; download it first", in)
+	inBucket, inKey, remoteIn := lambda.ParseS3URL(in)
+	switch {
+	case remoteIn && o.name != "lambda":
+		return nil, usagef("%s: an s3:// INPUT needs --backend lambda", in)
+	case !remoteIn && strings.HasPrefix(in, "s3://"):
+		return nil, usagef("%s: want s3://bucket/key", in)
 	}
-	if _, _, ok := lambda.ParseS3URL(out); !ok {
+	outBucket, outKey, remoteOut := lambda.ParseS3URL(out)
+	if remoteIn && remoteOut && inBucket == outBucket && inKey == outKey {
+		return nil, fmt.Errorf("%s: %w %s; choose another output", out, transcode.ErrSameFile, in)
+	}
+	if !remoteOut {
 		if strings.HasPrefix(out, "s3://") {
 			return nil, usagef("%s: want s3://bucket/key", out)
 		}

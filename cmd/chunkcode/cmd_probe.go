@@ -46,6 +46,9 @@ func newProbeCommand() *cobra.Command {
 			if err != nil {
 				return usagef("--segment-duration: %v", err)
 			}
+			if strings.HasPrefix(args[0], "s3://") {
+				return usagef("%s: probe reads local files only; `chunkcode transcode --backend lambda` probes an s3:// INPUT on Lambda", args[0])
+			}
 			m, err := ffmpeg.Runner{}.Probe(cmd.Context(), args[0])
 			if err != nil {
 				return err

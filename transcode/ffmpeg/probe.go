@@ -207,18 +207,30 @@ func (r Runner) Probe(ctx context.Context, path string) (*Media, error) {
 	return m, nil
 }
 
-// ProbeURL is Probe for a path or URL that ffprobe opens itself. One ffprobe
-// run reports the container, the streams and every packet; the packet list
-// is decoded as it streams, never held as JSON.
-func (r Runner) ProbeURL(ctx context.Context, url string) (*Media, error) {
+// ProbeURL is Probe for a path or URL that ffprobe opens itself, with
+// inputOptions (such as a protocol whitelist) before it. One ffprobe run
+// reports the container, the streams and every packet; the packet list is
+// decoded as it streams, never held as JSON.
+func (r Runner) ProbeURL(ctx context.Context, url string, inputOptions ...string) (*Media, error) {
+	return r.ProbeCopy(ctx, url, nil, inputOptions...)
+}
+
+// ProbeCopy is ProbeURL that also copies ffprobe's JSON document to w, when
+// w is not nil, for ParseProbe to read elsewhere. The document is copied
+// whole even when the Media is refused.
+func (r Runner) ProbeCopy(ctx context.Context, url string, w io.Writer, inputOptions ...string) (*Media, error) {
 	var info jsonInfo
 	var packets []packet
 	read := func(rd io.Reader) (err error) {
+		if w != nil {
+			rd = io.TeeReader(rd, w)
+		}
 		info, packets, err = decodeProbe(rd)
 		return err
 	}
-	warnings, err := r.Stream(ctx, []string{"-show_format", "-show_streams", "-show_chapters",
-		"-show_entries", "packet=stream_index,pts,dts,duration,flags", "-of", "json=c=1", url}, read)
+	args := append(slices.Clip(inputOptions), "-show_format", "-show_streams", "-show_chapters",
+		"-show_entries", "packet=stream_index,pts,dts,duration,flags", "-of", "json=c=1", url)
+	warnings, err := r.Stream(ctx, args, read)
 	if err != nil {
 		var ee *ExitError
 		if errors.As(err, &ee) {
@@ -229,20 +241,36 @@ func (r Runner) ProbeURL(ctx context.Context, url string) (*Media, error) {
 		}
 		return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: err.Error()}
 	}
-	m := newMedia(&info)
-	m.Path = url
+	return media(&info, packets, url, warnings)
+}
+
+// ParseProbe reads a JSON document that ProbeCopy wrote for a file it did
+// not refuse, and returns the Media with path as its Path.
+func ParseProbe(rd io.Reader, path string) (*Media, error) {
+	info, packets, err := decodeProbe(rd)
+	if err != nil {
+		return nil, &MediaError{Path: path, Err: ErrNotMedia, Detail: err.Error()}
+	}
+	return media(&info, packets, path, "")
+}
+
+// media builds the Media of a probe and refuses a damaged one, as ffprobe's
+// warnings tell, and one without video frames.
+func media(info *jsonInfo, packets []packet, path, warnings string) (*Media, error) {
+	m := newMedia(info)
+	m.Path = path
 	if len(m.Streams) == 0 {
-		return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: "no streams"}
+		return nil, &MediaError{Path: path, Err: ErrNotMedia, Detail: "no streams"}
 	}
 	m.addPackets(packets)
 	if d := damage(warnings); d != "" {
-		return nil, &MediaError{Path: url, Err: ErrTruncated, Detail: probeDetail(d, url)}
+		return nil, &MediaError{Path: path, Err: ErrTruncated, Detail: probeDetail(d, path)}
 	}
 	if m.Video == nil {
-		return nil, &MediaError{Path: url, Err: ErrNoVideo}
+		return nil, &MediaError{Path: path, Err: ErrNoVideo}
 	}
 	if len(m.Frames) == 0 {
-		return nil, &MediaError{Path: url, Err: ErrTruncated, Detail: "the video stream has no frames"}
+		return nil, &MediaError{Path: path, Err: ErrTruncated, Detail: "the video stream has no frames"}
 	}
 	return m, nil
 }

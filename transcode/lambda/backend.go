@@ -108,6 +108,8 @@ var (
 	_ transcode.Backend  = (*Backend)(nil)
 	_ transcode.Preparer = (*Backend)(nil)
 	_ transcode.Finisher = (*Backend)(nil)
+
+	_ transcode.SourceReader = (*Backend)(nil)
 )
 
 // New returns a Backend that uses cfg's credentials and region.
@@ -342,6 +344,15 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 			job.Index, transcode.ErrShortSegment, frames, n, resp.Frames, resp.Bytes)
 	}
 
+	remoteStats := b.remoteStats(invokeTime, rep, resp, download)
+	return transcode.Result{
+		Index: job.Index, Frames: frames, Bytes: n, EncodeSeconds: resp.EncodeSeconds, Remote: remoteStats,
+	}, nil
+}
+
+// remoteStats are the Result.Remote counters of one invocation: its
+// timings, billed time and, when the memory size is known, its cost.
+func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Response, download time.Duration) map[string]float64 {
 	billed := rep.billed
 	if billed == 0 {
 		billed = billedDuration(invokeTime)
@@ -355,7 +366,7 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	if memory == 0 {
 		memory = rep.memoryMB
 	}
-	remoteStats := map[string]float64{
+	stats := map[string]float64{
 		"invoke_seconds":        invokeTime.Seconds(),
 		"remote_encode_seconds": resp.EncodeSeconds,
 		"remote_upload_seconds": resp.UploadSeconds,
@@ -364,12 +375,10 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	}
 	if memory > 0 {
 		gbs, usd := cost(billed, memory, arch)
-		remoteStats["gb_seconds"] = gbs
-		remoteStats["usd"] = usd
+		stats["gb_seconds"] = gbs
+		stats["usd"] = usd
 	}
-	return transcode.Result{
-		Index: job.Index, Frames: frames, Bytes: n, EncodeSeconds: resp.EncodeSeconds, Remote: remoteStats,
-	}, nil
+	return stats
 }
 
 // pollProgress reads the frame count the function writes to key every

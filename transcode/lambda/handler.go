@@ -86,8 +86,8 @@ func NewHandler() *Handler {
 }
 
 // findFFmpeg returns a Runner for the ffmpeg in the first of dirs that has
-// one, else for ffmpeg on PATH. The handler needs no ffprobe, so a layer may
-// ship ffmpeg alone.
+// one, with the ffprobe beside it, else for both on PATH. Segments need
+// only ffmpeg; a source job, for an s3:// input, needs ffprobe too.
 func findFFmpeg(dirs ...string) ffmpeg.Runner {
 	for _, d := range dirs {
 		p := filepath.Join(d, "ffmpeg")
@@ -116,8 +116,12 @@ func Serve(ctx context.Context, h *Handler) {
 }
 
 // Handle validates req, encodes the segment, checks its frame count and
-// uploads it. Errors are *FunctionError.
+// uploads it; or, for a source job, reads the source (see SourceJob).
+// Errors are *FunctionError.
 func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
+	if req.Source != nil {
+		return h.handleSource(ctx, *req.Source)
+	}
 	if err := h.validate(&req); err != nil {
 		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}
 	}
@@ -147,7 +151,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 		return Response{}, fe
 	}
 	t := time.Now()
-	if err := h.upload(ctx, req.ResultURL, job.Output, res.Bytes); err != nil {
+	if err := h.upload(ctx, "segment", req.ResultURL, job.Output, res.Bytes); err != nil {
 		return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
 	}
 	return Response{
@@ -261,15 +265,16 @@ func (h *Handler) reportProgress(ctx context.Context, url string, frames *atomic
 	return func() { cancel(); <-done }
 }
 
-// upload PUTs the file at path to the presigned URL with its length.
-func (h *Handler) upload(ctx context.Context, rawURL, path string, size int64) error {
+// upload PUTs the file at path, holding what, to the presigned URL with
+// its length.
+func (h *Handler) upload(ctx context.Context, what, rawURL, path string, size int64) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open segment: %w", err)
+		return fmt.Errorf("open %s: %w", what, err)
 	}
 	defer f.Close()
 	if err := h.put(ctx, rawURL, f, size); err != nil {
-		return fmt.Errorf("upload segment: %w", err)
+		return fmt.Errorf("upload %s: %w", what, err)
 	}
 	return nil
 }

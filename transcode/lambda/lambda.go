@@ -2,12 +2,16 @@
 // stages the source in S3 and invokes a function for each segment, and the
 // Handler that function runs, which is the chunkcode binary itself.
 //
-// Media never travels in payloads. The backend uploads the source once and
+// Media never travels in payloads. The backend uploads a local source once and
 // sends each invocation a Request holding the segment Job, a presigned GET
 // URL for the source and a presigned PUT URL for the result; the function
 // encodes with transcode.EncodeSegment, the same code as the local backend,
 // uploads the segment and answers with a Response. A failed invocation
 // answers with an error payload whose errorType is one of the Kind values.
+//
+// An s3:// source is read where it lies: one source job (SourceJob) probes
+// it and encodes its audio on the function before the segments are
+// encoded, so the machine that runs the pipeline never reads it.
 //
 // The package imports transcode; transcode never imports it.
 package lambda
@@ -20,8 +24,8 @@ import (
 	"github.com/chunkcode/chunkcode/transcode"
 )
 
-// Request is the payload of one invocation: one segment to encode. It holds
-// values, never ffmpeg arguments.
+// Request is the payload of one invocation: one segment to encode, or with
+// Source set, a source to read. It holds values, never ffmpeg arguments.
 type Request struct {
 	// Job is the segment. Job.Source is a presigned GET URL of the source
 	// (https, or http when the function allows it).
@@ -31,6 +35,37 @@ type Request struct {
 	// ProgressURL, when set, is a presigned PUT URL the function writes
 	// the frames done so far to, as a decimal number, about once a second.
 	ProgressURL string `json:"progress_url,omitempty"`
+	// Source, when set, makes the request a source job instead of a
+	// segment: Job, ResultURL and ProgressURL are ignored.
+	Source *SourceJob `json:"source,omitempty"`
+}
+
+// SourceJob asks the function to read a whole source once for the pipeline,
+// which cannot read it itself (see transcode.SourceReader): probe it, encode
+// its audio and copy what else the merge needs, each result to its own
+// presigned PUT URL.
+type SourceJob struct {
+	// URL is a presigned GET URL of the source.
+	URL string `json:"url"`
+	// Profile gives the audio settings; the video settings are ignored.
+	Profile transcode.Profile `json:"profile"`
+	// ProbeURL receives ffprobe's JSON document of the source, gzipped,
+	// for ffmpeg.ParseProbe.
+	ProbeURL string `json:"probe_url"`
+	// AudioURL receives the audio encoded with transcode.AudioArgs, unless
+	// the profile copies the audio or the source has none.
+	AudioURL string `json:"audio_url"`
+	// ExtrasURL receives the file merger.ExtrasArgs writes.
+	ExtrasURL string `json:"extras_url"`
+}
+
+// SourceResult is what a source job uploaded, in bytes; AudioBytes is 0
+// when no audio was encoded. The Response's EncodeSeconds is the time the
+// function spent reading the source.
+type SourceResult struct {
+	ProbeBytes  int64 `json:"probe_bytes"`
+	AudioBytes  int64 `json:"audio_bytes"`
+	ExtrasBytes int64 `json:"extras_bytes"`
 }
 
 // Response is what a successful invocation answers.
@@ -42,6 +77,8 @@ type Response struct {
 	UploadSeconds float64 `json:"upload_seconds"`
 	// FFmpeg is the first line of the function's `ffmpeg -version`.
 	FFmpeg string `json:"ffmpeg"`
+	// Source answers a source job.
+	Source *SourceResult `json:"source,omitempty"`
 }
 
 // Kind classifies a function error. It is the errorType of the error
@@ -52,6 +89,10 @@ type Kind string
 const (
 	// KindInvalid means the request was rejected before anything ran.
 	KindInvalid Kind = "InvalidRequest"
+	// KindMedia means the source of a source job is not media chunkcode
+	// can transcode; the message is what ffmpeg.MediaError says of it,
+	// without the URL.
+	KindMedia Kind = "InvalidMedia"
 	// KindEncode means ffmpeg failed; the message ends with its stderr tail.
 	KindEncode Kind = "EncodeFailed"
 	// KindFrames means the encoded segment had the wrong frame count.

@@ -1,0 +1,253 @@
+package lambda
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chunkcode/chunkcode/merger"
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"golang.org/x/sync/errgroup"
+)
+
+// handleSource runs a source job: it probes the source into a gzipped JSON
+// document, then encodes the audio and writes the extras at the same time,
+// and uploads the three.
+func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, error) {
+	if err := h.validateSource(&job); err != nil {
+		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}
+	}
+	if err := h.injectFault(); err != nil {
+		return Response{}, err
+	}
+	if err := h.Runner.Check(); err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("%v; an s3:// INPUT needs ffprobe beside ffmpeg in the layer or the package", err)}
+	}
+	dir, err := os.MkdirTemp(h.TempDir, "chunkcode-source-")
+	if err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("create temp directory: %v", err)}
+	}
+	defer os.RemoveAll(dir)
+	// ffmpeg names its input: keep the signature out of messages.
+	redact := func(fe *FunctionError) *FunctionError {
+		fe.Message = strings.ReplaceAll(fe.Message, job.URL, withoutQuery(job.URL))
+		return fe
+	}
+
+	t := time.Now()
+	opts := h.inputOptions(job.URL)
+	probe := filepath.Join(dir, "probe.json.gz")
+	src, err := h.probe(ctx, job.URL, probe, opts)
+	if err != nil {
+		var me *ffmpeg.MediaError
+		if errors.As(err, &me) {
+			msg := me.Err.Error()
+			if me.Detail != "" {
+				msg += " (" + me.Detail + ")"
+			}
+			return Response{}, redact(&FunctionError{Kind: KindMedia, Message: msg})
+		}
+		return Response{}, redact(encodeError(ctx, fmt.Errorf("probe: %w", err)))
+	}
+
+	audio := ""
+	copyAudio := job.Profile.AudioCodec == "copy"
+	if !copyAudio && len(src.StreamsOf("audio")) > 0 {
+		audio = filepath.Join(dir, "audio"+transcode.AudioExt(job.Profile.AudioCodec))
+	}
+	extras := filepath.Join(dir, "extras")
+	g, gctx := errgroup.WithContext(ctx)
+	if audio != "" {
+		g.Go(func() error {
+			if err := h.Runner.WithHugePages().Run(gctx, transcode.AudioArgs(src, job.Profile, audio, opts...), nil); err != nil {
+				return fmt.Errorf("encode audio: %w", err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		if err := h.Runner.Run(gctx, merger.ExtrasArgs(src, copyAudio, extras, opts...), nil); err != nil {
+			return fmt.Errorf("copy extras: %w", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return Response{}, redact(encodeError(ctx, err))
+	}
+	read := time.Since(t)
+
+	var res SourceResult
+	uploads := []struct {
+		what, url, path string
+		bytes           *int64
+	}{
+		{"probe", job.ProbeURL, probe, &res.ProbeBytes},
+		{"audio", job.AudioURL, audio, &res.AudioBytes},
+		{"extras", job.ExtrasURL, extras, &res.ExtrasBytes},
+	}
+	t = time.Now()
+	for _, u := range uploads {
+		if u.path == "" {
+			continue
+		}
+		fi, err := os.Stat(u.path)
+		if err != nil {
+			return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+		}
+		if err := h.upload(ctx, u.what, u.url, u.path, fi.Size()); err != nil {
+			return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
+		}
+		*u.bytes = fi.Size()
+	}
+	return Response{
+		Bytes:         res.ProbeBytes + res.AudioBytes + res.ExtrasBytes,
+		EncodeSeconds: read.Seconds(), UploadSeconds: time.Since(t).Seconds(),
+		FFmpeg: h.ffmpegVersion(ctx), Source: &res,
+	}, nil
+}
+
+// probe probes url and writes ffprobe's JSON document, gzipped, to path.
+func (h *Handler) probe(ctx context.Context, url, path string, opts []string) (*ffmpeg.Media, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz := gzip.NewWriter(f)
+	src, err := h.Runner.ProbeCopy(ctx, url, gz, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := gz.Close(); err != nil {
+		return nil, err
+	}
+	return src, f.Close()
+}
+
+// validateSource checks every value of job that comes from outside.
+func (h *Handler) validateSource(job *SourceJob) error {
+	if err := job.Profile.ValidateAudio(); err != nil {
+		return err
+	}
+	for _, u := range []struct{ what, url string }{
+		{"source", job.URL}, {"probe", job.ProbeURL}, {"audio", job.AudioURL}, {"extras", job.ExtrasURL},
+	} {
+		if err := h.checkURL(u.what, u.url); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadsSource reports whether input is an s3://bucket/key URL, which the
+// backend reads where it lies.
+func (b *Backend) ReadsSource(input string) bool {
+	_, _, ok := ParseS3URL(input)
+	return ok
+}
+
+// ReadSource runs one source job for the s3:// input and downloads what it
+// made into dir: the probe, the encoded audio and the extras. Only those
+// travel to this machine, never the source itself. A source that is not
+// media chunkcode can transcode is an *ffmpeg.MediaError naming input.
+func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.Profile, dir string) (*transcode.Source, error) {
+	b.fetchConfig(ctx)
+	srcURL, err := b.sourceURL(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	base := fmt.Sprintf("%ssource-%s/", b.run, randomHex(4))
+	keys := map[string]string{
+		"probe": base + "probe.json.gz", "audio": base + "audio" + transcode.AudioExt(prof.AudioCodec), "extras": base + "extras",
+	}
+	urls := map[string]string{}
+	for what, key := range keys {
+		if urls[what], err = b.store.putURL(ctx, key); err != nil {
+			return nil, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
+		}
+	}
+	payload, err := json.Marshal(Request{Source: &SourceJob{
+		URL: srcURL, Profile: prof, ProbeURL: urls["probe"], AudioURL: urls["audio"], ExtrasURL: urls["extras"],
+	}})
+	if err != nil {
+		return nil, err
+	}
+
+	t := time.Now()
+	resp, rep, err := b.invoke(ctx, payload)
+	invokeTime := time.Since(t)
+	if err != nil {
+		var fe *FunctionError
+		if errors.As(err, &fe) && fe.Kind == KindMedia {
+			return nil, mediaError(input, fe.Message)
+		}
+		return nil, fmt.Errorf("read %s: %w", input, err)
+	}
+	if resp.Source == nil {
+		return nil, fmt.Errorf("read %s: the function did not answer the source job (is it older than this chunkcode?)", input)
+	}
+
+	t = time.Now()
+	src := &transcode.Source{Extras: filepath.Join(dir, "extras")}
+	files := []struct {
+		what, path string
+		bytes      int64
+	}{
+		{"probe", filepath.Join(dir, "probe.json.gz"), resp.Source.ProbeBytes},
+		{"audio", filepath.Join(dir, "audio"+transcode.AudioExt(prof.AudioCodec)), resp.Source.AudioBytes},
+		{"extras", src.Extras, resp.Source.ExtrasBytes},
+	}
+	for _, f := range files {
+		if f.bytes == 0 && f.what == "audio" {
+			continue
+		}
+		n, err := b.store.download(ctx, keys[f.what], f.path)
+		if err != nil {
+			return nil, fmt.Errorf("download %s of %s from %s: %w", f.what, input, b.store.objectURL(keys[f.what]), err)
+		}
+		if n != f.bytes {
+			return nil, fmt.Errorf("download %s of %s: %d bytes, function made %d", f.what, input, n, f.bytes)
+		}
+		if f.what == "audio" {
+			src.Audio = f.path
+		}
+	}
+	if src.Media, err = parseProbe(files[0].path, input); err != nil {
+		return nil, err
+	}
+	src.Remote = b.remoteStats(invokeTime, rep, resp, time.Since(t))
+	return src, nil
+}
+
+// parseProbe reads the gzipped probe at path as the probe of input.
+func parseProbe(path, input string) (*ffmpeg.Media, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("read probe of %s: %w", input, err)
+	}
+	return ffmpeg.ParseProbe(gz, input)
+}
+
+// mediaError rebuilds the *ffmpeg.MediaError a source job reported as
+// msg, for input.
+func mediaError(input, msg string) error {
+	for _, e := range []error{ffmpeg.ErrNotMedia, ffmpeg.ErrTruncated, ffmpeg.ErrNoVideo} {
+		if rest, ok := strings.CutPrefix(msg, e.Error()); ok {
+			detail := strings.TrimSuffix(strings.TrimPrefix(rest, " ("), ")")
+			return &ffmpeg.MediaError{Path: input, Err: e, Detail: detail}
+		}
+	}
+	return &ffmpeg.MediaError{Path: input, Err: ffmpeg.ErrNotMedia, Detail: msg}
+}
