@@ -120,7 +120,7 @@ func projectInput(rep *Report, in InputInfo, n int, o ProjectOptions, segDur tim
 		p.StagingThroughput, p.ThroughputSource = float64(in.Bytes)/statOf(staging).Median, "measured on lambda"
 	}
 
-	plan, err := splitter.New(in.media, splitter.Options{Workers: n, SegmentDuration: segDur, MinAuto: splitter.MinAutoRemote})
+	plan, err := splitter.New(in.media, splitter.Options{Workers: n, SegmentDuration: segDur})
 	if err != nil {
 		p.Error = fmt.Sprintf("plan: %v", err)
 		return p

@@ -75,11 +75,11 @@ func TestProject(t *testing.T) {
 	// overhead and a download per segment.
 	one := ps[0]
 	assert.InDelta(t, 60+float64(one.Segments)*0.5+12e6/50e6, one.CriticalPath, 1e-6)
-	// A hundred get the 30 two-second segments of the automatic plan at
-	// once: the critical path is one of them.
+	// A hundred get the 12 five-second segments of the automatic plan
+	// (splitter.MinAuto) at once: the critical path is one of them.
 	hundred := ps[1]
-	assert.Equal(t, 30, hundred.Segments)
-	assert.InDelta(t, 0.5+50*0.04+50*8000/50e6, hundred.CriticalPath, 1e-6)
+	assert.Equal(t, 12, hundred.Segments)
+	assert.InDelta(t, 0.5+125*0.04+125*8000/50e6, hundred.CriticalPath, 1e-6)
 }
 
 func TestProjectWithoutLocalRun(t *testing.T) {

@@ -28,9 +28,6 @@ type Options struct {
 	// SegmentDuration is the target length of a segment; 0 picks one from
 	// the duration and Workers.
 	SegmentDuration time.Duration
-	// MinAuto is the shortest segment an automatic plan makes; 0 means
-	// MinAuto, which suits encoders that share this machine's cores.
-	MinAuto time.Duration
 }
 
 // Limits of the automatic segment duration.
@@ -44,11 +41,7 @@ const (
 	// lookahead, costs about a third of a CPU-second; a segment of a few
 	// seconds would spend a large part of its time on that.
 	MinAuto = 5 * time.Second
-	// MinAutoRemote is the shortest automatic segment for encoders that
-	// each have their own cores, such as Lambda invocations: their start-up
-	// runs in parallel, so shorter segments spread the work wider.
-	MinAutoRemote = 2 * time.Second
-	MaxAuto       = 5 * time.Minute
+	MaxAuto = 5 * time.Minute
 )
 
 // Segment is one contiguous run of source frames.
@@ -117,11 +110,7 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 	workers := max(o.Workers, 1)
 	if target == 0 {
 		target = total / time.Duration(workers*SegmentsPerWorker)
-		floor := o.MinAuto
-		if floor <= 0 {
-			floor = MinAuto
-		}
-		target = min(max(target, floor), MaxAuto)
+		target = min(max(target, MinAuto), MaxAuto)
 	}
 	count := 1
 	if target > 0 && total > target {

@@ -193,11 +193,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 
 	t = time.Now()
-	opts := splitter.Options{Workers: req.Workers, SegmentDuration: req.SegmentDuration}
-	if backend.Name() != "local" {
-		opts.MinAuto = splitter.MinAutoRemote
-	}
-	plan, err := splitter.New(src, opts)
+	plan, err := splitter.New(src, splitter.Options{Workers: req.Workers, SegmentDuration: req.SegmentDuration})
 	if err != nil {
 		return nil, fmt.Errorf("%s: plan: %w", req.Input, err)
 	}

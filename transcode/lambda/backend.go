@@ -69,7 +69,19 @@ type Options struct {
 	// UploadConcurrency is how many parts of the source are uploaded at
 	// once; 0 is 8.
 	UploadConcurrency int
+	// Runner cuts the pieces of a local source (see Prepare); the zero
+	// value runs ffmpeg from PATH.
+	Runner ffmpeg.Runner
+	// PiecesAbove is the size in bytes above which a local source is
+	// staged in pieces, so that uploading overlaps encoding; a smaller one
+	// uploads faster whole than it is cut. 0 is DefaultPiecesAbove; a
+	// negative value stages every source that can be cut in pieces.
+	PiecesAbove int64
 }
+
+// DefaultPiecesAbove is the default of Options.PiecesAbove: 32 MiB, a few
+// seconds of upload on a typical uplink.
+const DefaultPiecesAbove = 32 << 20
 
 // Stats are a Backend's run-wide counters.
 type Stats struct {
@@ -80,6 +92,12 @@ type Stats struct {
 	Invocations map[string]int
 	Throttles   int
 	FFmpeg      string // the function's ffmpeg version
+	// Pieces counts the source pieces staged, 0 when the source was
+	// uploaded whole. StagingOverlap is how long segment encodes ran while
+	// pieces were still being staged: from the first invocation to the
+	// last piece in S3, 0 if none overlapped.
+	Pieces         int
+	StagingOverlap float64
 }
 
 // Backend encodes segments by invoking a Lambda function. Create it with New;
@@ -91,12 +109,18 @@ type Backend struct {
 	store   *store
 	run     string // key prefix of this run, ending in "/"
 
-	mu      sync.Mutex
-	staged  map[string]string // local source path → key
-	stats   Stats
-	memory  int
-	arch    string
-	fetched bool
+	mu          sync.Mutex
+	firstInvoke time.Time
+	lastStaged  time.Time
+	staged      map[string]string // local source path → key
+	// pieces holds, by job index, the staged pieces of the source piecesOf.
+	pieces   map[int]*piece
+	piecesOf string
+	staging  chan struct{} // closed when the pieces are all staged or failed
+	stats    Stats
+	memory   int
+	arch     string
+	fetched  bool
 }
 
 type endpoint struct {
@@ -209,6 +233,9 @@ func (b *Backend) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.stats
+	if !b.firstInvoke.IsZero() && b.lastStaged.After(b.firstInvoke) {
+		s.StagingOverlap = b.lastStaged.Sub(b.firstInvoke).Seconds()
+	}
 	s.Invocations = make(map[string]int, len(b.stats.Invocations))
 	for k, v := range b.stats.Invocations {
 		s.Invocations[k] = v
@@ -216,17 +243,48 @@ func (b *Backend) Stats() Stats {
 	return s
 }
 
-// Prepare uploads the source once, unless it already is an s3:// URL. Jobs
-// whose Source is not src fail in Encode.
+// Prepare stages a local source, unless it already is an s3:// URL. Where
+// it can and the source is larger than Options.PiecesAbove, it cuts every job's range into a piece of its own and uploads the
+// pieces in the order of jobs, in the background, returning once the first
+// is in S3: later pieces upload while the first segments encode (see
+// planPieces). Otherwise it uploads the source whole and returns when that
+// is done. Jobs whose Source is not src fail in Encode.
 func (b *Backend) Prepare(ctx context.Context, src *ffmpeg.Media, jobs []transcode.Job) error {
 	b.fetchConfig(ctx)
 	path := src.Path
-	if _, _, ok := ParseS3URL(path); ok {
+	if _, _, ok := ParseS3URL(path); ok || len(jobs) == 0 {
 		return nil
 	}
 	b.mu.Lock()
 	_, done := b.staged[path]
+	done = done || b.piecesOf == path
+	var first *piece
+	threshold := b.opts.PiecesAbove
+	if threshold == 0 {
+		threshold = DefaultPiecesAbove
+	}
+	if !done && b.pieces == nil && src.Size > threshold {
+		if pieces := planPieces(src, jobs); pieces != nil {
+			b.pieces, b.piecesOf, done = pieces, path, true
+			b.staging = make(chan struct{})
+			go func() {
+				defer close(b.staging)
+				b.stagePieces(ctx, src, jobs, pieces)
+			}()
+			first = pieces[jobs[0].Index]
+		}
+	}
 	b.mu.Unlock()
+	if first != nil {
+		// The first segment can start once its piece is in; a source that
+		// cannot be staged at all fails here, named once.
+		select {
+		case <-first.ready:
+			return first.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if done {
 		return nil
 	}
@@ -286,9 +344,14 @@ func (b *Backend) Encode(ctx context.Context, job transcode.Job, progress ffmpeg
 }
 
 func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
-	srcURL, err := b.sourceURL(ctx, job.Source)
+	remote, srcURL, inPiece, err := b.pieceJob(ctx, job)
 	if err != nil {
 		return transcode.Result{}, err
+	}
+	if !inPiece {
+		if srcURL, err = b.sourceURL(ctx, job.Source); err != nil {
+			return transcode.Result{}, err
+		}
 	}
 	// A key of its own per attempt: an earlier attempt that timed out here
 	// may still be running and upload late.
@@ -297,7 +360,6 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	if err != nil {
 		return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
 	}
-	remote := job
 	remote.Source = srcURL
 	req := Request{Job: remote, ResultURL: putURL}
 	progressKey := strings.TrimSuffix(key, transcode.SegmentExt) + ".progress"
@@ -436,6 +498,11 @@ func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report,
 		return Response{}, report{}, ctx.Err()
 	}
 	defer func() { b.lambdas <- ep }()
+	b.mu.Lock()
+	if b.firstInvoke.IsZero() {
+		b.firstInvoke = time.Now()
+	}
+	b.mu.Unlock()
 	where := fmt.Sprintf("function %q", b.opts.Function)
 	if ep.url != "" {
 		where += " at " + ep.url
@@ -549,6 +616,12 @@ func (b *Backend) UploadOutput(ctx context.Context, path, dst string) error {
 
 // Finish deletes every object of the run unless keep.
 func (b *Backend) Finish(ctx context.Context, keep bool) error {
+	b.mu.Lock()
+	staging := b.staging
+	b.mu.Unlock()
+	if staging != nil {
+		<-staging // no piece lands after the deletion
+	}
 	if keep {
 		return nil
 	}

@@ -45,11 +45,15 @@ func request(in, out string) transcode.Request {
 }
 
 // newBackend is a Lambda backend on the emulators and the S3 server.
-func newBackend(t *testing.T, s3 *lambdatest.S3, fns *lambdatest.Functions) *lambda.Backend {
+func newBackend(t *testing.T, s3 *lambdatest.S3, fns *lambdatest.Functions, edits ...func(*lambda.Options)) *lambda.Backend {
 	t.Helper()
-	b, err := lambda.New(s3.Config(), lambda.Options{
+	opts := lambda.Options{
 		Bucket: s3.Bucket, Endpoints: fns.Endpoints, S3Endpoint: s3.Endpoint, MemoryMB: 1024, Arch: "arm64",
-	})
+	}
+	for _, edit := range edits {
+		edit(&opts)
+	}
+	b, err := lambda.New(s3.Config(), opts)
 	require.NoError(t, err)
 	return b
 }
@@ -94,7 +98,8 @@ func TestEmulators(t *testing.T) {
 		t.Run("transcodes frame-exact with audio in sync on every emulator", func(t *testing.T) {
 			t.Parallel()
 			fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 2})
-			b := newBackend(t, s3, fns)
+			// The small clip is staged in pieces, as a large one is.
+			b := newBackend(t, s3, fns, func(o *lambda.Options) { o.PiecesAbove = -1 })
 			out := filepath.Join(t.TempDir(), "out.mp4")
 			sum, retries, err := run(t, b, request(in, out))
 			require.NoError(t, err, fns.Logs())
@@ -114,6 +119,13 @@ func TestEmulators(t *testing.T) {
 			}
 			st := b.Stats()
 			assert.Len(t, st.Invocations, 2)
+			// Each segment's range is staged as a piece of its own, and
+			// the first encodes run while later pieces are still staged.
+			assert.Equal(t, sum.Segments, st.Pieces, "pieces staged")
+			assert.Positive(t, st.StagingOverlap, "no encode ran while pieces were staged")
+			fi, err := os.Stat(in)
+			require.NoError(t, err)
+			assert.Less(t, st.UploadBytes, 2*fi.Size(), "pieces hold their ranges, not the whole source each")
 			assert.Contains(t, st.FFmpeg, "ffmpeg version")
 			require.Len(t, sum.Results, sum.Segments)
 			for _, r := range sum.Results {

@@ -1,0 +1,154 @@
+package lambda
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+)
+
+// Staging in pieces. Rather than upload the whole source and start every
+// encode once it is in S3, each segment's range is cut from the source by a
+// stream copy, from the keyframe its decode starts at, and uploaded as an
+// object of its own, longest segment first. A segment's invocation starts
+// as soon as its piece is in S3, so uploading and encoding overlap. The
+// piece keeps the source's time scale and starts at zero at that keyframe;
+// the job seeks to its first frame inside it, which decodes the same
+// frames as a seek in the whole source.
+
+// pieceMargin is how far past a segment's last frame its piece goes, so
+// frames that follow it in decode order (B-frames' references) are there.
+const pieceMargin = time.Second
+
+// piece is one segment's staged range. ready is closed once key is in S3 or
+// err is set.
+type piece struct {
+	from, to int64 // microseconds in the source; to is 0 for the end
+	seek     int64 // the job's SeekMicros inside the piece
+	stream   int   // the source's video stream
+	scale    int64 // the piece's video time scale
+
+	ready chan struct{}
+	key   string
+	err   error
+}
+
+// planPieces returns the piece of every job, or nil when the source must be
+// staged whole: it is seeked by timestamps (jobs with a preroll), it is
+// rotated (a stream copy need not keep the rotation), or a job's first
+// frame cannot be found.
+func planPieces(src *ffmpeg.Media, jobs []transcode.Job) map[int]*piece {
+	if src.Video == nil || len(src.Frames) == 0 || src.Video.Rotation != 0 {
+		return nil
+	}
+	tb := src.Video.TimeBase
+	startMicros := int64(src.Start*1e6 + 0.5)
+	micros := func(i int) int64 { return max(tb.Micros(src.Frames[i].PTS)-startMicros, 0) }
+	pieces := make(map[int]*piece, len(jobs))
+	for _, j := range jobs {
+		if j.PrerollMicros > 0 || j.TimeScale == 0 {
+			return nil
+		}
+		first := sort.Search(len(src.Frames), func(i int) bool { return micros(i) >= j.SeekMicros })
+		if first == len(src.Frames) || micros(first) != j.SeekMicros || first+j.Frames > len(src.Frames) {
+			return nil
+		}
+		key := first
+		for key > 0 && !src.Frames[key].Key {
+			key--
+		}
+		if !src.Frames[key].Key {
+			return nil
+		}
+		p := &piece{
+			from: micros(key), stream: j.StreamIndex, scale: j.TimeScale,
+			seek:  tb.Micros(src.Frames[first].PTS - src.Frames[key].PTS),
+			ready: make(chan struct{}),
+		}
+		if last := first + j.Frames; last < len(src.Frames) {
+			p.to = micros(last) + pieceMargin.Microseconds()
+		}
+		pieces[j.Index] = p
+	}
+	return pieces
+}
+
+// stagePieces cuts and uploads the pieces of jobs, in their order, and
+// closes each piece's ready channel when it is done. It returns once all
+// are done or ctx is cancelled.
+func (b *Backend) stagePieces(ctx context.Context, src *ffmpeg.Media, jobs []transcode.Job, pieces map[int]*piece) {
+	dir, err := os.MkdirTemp("", "chunkcode-pieces-")
+	for _, j := range jobs {
+		p := pieces[j.Index]
+		if err == nil {
+			p.err = b.stagePiece(ctx, src, j.Index, p, dir)
+		} else {
+			p.err = fmt.Errorf("stage %s: %w", src.Path, err)
+		}
+		close(p.ready)
+	}
+	os.RemoveAll(dir)
+}
+
+// stagePiece cuts p from the source into dir and uploads it.
+func (b *Backend) stagePiece(ctx context.Context, src *ffmpeg.Media, index int, p *piece, dir string) error {
+	path := filepath.Join(dir, fmt.Sprintf("piece-%05d%s", index, transcode.SegmentExt))
+	defer os.Remove(path)
+	args := []string{"-ss", micros(p.from)}
+	if p.to > 0 {
+		args = append(args, "-to", micros(p.to))
+	}
+	args = append(args, "-i", src.Path, "-map", "0:"+strconv.Itoa(p.stream), "-c", "copy",
+		"-map_metadata", "-1", "-map_chapters", "-1",
+		"-video_track_timescale", strconv.FormatInt(p.scale, 10), "-f", "mp4", "-y", path)
+	if err := b.opts.Runner.Run(ctx, args, nil); err != nil {
+		return fmt.Errorf("stage %s: cut the piece of segment %d: %w", src.Path, index, err)
+	}
+	key := fmt.Sprintf("%spiece-%05d%s", b.run, index, transcode.SegmentExt)
+	t := time.Now()
+	n, err := b.store.upload(ctx, path, key)
+	if err != nil {
+		return fmt.Errorf("stage %s to %s: %w", src.Path, b.store.objectURL(key), err)
+	}
+	b.mu.Lock()
+	b.stats.UploadSeconds += time.Since(t).Seconds()
+	b.stats.UploadBytes += n
+	b.stats.Pieces++
+	b.lastStaged = time.Now()
+	b.mu.Unlock()
+	p.key = key
+	return nil
+}
+
+// pieceJob waits for job's piece, if it has one, and returns the job as the
+// function must see it: reading the piece.
+func (b *Backend) pieceJob(ctx context.Context, job transcode.Job) (transcode.Job, string, bool, error) {
+	b.mu.Lock()
+	p := b.pieces[job.Index]
+	b.mu.Unlock()
+	if p == nil || job.Source != b.piecesOf {
+		return job, "", false, nil
+	}
+	select {
+	case <-p.ready:
+	case <-ctx.Done():
+		return job, "", true, ctx.Err()
+	}
+	if p.err != nil {
+		return job, "", true, p.err
+	}
+	u, err := b.store.getURL(ctx, "", p.key)
+	if err != nil {
+		return job, "", true, fmt.Errorf("presign %s: %w", b.store.objectURL(p.key), err)
+	}
+	job.SeekMicros, job.StreamIndex = p.seek, 0
+	return job, u, true, nil
+}
+
+func micros(us int64) string { return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000) }
