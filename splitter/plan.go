@@ -147,7 +147,6 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 		cuts = append(cuts, cut)
 	}
 
-	startMicros := int64(math.Round(m.Start * 1e6))
 	exact := seeksExactly(m.Format)
 	p := &Plan{Frames: len(frames), Target: target, TimeBase: tb}
 	for i, c := range cuts {
@@ -157,14 +156,14 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 			end = cuts[i+1]
 			endPTS = frames[end].PTS
 		}
-		seek := max(tb.Micros(frames[c].PTS)-startMicros, 0)
+		seek := SeekMicros(m, c)
 		var preroll int64
 		if !exact {
 			key := 0 // the keyframe the segment decodes from
 			if k := sort.SearchInts(keys, c+1); k > 0 {
 				key = keys[k-1]
 			}
-			read := max(tb.Micros(frames[key].PTS)-startMicros-ReadMargin.Microseconds(), 0)
+			read := max(SeekMicros(m, key)-ReadMargin.Microseconds(), 0)
 			preroll = seek - min(read, seek)
 		}
 		p.Segments = append(p.Segments, Segment{
@@ -179,6 +178,14 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 		})
 	}
 	return p, nil
+}
+
+// SeekMicros is where frame (an index into m.Frames) starts for ffmpeg's
+// input -ss: microseconds from the start of the container, rounded down, 0
+// for a frame before it.
+func SeekMicros(m *ffmpeg.Media, frame int) int64 {
+	start := int64(math.Round(m.Start * 1e6))
+	return max(m.Video.TimeBase.Micros(m.Frames[frame].PTS)-start, 0)
 }
 
 // seeksExactly reports whether ffmpeg seeks in a file of format, as ffprobe

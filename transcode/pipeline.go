@@ -250,11 +250,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 	var extras *merger.Extras
 	if read != nil {
-		start, err := merger.StartTime(ctx, p.Runner, read.Extras)
-		if err != nil {
-			return nil, err
-		}
-		extras = &merger.Extras{Path: read.Extras, Start: start}
+		extras = &merger.Extras{Path: read.Extras, Start: read.extrasStart}
 	}
 	err = merger.Merge(ctx, p.Runner, merger.Spec{
 		Source: src, Extras: extras, Pieces: pieces, Audio: audio.path, AudioStart: audio.start, CopyAudio: req.Profile.AudioCodec == "copy",
@@ -328,7 +324,8 @@ func (p *Pipeline) readSource(ctx context.Context, reader SourceReader, req Requ
 // sourceFiles is what a SourceReader read, in a directory cleanup removes.
 type sourceFiles struct {
 	Source
-	cleanup func()
+	extrasStart float64 // where Extras' container starts, read by convert
+	cleanup     func()
 }
 
 // finisher returns a function that calls backend's Finish, if it has one,
@@ -380,6 +377,15 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 
 	g, gctx := errgroup.WithContext(ctx)
 	var audio encodedAudio
+	if read != nil {
+		// Read here, while the video is still encoding, rather than in
+		// the merge, which waits for them.
+		g.Go(func() error {
+			start, err := merger.StartTime(gctx, p.Runner, read.Extras)
+			read.extrasStart = start
+			return err
+		})
+	}
 	if read != nil && read.Audio != "" {
 		audio.path = read.Audio
 		g.Go(func() error {

@@ -131,7 +131,7 @@ func segmentArgs(job Job, extraInput []string) []string {
 		threads = runtime.NumCPU()
 	}
 	in := ffargs.KwArgs{
-		"ss":      formatMicros(job.SeekMicros),
+		"ss":      FormatMicros(job.SeekMicros),
 		"threads": strconv.Itoa(threads),
 	}
 	if !job.RotatePixels {
@@ -141,7 +141,7 @@ func segmentArgs(job Job, extraInput []string) []string {
 	if job.PrerollMicros > 0 {
 		// Decode from earlier and cut at the first frame's own timestamp,
 		// which -copyts leaves as the source has it.
-		in["ss"] = formatMicros(job.SeekMicros - job.PrerollMicros)
+		in["ss"] = FormatMicros(job.SeekMicros - job.PrerollMicros)
 		in["copyts"] = ""
 		vf = append(vf, fmt.Sprintf("trim=start_pts=%d", job.StartPTS), "setpts=PTS-STARTPTS")
 	}
@@ -243,7 +243,7 @@ func scaleFilter(height, rotation int, rotatePixels bool) string {
 	return fmt.Sprintf("scale=-2:%d", height)
 }
 
-// formatMicros formats a microsecond count as seconds for ffmpeg.
-func formatMicros(us int64) string {
+// FormatMicros formats a microsecond count as seconds for ffmpeg.
+func FormatMicros(us int64) string {
 	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 )
@@ -48,8 +49,7 @@ func planPieces(src *ffmpeg.Media, jobs []transcode.Job) map[int]*piece {
 		return nil
 	}
 	tb := src.Video.TimeBase
-	startMicros := int64(src.Start*1e6 + 0.5)
-	micros := func(i int) int64 { return max(tb.Micros(src.Frames[i].PTS)-startMicros, 0) }
+	micros := func(i int) int64 { return splitter.SeekMicros(src, i) }
 	pieces := make(map[int]*piece, len(jobs))
 	for _, j := range jobs {
 		if j.PrerollMicros > 0 || j.TimeScale == 0 {
@@ -100,9 +100,9 @@ func (b *Backend) stagePieces(ctx context.Context, src *ffmpeg.Media, jobs []tra
 func (b *Backend) stagePiece(ctx context.Context, src *ffmpeg.Media, index int, p *piece, dir string) error {
 	path := filepath.Join(dir, fmt.Sprintf("piece-%05d%s", index, transcode.SegmentExt))
 	defer os.Remove(path)
-	args := []string{"-ss", micros(p.from)}
+	args := []string{"-ss", transcode.FormatMicros(p.from)}
 	if p.to > 0 {
-		args = append(args, "-to", micros(p.to))
+		args = append(args, "-to", transcode.FormatMicros(p.to))
 	}
 	args = append(args, "-i", src.Path, "-map", "0:"+strconv.Itoa(p.stream), "-c", "copy",
 		"-map_metadata", "-1", "-map_chapters", "-1",
@@ -150,5 +150,3 @@ func (b *Backend) pieceJob(ctx context.Context, job transcode.Job) (transcode.Jo
 	job.SeekMicros, job.StreamIndex = p.seek, 0
 	return job, u, true, nil
 }
-
-func micros(us int64) string { return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000) }
