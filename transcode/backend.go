@@ -27,6 +27,12 @@ var (
 	// ErrUnsupported means the source has something the output container
 	// cannot hold.
 	ErrUnsupported = errors.New("unsupported by the output container")
+	// ErrPermanent marks a segment failure that another try cannot fix,
+	// such as a job a function refuses; the pipeline does not retry it.
+	ErrPermanent = errors.New("permanent failure")
+	// ErrSeekPastEnd means a segment's encode found no frame where the plan
+	// put its start: the source is shorter than it was when probed.
+	ErrSeekPastEnd = errors.New("no frames at the segment's start; the source may have changed")
 )
 
 // Backend encodes segments. Implementations must be safe for concurrent use:

@@ -2,7 +2,6 @@ package transcode
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,7 +46,15 @@ type Request struct {
 	// Retries is how many times a failed segment is retried; use
 	// DefaultRetries for the default.
 	Retries int
+	// AllowPlaylists lets a local Input be a playlist or concat list (HLS,
+	// DASH, ffconcat), which makes ffmpeg read the files it names. By
+	// default only formats that hold their media themselves are read.
+	AllowPlaylists bool
 }
+
+// CleanupTimeout bounds a backend's cleanup at the end of a run, such as
+// deleting staged objects, so a hung service cannot keep a run alive.
+const CleanupTimeout = 30 * time.Second
 
 // EventKind says what an Event reports.
 type EventKind int
@@ -125,8 +131,17 @@ type Pipeline struct {
 	Backend Backend // nil means Local with Runner
 	// Notify, when set, receives progress events.
 	Notify func(Event)
+	// CleanupTimeout bounds the backend's cleanup; 0 is CleanupTimeout.
+	CleanupTimeout time.Duration
 
 	mu sync.Mutex
+}
+
+func (p *Pipeline) cleanupTimeout() time.Duration {
+	if p.CleanupTimeout > 0 {
+		return p.CleanupTimeout
+	}
+	return CleanupTimeout
 }
 
 func (p *Pipeline) notify(e Event) {
@@ -162,6 +177,14 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	if err := checkPaths(req.Input, req.Output, remote); err != nil {
 		return nil, err
 	}
+	// The output is created, empty, before any work, so an output that
+	// cannot be written fails now, naming it.
+	removeLeftovers(req.Output)
+	tmp, err := createTempOutput(req.Output)
+	if err != nil {
+		return nil, err
+	}
+	defer tmp.remove()
 	if req.Workers <= 0 {
 		req.Workers = runtime.NumCPU()
 	}
@@ -182,7 +205,11 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 			src = read.Media
 		}
 	} else {
-		src, err = p.Runner.Probe(ctx, req.Input)
+		var opts []string
+		if !req.AllowPlaylists {
+			opts = ffmpeg.SelfContained()
+		}
+		src, err = p.Runner.Probe(ctx, req.Input, opts...)
 	}
 	if err != nil {
 		return nil, err
@@ -206,15 +233,22 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 	sum.Duration = src.VideoDuration()
 
-	work, cleanup, err := openWorkDir(req, remote, plan)
+	audioName := ""
+	if read == nil && len(src.StreamsOf("audio")) > 0 && req.Profile.AudioCodec != "copy" {
+		audioName = "audio" + AudioExt(req.Profile.AudioCodec)
+	}
+	work, err := openWorkDir(req, remote, src, plan, audioName)
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	if req.Keep || req.WorkDir != "" {
-		sum.WorkDir = work
+	defer work.close()
+	if work.keep {
+		sum.WorkDir = work.dir
 	}
 	p.notify(Event{Kind: EventPlanned, Summary: sum})
+	if req.Resume && work.stale != "" {
+		p.notify(Event{Kind: EventWarning, Err: fmt.Errorf("resume: encoding all %s again: %s", plural(len(plan.Segments), "segment"), work.stale)})
+	}
 
 	rotatePixels := src.Video.Rotation != 0 && !container.Rotation
 	jobs := make([]Job, len(plan.Segments))
@@ -224,25 +258,20 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 			PrerollMicros: s.PrerollMicros, StartPTS: s.StartPTS,
 			StreamIndex: src.Video.Index, TimeScale: timeScale(src.Video.TimeBase),
 			Rotation: src.Video.Rotation, RotatePixels: rotatePixels,
-			Profile: req.Profile, Output: segmentPath(work, s.Index),
+			Profile: req.Profile, Output: work.path(segmentName(s.Index)),
 		}
 	}
 
-	audio, err := p.convert(ctx, req, backend, src, read, plan, jobs, work, sum, finish)
+	audio, err := p.convert(ctx, req, backend, src, read, plan, jobs, work, audioName, sum, finish)
 	if err != nil {
 		return nil, err
 	}
 
 	p.notify(Event{Kind: EventStage, Stage: "merge"})
 	t = time.Now()
-	tmp, err := tempOutput(req.Output)
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp) // a no-op once renamed
 	pieces := make([]merger.Piece, len(plan.Segments))
 	for i, s := range plan.Segments {
-		pieces[i] = merger.Piece{Path: segmentPath(work, i), Duration: plan.Duration(s)}
+		pieces[i] = merger.Piece{Path: work.path(segmentName(i)), Duration: plan.Duration(s)}
 	}
 	rotation := 0
 	if !rotatePixels {
@@ -254,7 +283,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 	err = merger.Merge(ctx, p.Runner, merger.Spec{
 		Source: src, Extras: extras, Pieces: pieces, Audio: audio.path, AudioStart: audio.start, CopyAudio: req.Profile.AudioCodec == "copy",
-		Format: container.Format, Rotation: rotation, WorkDir: work, Output: tmp,
+		Format: container.Format, Rotation: rotation, WorkDir: work.dir, Output: tmp.path,
 	})
 	if err != nil {
 		return nil, err
@@ -263,15 +292,12 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 
 	p.notify(Event{Kind: EventStage, Stage: "verify"})
 	t = time.Now()
-	if err := p.verify(ctx, src, tmp, req.Output); err != nil {
+	if err := p.verify(ctx, src, tmp.path, req.Output); err != nil {
 		return nil, err
 	}
 	sum.Stages.Verify = time.Since(t).Seconds()
-	if err := os.Chmod(tmp, 0o644); err != nil {
+	if err := tmp.commit(req.Output); err != nil {
 		return nil, err
-	}
-	if err := os.Rename(tmp, req.Output); err != nil {
-		return nil, fmt.Errorf("rename output into place: %w", err)
 	}
 	if fi, err := os.Stat(req.Output); err == nil {
 		sum.OutputBytes = fi.Size()
@@ -337,7 +363,11 @@ func (p *Pipeline) finisher(ctx context.Context, backend Backend, keep bool, sum
 		return func() {}
 	}
 	return sync.OnceFunc(func() {
-		if err := f.Finish(context.WithoutCancel(ctx), keep); err != nil {
+		// Cleanup runs after an interrupt too, but within CleanupTimeout;
+		// a second interrupt ends the process (see cmd/chunkcode).
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cleanupTimeout())
+		defer cancel()
+		if err := f.Finish(cctx, keep); err != nil {
 			err = fmt.Errorf("%s backend: clean up: %w", backend.Name(), err)
 			sum.Warnings = append(sum.Warnings, err.Error())
 			p.notify(Event{Kind: EventWarning, Err: err})
@@ -358,7 +388,7 @@ func addRemote(sum *Summary, remote map[string]float64) {
 // convert encodes every segment on the backend and, at the same time, the
 // audio once over the whole file, unless read holds it already. It calls
 // finish after the last segment.
-func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *ffmpeg.Media, read *sourceFiles, plan *splitter.Plan, jobs []Job, work string, sum *Summary, finish func()) (encodedAudio, error) {
+func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *ffmpeg.Media, read *sourceFiles, plan *splitter.Plan, jobs []Job, work *workDir, audioName string, sum *Summary, finish func()) (encodedAudio, error) {
 	p.notify(Event{Kind: EventStage, Stage: "encode"})
 	var pending []Job
 	for _, j := range jobs {
@@ -393,11 +423,11 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 			audio.start = start
 			return err
 		})
-	} else if read == nil && len(src.StreamsOf("audio")) > 0 && req.Profile.AudioCodec != "copy" {
-		audio.path = filepath.Join(work, "audio"+AudioExt(req.Profile.AudioCodec))
+	} else if audioName != "" {
+		audio.path = work.path(audioName)
 		g.Go(func() error {
 			t := time.Now()
-			if err := p.encodeAudio(gctx, req, src, audio.path); err != nil {
+			if err := p.encodeAudio(gctx, req, src, work, audioName); err != nil {
 				return err
 			}
 			// Read here, while the video is still encoding, rather than
@@ -455,11 +485,37 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 	return audio, nil
 }
 
+// Retryable reports whether another try of a segment that failed with err
+// can pass: after a killed process, a timeout, a throttled or failed
+// function or a short segment. A full disk, an ffmpeg that exited with an
+// error on this machine (a setting its encoder refuses, a frame too large),
+// a seek past the end and anything marked ErrPermanent are not retried.
+func Retryable(err error) bool {
+	var ee *ffmpeg.ExitError
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrPermanent), errors.Is(err, ffmpeg.ErrNoSpace), errors.Is(err, ErrSeekPastEnd):
+		return false
+	case errors.As(err, &ee):
+		return ee.Code < 0 // killed by a signal
+	}
+	return true
+}
+
+// plural is n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // encodeWithRetries encodes one segment into a temporary file and renames it
 // into place once the backend has checked its frame count.
 func (p *Pipeline) encodeWithRetries(ctx context.Context, backend Backend, job Job, seg splitter.Segment, retries int) (Result, int, error) {
 	final := job.Output
-	job.Output = strings.TrimSuffix(final, SegmentExt) + ".part" + SegmentExt
+	job.Output = partName(final)
 	defer os.Remove(job.Output)
 	var err error
 	for attempt := 0; attempt <= retries; attempt++ {
@@ -479,7 +535,9 @@ func (p *Pipeline) encodeWithRetries(ctx context.Context, backend Backend, job J
 			}
 		})
 		if err == nil {
-			err = os.Rename(job.Output, final)
+			// --resume trusts a segment it finds: its data reach the
+			// disk before its name does.
+			err = renameSync(job.Output, final)
 		}
 		if err == nil {
 			if done < job.Frames {
@@ -494,9 +552,12 @@ func (p *Pipeline) encodeWithRetries(ctx context.Context, backend Backend, job J
 		if ctx.Err() != nil {
 			return Result{}, attempt, ctx.Err()
 		}
+		if !Retryable(err) {
+			return Result{}, attempt, fmt.Errorf("segment %d (frames %d-%d): %w", seg.Index+1, seg.First, seg.First+seg.Frames-1, err)
+		}
 	}
 	return Result{}, retries, fmt.Errorf("segment %d (frames %d-%d) failed after %d attempts: %w",
-		seg.Index, seg.First, seg.First+seg.Frames-1, retries+1, err)
+		seg.Index+1, seg.First, seg.First+seg.Frames-1, retries+1, err)
 }
 
 // segmentDone reports whether job's output already exists with the planned
@@ -507,28 +568,23 @@ func (p *Pipeline) segmentDone(job Job) bool {
 }
 
 // encodeAudio encodes every audio track of src, once, over the whole file.
-func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *ffmpeg.Media, out string) error {
-	if req.Resume && p.audioDone(ctx, src, out) {
+// With req.Resume, audio an earlier run finished for the same input and
+// settings is reused.
+func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *ffmpeg.Media, work *workDir, name string) error {
+	if req.Resume && work.audioDone(name) {
 		return nil
 	}
+	out := work.path(name)
 	tmp := out + ".part"
 	defer os.Remove(tmp)
 	args := AudioArgs(src, req.Profile, tmp)
 	if err := p.Runner.WithHugePages().Run(ctx, args, nil); err != nil {
 		return fmt.Errorf("encode audio: %w", err)
 	}
-	return os.Rename(tmp, out)
-}
-
-func (p *Pipeline) audioDone(ctx context.Context, src *ffmpeg.Media, path string) bool {
-	if _, err := os.Stat(path); err != nil {
-		return false
+	if err := renameSync(tmp, out); err != nil {
+		return fmt.Errorf("encode audio: %w", err)
 	}
-	m, err := p.Runner.ProbeURL(ctx, path)
-	if err != nil {
-		return false
-	}
-	return audioMatches(src, m) == nil
+	return work.markAudio(name)
 }
 
 // AudioArgs are the ffmpeg arguments that encode every audio track of src,
@@ -661,21 +717,6 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// tempOutput creates an empty temporary file beside out, so the finished
-// output is renamed into place on the same file system.
-func tempOutput(out string) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".chunkcode-*")
-	if err != nil {
-		return "", fmt.Errorf("create temporary output: %w", err)
-	}
-	f.Close()
-	return f.Name(), nil
-}
-
-func segmentPath(work string, i int) string {
-	return filepath.Join(work, fmt.Sprintf("seg-%05d%s", i, SegmentExt))
-}
-
 // timeScale returns the MP4 time scale that holds tb's timestamps exactly,
 // or 0 to let ffmpeg choose.
 func timeScale(tb ffmpeg.Rational) int64 {
@@ -685,79 +726,3 @@ func timeScale(tb ffmpeg.Rational) int64 {
 	return 0
 }
 
-// fingerprint identifies the input and settings a work directory belongs to.
-type fingerprint struct {
-	Input    string             `json:"input"`
-	Size     int64              `json:"size"`
-	ModTime  time.Time          `json:"mod_time"`
-	Profile  Profile            `json:"profile"`
-	Segments []splitter.Segment `json:"segments"`
-}
-
-const fingerprintFile = "chunkcode-plan.json"
-
-// openWorkDir prepares the directory for intermediates. A work directory
-// from an earlier run is reused only when it was made for the same input,
-// settings and plan; otherwise its segments are cleared. A remote input is
-// known by its URL and plan alone.
-func openWorkDir(req Request, remote bool, plan *splitter.Plan) (string, func(), error) {
-	if req.WorkDir == "" {
-		dir, err := os.MkdirTemp("", "chunkcode-")
-		if err != nil {
-			return "", nil, fmt.Errorf("create work directory: %w", err)
-		}
-		cleanup := func() {
-			if !req.Keep {
-				os.RemoveAll(dir)
-			}
-		}
-		return dir, cleanup, nil
-	}
-	dir := req.WorkDir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", nil, fmt.Errorf("create work directory: %w", err)
-	}
-	prof := req.Profile
-	prof.Threads = 0 // threads change how fast, not what, a segment encodes
-	fp := fingerprint{Input: req.Input, Profile: prof, Segments: plan.Segments}
-	if !remote {
-		fp.Input, _ = filepath.Abs(req.Input)
-		fi, err := os.Stat(req.Input)
-		if err != nil {
-			return "", nil, err
-		}
-		fp.Size, fp.ModTime = fi.Size(), fi.ModTime().UTC()
-	}
-	want, err := json.MarshalIndent(fp, "", "  ")
-	if err != nil {
-		return "", nil, err
-	}
-	path := filepath.Join(dir, fingerprintFile)
-	if have, err := os.ReadFile(path); err != nil || string(have) != string(want) {
-		if err := clearWork(dir); err != nil {
-			return "", nil, err
-		}
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			return "", nil, fmt.Errorf("write work directory plan: %w", err)
-		}
-	}
-	return dir, func() {}, nil
-}
-
-// clearWork removes what an earlier run left in dir: only chunkcode's own
-// files, never anything else the user keeps there.
-func clearWork(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		n := e.Name()
-		if strings.HasPrefix(n, "seg-") || strings.HasPrefix(n, "audio.") || n == "concat.txt" || n == fingerprintFile {
-			if err := os.Remove(filepath.Join(dir, n)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}

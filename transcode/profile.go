@@ -148,45 +148,65 @@ type Profile struct {
 	AudioBitrate string `json:"audio_bitrate,omitempty"` // "128k"; "" for the encoder's default
 }
 
+// SettingError is a setting that can never work, found before any encoding.
+// Setting names it as Profile's JSON field does ("height", "crf").
+type SettingError struct {
+	Setting string
+	Err     error
+}
+
+func (e *SettingError) Error() string { return e.Err.Error() }
+func (e *SettingError) Unwrap() error { return e.Err }
+
+func settingf(setting, format string, args ...any) error {
+	return &SettingError{Setting: setting, Err: fmt.Errorf(format, args...)}
+}
+
 // Validate fills defaults and checks p against the output container.
-// The error names outPath.
+// A value that can never work is a *SettingError; the error names outPath
+// when the container is the problem.
 func (p *Profile) Validate(c Container, outPath string) error {
 	if p.Codec == "" {
 		p.Codec = H264
 	}
 	codec, err := ParseCodec(string(p.Codec))
 	if err != nil {
-		return err
+		return &SettingError{Setting: "codec", Err: err}
 	}
 	p.Codec = codec
 	if !slices.Contains(c.Video, p.Codec) {
-		return fmt.Errorf("%s: %s cannot hold %s video (it holds %s)", outPath, c.Ext, p.Codec, joinCodecs(c.Video))
+		return settingf("codec", "%s: %s cannot hold %s video (it holds %s)", outPath, c.Ext, p.Codec, joinCodecs(c.Video))
 	}
 	if p.CRF < 0 {
 		p.CRF = p.Codec.DefaultCRF()
 	}
 	if lo, hi := p.Codec.crfRange(); p.CRF < lo || p.CRF > hi {
-		return fmt.Errorf("crf %d is out of range for %s (%d-%d)", p.CRF, p.Codec, lo, hi)
+		return settingf("crf", "crf %d is out of range for %s (%d-%d)", p.CRF, p.Codec, lo, hi)
 	}
 	if p.Preset != "" && !slices.Contains(p.Codec.presets(), p.Preset) {
-		return fmt.Errorf("unknown %s preset %q (want one of %s)", p.Codec, p.Preset, strings.Join(p.Codec.presets(), ", "))
+		return settingf("preset", "unknown %s preset %q (want one of %s)", p.Codec, p.Preset, strings.Join(p.Codec.presets(), ", "))
 	}
 	if p.Height < 0 || p.Height == 1 || p.Height > 8640 {
-		return fmt.Errorf("height %d is out of range (2-8640, or 0 to keep the source size)", p.Height)
+		return settingf("height", "height %d is out of range (2-8640, or 0 to keep the source size)", p.Height)
+	}
+	if p.Height%2 != 0 {
+		// Every encoder here subsamples chroma by two: an odd height
+		// fails in every segment.
+		return settingf("height", "height %d is odd; the encoders need an even height (try %d)", p.Height, p.Height+1)
 	}
 	if p.Threads < 0 || p.Threads > 256 {
-		return fmt.Errorf("threads %d is out of range (0-256)", p.Threads)
+		return settingf("threads", "threads %d is out of range (0-256)", p.Threads)
 	}
 	switch {
 	case p.AudioCodec == "":
 		p.AudioCodec = c.Audio[0]
 	case p.AudioCodec == "copy":
 	case !slices.Contains(c.Audio, p.AudioCodec):
-		return fmt.Errorf("%s: %s cannot hold %s audio (it holds %s)", outPath, c.Ext, p.AudioCodec, strings.Join(c.Audio, ", "))
+		return settingf("audio_codec", "%s: %s cannot hold %s audio (it holds %s)", outPath, c.Ext, p.AudioCodec, strings.Join(c.Audio, ", "))
 	}
 	if p.AudioBitrate != "" {
 		if err := checkBitrate(p.AudioBitrate); err != nil {
-			return err
+			return &SettingError{Setting: "audio_bitrate", Err: err}
 		}
 	}
 	return nil

@@ -113,6 +113,9 @@ func EncodeSegment(ctx context.Context, r ffmpeg.Runner, job Job, progress ffmpe
 	if err != nil {
 		return Result{}, fmt.Errorf("check segment %d: %w", job.Index, err)
 	}
+	if n == 0 {
+		return Result{}, fmt.Errorf("check segment %d: %w", job.Index, ErrSeekPastEnd)
+	}
 	if n != job.Frames {
 		return Result{}, fmt.Errorf("check segment %d: %w: got %d frames, planned %d", job.Index, ErrShortSegment, n, job.Frames)
 	}

@@ -37,12 +37,12 @@ func (o *encodeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.segmentDuration, "segment-duration", "", "target segment length, for example 10s or 10; default automatic")
 }
 
-// profile returns the encoding profile; errors are about values, so they are
-// failures (exit 1) rather than usage errors.
+// profile returns the encoding profile; a value that cannot be parsed is a
+// usage error naming its flag.
 func (o *encodeOptions) profile() (transcode.Profile, time.Duration, error) {
 	codec, err := transcode.ParseCodec(o.codec)
 	if err != nil {
-		return transcode.Profile{}, 0, err
+		return transcode.Profile{}, 0, usagef("--codec: %v", err)
 	}
 	d, err := parseDuration(o.segmentDuration)
 	if err != nil {
@@ -104,6 +104,7 @@ type transcodeOptions struct {
 	retries    int
 	json       bool
 	noProgress bool
+	playlists  bool
 }
 
 func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
@@ -117,6 +118,7 @@ func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.retries, "retries", transcode.DefaultRetries, "times a failed segment is retried")
 	f.BoolVar(&o.json, "json", false, "print a JSON summary on stdout")
 	f.BoolVar(&o.noProgress, "no-progress", false, "print one line per finished segment instead of a progress bar")
+	f.BoolVar(&o.playlists, "allow-playlists", false, "read an INPUT that is a playlist or concat list (HLS, DASH, ffconcat), and the files it names")
 }
 
 func newTranscodeCommand() *cobra.Command {
@@ -142,10 +144,6 @@ once its frame count and audio have been checked against INPUT.`,
 
 func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error {
 	prof, segDur, err := o.profile()
-	var ue *usageError
-	if err != nil && !errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", out, err) // a codec OUTPUT cannot be made with
-	}
 	if err != nil {
 		return err
 	}
@@ -177,7 +175,11 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 	sum, err := p.Run(cmd.Context(), transcode.Request{
 		Input: in, Output: dest.local, Profile: prof, Workers: workers, SegmentDuration: segDur,
 		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
+		AllowPlaylists: o.playlists,
 	})
+	if se := (*transcode.SettingError)(nil); errors.As(err, &se) {
+		err = settingUsage(se)
+	}
 	if err == nil {
 		err = dest.finish(cmd.Context(), backend)
 		sum.Output = out
@@ -197,4 +199,19 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 		fmt.Fprintf(cmd.ErrOrStderr(), "intermediates kept in %s\n", sum.WorkDir)
 	}
 	return nil
+}
+
+// settingFlags maps a transcode.SettingError's setting to its flag.
+var settingFlags = map[string]string{
+	"codec": "--codec", "crf": "--crf", "preset": "--preset", "height": "--height",
+	"threads": "--threads", "audio_codec": "--audio-codec", "audio_bitrate": "--audio-bitrate",
+}
+
+// settingUsage turns a setting that can never work into a usage error
+// naming its flag.
+func settingUsage(se *transcode.SettingError) error {
+	if flag, ok := settingFlags[se.Setting]; ok {
+		return usagef("%s: %v", flag, se.Err)
+	}
+	return se
 }

@@ -22,7 +22,26 @@ var (
 	ErrTruncated = errors.New("truncated or damaged")
 	// ErrNoVideo means the file has no video stream to transcode.
 	ErrNoVideo = errors.New("no video stream")
+	// ErrPlaylist means the file is a playlist or list of other files
+	// (HLS, DASH, ffconcat), which ffmpeg would follow to read them.
+	ErrPlaylist = errors.New("is a playlist, which reads other files")
 )
+
+// Demuxers are the input formats that hold their media themselves. Passed
+// as -format_whitelist, they keep a playlist, a DASH manifest or a concat
+// list (hls, dash, concat), which make ffmpeg open further files or URLs,
+// from being read as a source.
+var Demuxers = []string{
+	"mov", "matroska", "mpegts", "avi", "flv", "mpeg", "mpegvideo", "asf", "ogg",
+	"mxf", "h264", "hevc", "ivf", "nut", "m4v", "yuv4mpegpipe", "dv", "wtv", "gif",
+	"apng", "mjpeg", "vc1", "obu", "rm",
+}
+
+// SelfContained returns the input options that let ffmpeg read only the
+// formats in Demuxers.
+func SelfContained() []string {
+	return []string{"-format_whitelist", strings.Join(Demuxers, ",")}
+}
 
 // MediaError reports a problem with one input file.
 type MediaError struct {
@@ -176,7 +195,10 @@ func (m *Media) VFR() bool {
 // every frame's timestamp and key flag. It reads packets, not pictures, so it
 // costs a demux of the file, not a decode. Problems with the file itself come
 // back as a *MediaError.
-func (r Runner) Probe(ctx context.Context, path string) (*Media, error) {
+//
+// inputOptions go before the file, as ProbeURL's do; with SelfContained's,
+// a playlist is refused with ErrPlaylist.
+func (r Runner) Probe(ctx context.Context, path string, inputOptions ...string) (*Media, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		var pe *os.PathError
@@ -188,23 +210,53 @@ func (r Runner) Probe(ctx context.Context, path string) (*Media, error) {
 	if fi.IsDir() {
 		return nil, &MediaError{Path: path, Err: errors.New("is a directory")}
 	}
-	// ffmpeg reads a relative name such as "10:30.mp4" as a URL with the
-	// scheme "10"; "./10:30.mp4" is the file. m.Path is what ffmpeg is
-	// given from here on.
-	url := path
-	if !filepath.IsAbs(path) && strings.Contains(path, ":") {
-		url = "." + string(filepath.Separator) + path
-	}
-	m, err := r.ProbeURL(ctx, url)
+	url := FileURL(path)
+	m, err := r.ProbeURL(ctx, url, inputOptions...)
 	if err != nil {
 		var me *MediaError
 		if errors.As(err, &me) && me.Path == url {
 			me.Path = path // name the file as the caller did
+			if kind := playlistKind(path); kind != "" && errors.Is(me.Err, ErrNotMedia) {
+				me.Err, me.Detail = ErrPlaylist, kind
+			}
 		}
 		return nil, err
 	}
 	m.Size = fi.Size()
 	return m, nil
+}
+
+// FileURL returns the name to give ffmpeg for the local file path, so that
+// it is read as that file and never taken for an option or a protocol: a
+// relative name such as "-report.mp4" would be an option and "10:30.mp4" a
+// URL with the scheme "10"; "./-report.mp4" and "./10:30.mp4" are the files.
+func FileURL(path string) string {
+	if filepath.IsAbs(path) || !strings.HasPrefix(path, "-") && !strings.Contains(path, ":") {
+		return path
+	}
+	return "." + string(filepath.Separator) + path
+}
+
+// playlistKind names the kind of playlist the file at path starts like, or
+// returns "" when it starts like none.
+func playlistKind(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	s := strings.TrimSpace(strings.TrimPrefix(string(head[:n]), "\ufeff"))
+	switch {
+	case strings.HasPrefix(s, "#EXTM3U"):
+		return "an HLS playlist"
+	case strings.HasPrefix(s, "ffconcat version"):
+		return "an ffconcat list"
+	case strings.HasPrefix(s, "<?xml") && strings.Contains(s, "<MPD") || strings.HasPrefix(s, "<MPD"):
+		return "a DASH manifest"
+	}
+	return ""
 }
 
 // ProbeURL is Probe for a path or URL that ffprobe opens itself, with

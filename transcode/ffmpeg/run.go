@@ -86,19 +86,63 @@ func cmp(s, def string) string {
 	return s
 }
 
+// MinVersion is the oldest ffmpeg release chunkcode works with: 5.1 brought
+// -fps_mode and -enc_time_base, which exact segment timestamps need.
+var MinVersion = [2]int{5, 1}
+
 // Check reports an error naming the missing program when ffmpeg or ffprobe
-// cannot be found.
+// cannot be found, and one naming the version found when ffmpeg is older
+// than MinVersion.
 func (r Runner) Check() error {
 	for _, p := range []string{r.ffmpeg(), r.ffprobe()} {
 		if _, err := exec.LookPath(p); err != nil {
-			return fmt.Errorf("find %s: %w (install ffmpeg 5.1 or newer)", p, ErrNotInstalled)
+			return fmt.Errorf("find %s: %w (install ffmpeg %d.%d or newer)", p, ErrNotInstalled, MinVersion[0], MinVersion[1])
 		}
+	}
+	out, err := exec.Command(r.ffmpeg(), "-hide_banner", "-version").Output()
+	if err != nil {
+		return fmt.Errorf("run %s -version: %w", r.ffmpeg(), err)
+	}
+	v, ok := parseVersion(string(out))
+	if ok && (v[0] < MinVersion[0] || v[0] == MinVersion[0] && v[1] < MinVersion[1]) {
+		return fmt.Errorf("%s is version %d.%d: %w; chunkcode needs %d.%d or newer", r.ffmpeg(), v[0], v[1], ErrTooOld, MinVersion[0], MinVersion[1])
 	}
 	return nil
 }
 
-// ErrNotInstalled is returned by Check when ffmpeg or ffprobe is missing.
-var ErrNotInstalled = errors.New("not installed")
+// parseVersion reads the release from the first line of ffmpeg -version,
+// such as "ffmpeg version 5.1.6-0+deb12u1" or "ffmpeg version n7.1". A
+// build from git ("N-113000-g…") has no release and is taken as new.
+func parseVersion(out string) ([2]int, bool) {
+	line, _, _ := strings.Cut(out, "\n")
+	f := strings.Fields(line)
+	if len(f) < 3 || f[1] != "version" {
+		return [2]int{}, false
+	}
+	s := strings.TrimPrefix(f[2], "n")
+	major, rest, _ := strings.Cut(s, ".")
+	minor := rest
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i]
+	}
+	a, err1 := strconv.Atoi(major)
+	b, err2 := strconv.Atoi(minor)
+	if err1 != nil || err2 != nil {
+		return [2]int{}, false
+	}
+	return [2]int{a, b}, true
+}
+
+var (
+	// ErrNotInstalled is returned by Check when ffmpeg or ffprobe is missing.
+	ErrNotInstalled = errors.New("not installed")
+	// ErrTooOld is returned by Check when ffmpeg is older than MinVersion.
+	ErrTooOld = errors.New("too old")
+	// ErrNoSpace means ffmpeg could not write because the disk is full.
+	// An *ExitError unwraps to it whatever ffmpeg's exit status, since
+	// ffmpeg 5.1 exits 0 when it fails to write the trailer.
+	ErrNoSpace = errors.New("no space left on device")
+)
 
 // ExitError is returned when ffmpeg or ffprobe exits unsuccessfully.
 type ExitError struct {
@@ -109,12 +153,25 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string {
+	if e.noSpace() {
+		return fmt.Sprintf("%s: %v", e.Program, ErrNoSpace)
+	}
 	msg := fmt.Sprintf("%s exited with status %d", e.Program, e.Code)
 	if t := e.Tail(3); t != "" {
 		msg += ": " + t
 	}
 	return msg
 }
+
+// Unwrap returns ErrNoSpace when the program reported a full disk.
+func (e *ExitError) Unwrap() error {
+	if e.noSpace() {
+		return ErrNoSpace
+	}
+	return nil
+}
+
+func (e *ExitError) noSpace() bool { return strings.Contains(e.Stderr, "No space left on device") }
 
 // Tail returns the last n non-empty lines of stderr joined by " | ".
 func (e *ExitError) Tail(n int) string {
@@ -222,6 +279,9 @@ func (r Runner) run(ctx context.Context, program string, args []string, stdout i
 	cmd.WaitDelay = WaitDelay
 	err := cmd.Run()
 	if err == nil {
+		if e := (&ExitError{Program: filepath.Base(program), Args: args, Stderr: tail.String()}); e.noSpace() {
+			return "", e
+		}
 		return tail.String(), nil
 	}
 	if ctx.Err() != nil {
