@@ -314,6 +314,11 @@ func writeConcatList(dir string, pieces []Piece) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if strings.ContainsAny(abs, "\n\r") {
+			// The list is line-based: a line break would start a
+			// directive of the name's choosing.
+			return "", fmt.Errorf("merge: piece %q: a name with a line break cannot be listed", abs)
+		}
 		fmt.Fprintf(&b, "file '%s'\nduration %d.%06d\n", strings.ReplaceAll(abs, "'", `'\''`), (end-prev)/1e6, (end-prev)%1e6)
 		prev = end
 	}

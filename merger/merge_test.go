@@ -127,4 +127,13 @@ func TestWriteConcatList(t *testing.T) {
 		want := "'" + strings.ReplaceAll(filepath.Join(dir, "it's.mp4"), "'", `'\''`) + "'"
 		assert.Equal(t, want, entries[0].file)
 	})
+
+	t.Run("a name with a line break is refused", func(t *testing.T) {
+		dir := t.TempDir()
+		for _, name := range []string{"a\nfile /etc/passwd\n.mp4", "a\r.mp4"} {
+			_, err := writeConcatList(dir, []Piece{{Path: filepath.Join(dir, name), Duration: 1}})
+			assert.ErrorContains(t, err, "line break")
+		}
+		assert.NoFileExists(t, filepath.Join(dir, "concat.txt"))
+	})
 }

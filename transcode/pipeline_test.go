@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -463,7 +464,7 @@ func TestRetries(t *testing.T) {
 		require.Error(t, err)
 		assert.Nil(t, sum)
 		assert.ErrorIs(t, err, errInjected)
-		assert.Contains(t, err.Error(), "segment 2", "the error names the segment")
+		assert.Contains(t, err.Error(), "segment 3 ", "the error names the segment, counted from 1 as progress does")
 		b.mu.Lock()
 		assert.Equal(t, 1+transcode.DefaultRetries, b.calls[2], "attempts at the failing segment")
 		b.mu.Unlock()
@@ -678,4 +679,72 @@ func readString(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// hungCleanup is a backend whose cleanup hangs, as on an S3 that accepts
+// connections and never answers, until its context ends or a minute
+// passes.
+type hungCleanup struct{ transcode.Backend }
+
+func (hungCleanup) Finish(ctx context.Context, keep bool) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Minute):
+		return nil
+	}
+}
+
+func TestCleanupIsBounded(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	in := fixture.Video(t, fixture.Spec{})
+	for _, interrupted := range []bool{false, true} {
+		name := map[bool]string{false: "after a run", true: "after an interrupt"}[interrupted]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "out.mp4")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p := &transcode.Pipeline{Backend: hungCleanup{&transcode.Local{}}, CleanupTimeout: time.Second}
+			p.Notify = func(e transcode.Event) {
+				if interrupted && e.Kind == transcode.EventSegment {
+					cancel()
+				}
+			}
+			start := time.Now()
+			sum, err := p.Run(ctx, request(in, out))
+			elapsed := time.Since(start)
+			assert.Less(t, elapsed, 30*time.Second, "the run ends once cleanup's time is up")
+			if interrupted {
+				assert.ErrorIs(t, err, context.Canceled)
+				assert.NoFileExists(t, out)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, sum.Warnings, 1)
+			assert.Contains(t, sum.Warnings[0], context.DeadlineExceeded.Error())
+		})
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"a killed ffmpeg", &ffmpeg.ExitError{Program: "ffmpeg", Code: -1}, true},
+		{"a short segment", fmt.Errorf("check frames: %w", transcode.ErrShortSegment), true},
+		{"a failed function", errors.New("function error: timeout"), true},
+		{"ffmpeg refusing a setting", &ffmpeg.ExitError{Program: "ffmpeg", Code: 1, Stderr: "height not divisible by 2"}, false},
+		{"a full disk with exit status 0", &ffmpeg.ExitError{Program: "ffmpeg", Stderr: "Error writing trailer: No space left on device"}, false},
+		{"a seek past the end", fmt.Errorf("check frames: %w", transcode.ErrSeekPastEnd), false},
+		{"a permanent function error", fmt.Errorf("job refused: %w", transcode.ErrPermanent), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, transcode.Retryable(tt.err))
+		})
+	}
 }

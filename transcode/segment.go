@@ -105,19 +105,19 @@ func EncodeSegment(ctx context.Context, r ffmpeg.Runner, job Job, progress ffmpe
 	start := time.Now()
 	args := segmentArgs(job, extraInput)
 	if err := r.WithHugePages().Run(ctx, args, progress); err != nil {
-		return Result{}, fmt.Errorf("encode segment %d: %w", job.Index, err)
+		return Result{}, fmt.Errorf("encode: %w", err)
 	}
 	// Segments are MP4: their index says how many frames they hold, read
 	// here without starting another process.
 	n, err := mp4.VideoFrames(job.Output)
 	if err != nil {
-		return Result{}, fmt.Errorf("check segment %d: %w", job.Index, err)
+		return Result{}, fmt.Errorf("check frames: %w", err)
 	}
 	if n == 0 {
-		return Result{}, fmt.Errorf("check segment %d: %w", job.Index, ErrSeekPastEnd)
+		return Result{}, fmt.Errorf("check frames: %w", ErrSeekPastEnd)
 	}
 	if n != job.Frames {
-		return Result{}, fmt.Errorf("check segment %d: %w: got %d frames, planned %d", job.Index, ErrShortSegment, n, job.Frames)
+		return Result{}, fmt.Errorf("check frames: %w: got %d, planned %d", ErrShortSegment, n, job.Frames)
 	}
 	fi, err := os.Stat(job.Output)
 	if err != nil {

@@ -63,9 +63,16 @@ const runTimeout = 3 * time.Minute
 // environment, and waits for it.
 func chunkcode(t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	return chunkcodeIn(t, "", env, args...)
+}
+
+// chunkcodeIn is chunkcode run in the directory dir ("" for the test's).
+func chunkcodeIn(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

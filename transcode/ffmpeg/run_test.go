@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chunkcode/chunkcode/internal/fixture"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -78,4 +79,49 @@ func TestRunCancel(t *testing.T) {
 	sig, err := os.ReadFile(got)
 	require.NoError(t, err, "the program was not sent SIGINT")
 	assert.Equal(t, "INT\n", string(sig))
+}
+
+func TestNoSpace(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	fixture.RequireFFmpeg(t)
+	// Matroska fails only at its trailer, after which ffmpeg 5.1 exits 0;
+	// MP4 fails at its header and exits 1. Both are a full disk.
+	for _, format := range []string{"matroska", "mp4"} {
+		t.Run(format, func(t *testing.T) {
+			err := ffmpeg.Runner{}.Run(context.Background(), []string{
+				"-f", "lavfi", "-i", "testsrc=duration=0.2:size=64x48", "-c:v", "mpeg4", "-f", format, "-y", "/dev/full"}, nil)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ffmpeg.ErrNoSpace)
+			assert.Equal(t, "ffmpeg: no space left on device", err.Error())
+		})
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	probe := script(t, "exit 0")
+	tests := []struct {
+		banner string
+		ok     bool
+	}{
+		{"ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright (c) 2000-2021", false},
+		{"ffmpeg version 5.0.1 Copyright", false},
+		{"ffmpeg version 5.1.6-0+deb12u1 Copyright", true},
+		{"ffmpeg version n7.1 Copyright", true},
+		{"ffmpeg version N-113000-g0123456789 Copyright", true}, // a git build
+		{"ffmpeg version 10.0 Copyright", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.banner, func(t *testing.T) {
+			r := ffmpeg.Runner{FFmpeg: script(t, "echo '"+tt.banner+"'"), FFprobe: probe}
+			err := r.Check()
+			if tt.ok {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorIs(t, err, ffmpeg.ErrTooOld)
+			assert.Contains(t, err.Error(), "needs 5.1 or newer")
+		})
+	}
 }
