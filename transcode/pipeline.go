@@ -725,4 +725,3 @@ func timeScale(tb ffmpeg.Rational) int64 {
 	}
 	return 0
 }
-
