@@ -97,13 +97,18 @@ func TestTiming(t *testing.T) {
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
 			t.Parallel()
-			fixture.RequireEncoder(t, "libvpx-vp9")
-			fixture.RequireEncoder(t, "libopus")
+			if src.spec.AudioEncoder != "" {
+				fixture.RequireEncoder(t, src.spec.AudioEncoder)
+			}
 			in := fixture.Video(t, src.spec)
 			want := fixture.FrameTimes(t, in)
 			for _, o := range outputs {
 				t.Run("to "+o.ext, func(t *testing.T) {
 					t.Parallel()
+					if o.codec == transcode.VP9 {
+						fixture.RequireEncoder(t, "libvpx-vp9")
+						fixture.RequireEncoder(t, "libopus")
+					}
 					dir := t.TempDir()
 					out := filepath.Join(dir, "out"+o.ext)
 					req := request(in, out)
