@@ -37,6 +37,9 @@ func BaselineArgs(src *ffmpeg.Media, p Profile, output string) ([]string, error)
 	out["map"] = maps
 	out["fps_mode"] = "passthrough"
 	out["enc_time_base:v"] = "-1"
+	if bsf := rateFilter(p.Codec, src.Video.FrameRate); bsf != "" {
+		out["bsf:v"] = bsf
+	}
 	out["sn"] = ""
 	out["dn"] = ""
 	out["f"] = container.Format

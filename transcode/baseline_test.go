@@ -13,7 +13,7 @@ import (
 // uses every encoder setting a segment encode uses, so the two cannot drift.
 func TestBaselineArgsMatchSegmentArgs(t *testing.T) {
 	src := &ffmpeg.Media{Path: "in.mp4", Streams: []ffmpeg.Stream{
-		{Index: 0, Type: "video", Codec: "h264", TimeBase: ffmpeg.Rational{Num: 1, Den: 12800}},
+		{Index: 0, Type: "video", Codec: "h264", FrameRate: "25/1", TimeBase: ffmpeg.Rational{Num: 1, Den: 12800}},
 		{Index: 1, Type: "audio", Codec: "aac"},
 	}}
 	src.Video = &src.Streams[0]
@@ -23,13 +23,16 @@ func TestBaselineArgsMatchSegmentArgs(t *testing.T) {
 			args, err := BaselineArgs(src, p, "out.mkv")
 			require.NoError(t, err)
 			require.NoError(t, p.Validate(containers[2], "out.mkv"))
-			seg := segmentArgs(Job{Source: "in.mp4", Frames: 10, Profile: p, Output: "seg.mp4"}, nil)
-			for _, opt := range []string{"-c:v", "-crf", "-preset", "-cpu-used", "-x264-params", "-b:v", "-row-mt", "-tag:v", "-vf", "-fps_mode", "-enc_time_base:v"} {
+			seg := segmentArgs(Job{Source: "in.mp4", Frames: 10, FrameRate: "25/1", Profile: p, Output: "seg.mp4"}, nil)
+			for _, opt := range []string{"-c:v", "-crf", "-preset", "-cpu-used", "-x264-params", "-b:v", "-row-mt", "-tag:v", "-vf", "-fps_mode", "-enc_time_base:v", "-bsf:v"} {
 				if i := slices.Index(seg, opt); i >= 0 {
 					j := slices.Index(args, opt)
 					require.GreaterOrEqual(t, j, 0, "baseline lacks %s: %q", opt, args)
 					assert.Equal(t, seg[i+1], args[j+1], "%s", opt)
 				}
+			}
+			if codec == H264 {
+				assert.Contains(t, seg, "h264_metadata=tick_rate=50/1", "the H.264 headers declare the frame rate")
 			}
 			assert.NotContains(t, args, "-threads", "the baseline leaves threads to the encoder")
 			assert.Contains(t, args, "-c:a")

@@ -256,7 +256,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 		jobs[i] = Job{
 			Index: s.Index, Source: src.Path, SeekMicros: s.SeekMicros, Frames: s.Frames,
 			PrerollMicros: s.PrerollMicros, StartPTS: s.StartPTS,
-			StreamIndex: src.Video.Index, TimeScale: timeScale(src.Video.TimeBase),
+			StreamIndex: src.Video.Index, TimeScale: timeScale(src.Video.TimeBase), FrameRate: src.Video.FrameRate,
 			Rotation: src.Video.Rotation, RotatePixels: rotatePixels,
 			Profile: req.Profile, Output: work.path(segmentName(s.Index)),
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -40,6 +41,10 @@ type Job struct {
 	// TimeScale is the segment's time scale, the source's time base
 	// denominator, so timestamps survive the round trip exactly.
 	TimeScale int64 `json:"time_scale,omitempty"`
+	// FrameRate is the source video's frame rate as ffprobe's r_frame_rate
+	// gives it, "30000/1001"; "" for unknown. The encoder, which keeps the
+	// source's time base, declares it in the stream headers.
+	FrameRate string `json:"frame_rate,omitempty"`
 	// Rotation is the source's display rotation in degrees. With
 	// RotatePixels the pictures are turned upright; otherwise they stay as
 	// coded and the merge copies the rotation.
@@ -75,6 +80,8 @@ func (j *Job) Validate() error {
 		return fmt.Errorf("job stream index %d out of range", j.StreamIndex)
 	case j.TimeScale < 0 || j.TimeScale > 10_000_000:
 		return fmt.Errorf("job time scale %d out of range", j.TimeScale)
+	case j.FrameRate != "" && !validRate(j.FrameRate):
+		return fmt.Errorf("job frame rate %q out of range", j.FrameRate)
 	case j.Rotation%90 != 0 || j.Rotation < -270 || j.Rotation > 270:
 		return fmt.Errorf("job rotation %d out of range", j.Rotation)
 	}
@@ -165,6 +172,9 @@ func segmentArgs(job Job, extraInput []string) []string {
 		"y":               "",
 	}
 	maps.Copy(out, encoderOptions(p, threads))
+	if bsf := rateFilter(p.Codec, job.FrameRate); bsf != "" {
+		out["bsf:v"] = bsf
+	}
 	if job.TimeScale > 0 {
 		out["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
 	}
@@ -231,6 +241,31 @@ func encoderOptions(p Profile, threads int) ffargs.KwArgs {
 		}
 	}
 	return out
+}
+
+// rateFilter returns the bitstream filter that declares rate, a frame rate
+// as Job.FrameRate holds it, in the stream headers of codec, or "" when none
+// is needed or rate is unknown. x264 declares the encoder's time base as the
+// stream's frame rate; the source's time base, which keeps its exact
+// timestamps, makes that thousands of frames a second, which ffmpeg reads as
+// no rate at all. Its MP4 and MOV demuxer takes the duration of reordered
+// frames (B-frames) from that rate, so every packet would have none and the
+// video would seem a frame short.
+func rateFilter(codec Codec, rate string) string {
+	if codec != H264 || !validRate(rate) {
+		return ""
+	}
+	r, _ := ffmpeg.ParseRational(rate)
+	// The tick is half a frame: H.264 counts fields.
+	return fmt.Sprintf("h264_metadata=tick_rate=%d/%d", 2*r.Num, r.Den)
+}
+
+// validRate reports whether rate is a frame rate "num/den" between one
+// frame an hour and a million a second.
+func validRate(rate string) bool {
+	r, err := ffmpeg.ParseRational(rate)
+	return err == nil && r.Num > 0 && r.Den > 0 && r.Den <= math.MaxUint32 &&
+		r.Num <= 1_000_000*r.Den && r.Den <= 3600*r.Num
 }
 
 // scaleFilter returns the video filter that scales to a displayed height,

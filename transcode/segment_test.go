@@ -34,6 +34,8 @@ func TestJobValidate(t *testing.T) {
 		{"no frames", func(j *transcode.Job) { j.Frames = 0 }, "frames 0 out of range"},
 		{"negative seek", func(j *transcode.Job) { j.SeekMicros = -1 }, "seek -1µs out of range"},
 		{"preroll before the start", func(j *transcode.Job) { j.PrerollMicros = 3_000_000 }, "preroll"},
+		{"frame rate not a fraction", func(j *transcode.Job) { j.FrameRate = "30,tick_rate=1" }, "frame rate"},
+		{"zero frame rate", func(j *transcode.Job) { j.FrameRate = "0/0" }, "frame rate"},
 		{"odd rotation", func(j *transcode.Job) { j.Rotation = 45 }, "rotation 45"},
 		{"unknown codec", func(j *transcode.Job) { j.Profile.Codec = "mpeg2" }, "mpeg2"},
 		{"crf out of range", func(j *transcode.Job) { j.Profile.CRF = 99 }, "crf 99"},
