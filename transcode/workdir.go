@@ -152,9 +152,12 @@ func (w *workDir) adopt(req Request, fp fingerprint) error {
 		if err != nil {
 			return fmt.Errorf("read work directory: %w", err)
 		}
-		if len(entries) > 0 {
+		for _, e := range entries {
+			if strings.HasPrefix(filepath.Join(w.dir, e.Name()), tempPattern(req.Output)) {
+				continue // this run's temporary output, when OUTPUT is in the directory
+			}
 			return fmt.Errorf("%s: %w: it holds %s, which chunkcode did not make; use a new or empty directory",
-				w.dir, ErrNotWorkDir, entries[0].Name())
+				w.dir, ErrNotWorkDir, e.Name())
 		}
 		return nil
 	}

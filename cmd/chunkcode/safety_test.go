@@ -51,13 +51,14 @@ func TestWorkDirKeepsUserFiles(t *testing.T) {
 		fixture.WriteFile(t, filepath.Join(dir, "seg-final.mp4"), "the user's earlier output")
 		r := chunkcodeIn(t, dir, nil, append(append([]string{"transcode"}, fast...), "--work-dir", ".", "audio.mp4", "out.mp4")...)
 		oneErrorLine(t, r, 1, dir, "not a chunkcode work directory")
+		assert.NotContains(t, r.stderr, ".chunkcode-", "it names one of the user's files, not chunkcode's own")
 		got, err := os.ReadFile(filepath.Join(dir, "audio.mp4"))
 		require.NoError(t, err, "the input is still there")
 		assert.Equal(t, data, got, "the input is unchanged")
 		assert.FileExists(t, filepath.Join(dir, "seg-final.mp4"))
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
-		assert.Len(t, entries, 2, "nothing written into the directory")
+		assert.Len(t, entries, 2, "nothing left in the directory")
 	})
 
 	t.Run("a work directory loses only the files chunkcode listed", func(t *testing.T) {
