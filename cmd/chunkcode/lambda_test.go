@@ -2,9 +2,15 @@ package main
 
 import (
 	"archive/zip"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/chunkcode/chunkcode/internal/fixture"
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,4 +67,31 @@ func TestS3PathsUsage(t *testing.T) {
 	r = chunkcode(t, nil, "transcode", "in.mp4", "s3://bucket/out.mp4")
 	assert.Equal(t, 2, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "needs --backend lambda")
+}
+
+// TestLambdaRegionalEndpoint runs `transcode --backend lambda` as it runs on
+// AWS: one Lambda endpoint from AWS_ENDPOINT_URL_LAMBDA, no
+// --lambda-endpoint. The endpoint stands in front of two emulators, and
+// --workers 2 must keep both busy at once.
+func TestLambdaRegionalEndpoint(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	s3 := lambdatest.StartS3(t)
+	fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 2, Binary: binary})
+	regional := fns.Regional(t)
+	dir := t.TempDir()
+	in := fixture.Video(t, fixture.Spec{Name: "in.mp4", Dir: dir, Duration: 3 * time.Second})
+	out := filepath.Join(dir, "out.mp4")
+	env := append(s3.Env(), "AWS_ENDPOINT_URL_LAMBDA="+regional.URL)
+	r := chunkcode(t, env, "transcode", "--backend", "lambda", "--bucket", s3.Bucket, "--workers", "2",
+		"--memory", "1024", "--lambda-arch", "arm64", "--threads", "1", "--preset", "ultrafast",
+		"--segment-duration", "0.5", "--json", "--no-progress", in, out)
+	require.Equal(t, 0, r.code, "stderr: %s\n%s", r.stderr, fns.Logs())
+	var sum transcode.Summary
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum), r.stdout)
+	assert.Equal(t, 2, sum.Workers)
+	require.GreaterOrEqual(t, sum.Segments, 4, "more segments than workers")
+	assert.Equal(t, fixture.Frames(t, in), fixture.Frames(t, out))
+	assert.Equal(t, 2, regional.MaxInFlight(), "invocations in flight at once")
+	assert.Equal(t, sum.Segments, regional.Invocations())
+	assert.Empty(t, s3.Keys(t), "staging objects left")
 }

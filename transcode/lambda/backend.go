@@ -29,8 +29,9 @@ import (
 // Defaults for Options.
 const (
 	DefaultPrefix = "chunkcode/"
-	// DefaultWorkers is the fan-out on AWS; with emulator endpoints it is
-	// one per endpoint.
+	// DefaultWorkers is the fan-out on AWS, where the pipeline's pool of
+	// workers alone bounds the invocations in flight; with emulator
+	// endpoints it is one per endpoint.
 	DefaultWorkers = 100
 	// EmulatorFunction is the only function name the emulator serves.
 	EmulatorFunction = "function"
@@ -55,7 +56,10 @@ type Options struct {
 	Prefix string // "" is DefaultPrefix
 	// Endpoints, when set, are Lambda endpoints that serve one invocation
 	// at a time each, such as emulators: an invocation waits for a free
-	// one. Empty means the regional Lambda endpoint, with no such limit.
+	// one. Empty means the endpoint of cfg (the regional Lambda endpoint,
+	// or AWS_ENDPOINT_URL_LAMBDA), which takes as many invocations at once
+	// as the caller makes; Lambda throttling them is backed off and
+	// retried.
 	Endpoints []string
 	// S3Endpoint overrides the S3 endpoint and turns on path-style
 	// addressing.
@@ -104,10 +108,13 @@ type Stats struct {
 // it is safe for concurrent use. Prepare stages the source, Encode invokes
 // the function and downloads its result, Finish deletes what was staged.
 type Backend struct {
-	opts    Options
-	lambdas chan *endpoint // free endpoints
-	store   *store
-	run     string // key prefix of this run, ending in "/"
+	opts Options
+	// lambdas holds the free endpoints of Options.Endpoints; it is nil
+	// without them, and every invocation goes to regional at once.
+	lambdas  chan *endpoint
+	regional *endpoint
+	store    *store
+	run      string // key prefix of this run, ending in "/"
 
 	mu          sync.Mutex
 	firstInvoke time.Time
@@ -192,12 +199,12 @@ func New(cfg aws.Config, opts Options) (*Backend, error) {
 			o.Retryer = aws.NopRetryer{}
 		})
 	}
-	endpoints := opts.Endpoints
-	if len(endpoints) == 0 {
-		endpoints = []string{""}
+	if len(opts.Endpoints) == 0 {
+		b.regional = &endpoint{client: newClient("")}
+		return b, nil
 	}
-	b.lambdas = make(chan *endpoint, len(endpoints))
-	for _, u := range endpoints {
+	b.lambdas = make(chan *endpoint, len(opts.Endpoints))
+	for _, u := range opts.Endpoints {
 		b.lambdas <- &endpoint{url: u, client: newClient(u)}
 	}
 	return b, nil
@@ -311,9 +318,7 @@ func (b *Backend) fetchConfig(ctx context.Context) {
 		return
 	}
 	b.fetched = true
-	ep := <-b.lambdas
-	defer func() { b.lambdas <- ep }()
-	out, err := ep.client.GetFunctionConfiguration(ctx, &lambdasvc.GetFunctionConfigurationInput{FunctionName: &b.opts.Function})
+	out, err := b.regional.client.GetFunctionConfiguration(ctx, &lambdasvc.GetFunctionConfigurationInput{FunctionName: &b.opts.Function})
 	if err != nil {
 		return // pricing falls back to the log tail
 	}
@@ -488,16 +493,18 @@ func (b *Backend) sourceURL(ctx context.Context, source string) (string, error) 
 	return u, nil
 }
 
-// invoke runs one invocation on a free endpoint, backing off while Lambda
-// throttles.
+// invoke runs one invocation, on a free endpoint of Options.Endpoints or
+// on the regional endpoint at once, backing off while Lambda throttles.
 func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report, error) {
-	var ep *endpoint
-	select {
-	case ep = <-b.lambdas:
-	case <-ctx.Done():
-		return Response{}, report{}, ctx.Err()
+	ep := b.regional
+	if b.lambdas != nil {
+		select {
+		case ep = <-b.lambdas:
+		case <-ctx.Done():
+			return Response{}, report{}, ctx.Err()
+		}
+		defer func() { b.lambdas <- ep }()
 	}
-	defer func() { b.lambdas <- ep }()
 	b.mu.Lock()
 	if b.firstInvoke.IsZero() {
 		b.firstInvoke = time.Now()

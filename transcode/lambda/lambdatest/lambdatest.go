@@ -2,7 +2,8 @@
 // for tests, like net/http/httptest: an S3 server (versitygw with a posix
 // backend in a temporary directory) and Lambda emulators (aws-lambda-rie),
 // each serving one invocation at a time of a given chunkcode binary as the
-// function. Everything listens on 127.0.0.1 and is stopped in t.Cleanup,
+// function, and a stand-in for the regional Lambda endpoint in front of a
+// pool of emulators (Functions.Regional). Everything listens on 127.0.0.1 and is stopped in t.Cleanup,
 // which also fails the test if any process it started, or any child of one,
 // is still running.
 //
