@@ -27,6 +27,10 @@ var (
 	// ErrUnsupported means the source has something the output container
 	// cannot hold.
 	ErrUnsupported = errors.New("unsupported by the output container")
+	// ErrPermanent is wrapped by a backend's error for a job that would
+	// fail the same way again, such as one above a function's limits: the
+	// pipeline does not retry it.
+	ErrPermanent = errors.New("permanent failure")
 )
 
 // Backend encodes segments. Implementations must be safe for concurrent use:
@@ -34,7 +38,8 @@ var (
 //
 // Encode must leave exactly job.Frames frames at job.Output, or return an
 // error and leave nothing usable there. It may be called again for the same
-// job after a failure, so it must be idempotent. progress, when non-nil, is
+// job after a failure, so it must be idempotent; an error that wraps
+// ErrPermanent is not retried. progress, when non-nil, is
 // called with the frames done so far in this attempt.
 type Backend interface {
 	Encode(ctx context.Context, job Job, progress ffmpeg.Progress) (Result, error)

@@ -169,6 +169,27 @@ func TestEmulators(t *testing.T) {
 			assert.Empty(t, staged(t, s3, b), "staging objects left")
 		})
 
+		t.Run("does not retry a job above the function's limits", func(t *testing.T) {
+			t.Parallel()
+			fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 1})
+			b := newBackend(t, s3, fns)
+			out := filepath.Join(t.TempDir(), "out.mp4")
+			req := request(in, out)
+			req.Workers = 1
+			req.Profile.Threads = lambda.MaxJobThreads + 1
+			_, retries, err := run(t, b, req)
+			require.Error(t, err)
+			assert.Empty(t, retries)
+			assert.ErrorIs(t, err, transcode.ErrPermanent)
+			var fe *lambda.FunctionError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, lambda.KindLimit, fe.Kind)
+			assert.Regexp(t, `segment \d+ \(frames \d+-\d+\) failed and is not retried: .*threads 17 above the function's limit of 16`, err.Error())
+			assert.Equal(t, []int{1}, fns.Invocations(), "one invocation, not retried")
+			assert.NoFileExists(t, out)
+			assert.Empty(t, staged(t, s3, b), "staging objects left")
+		})
+
 		t.Run("retries a segment whose function timed out", func(t *testing.T) {
 			t.Parallel()
 			// The timeout leaves a retry of the small segment room to

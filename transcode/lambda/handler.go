@@ -125,6 +125,9 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	if err := h.validate(&req); err != nil {
 		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}
 	}
+	if fe := checkLimits(req.Job); fe != nil {
+		return Response{}, fe
+	}
 	if err := h.injectFault(); err != nil {
 		return Response{}, err
 	}
@@ -143,7 +146,8 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 		stop := h.reportProgress(ctx, req.ProgressURL, &frames)
 		defer stop()
 	}
-	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, h.inputOptions(job.Source)...)
+	opts := append(h.inputOptions(job.Source), "-max_pixels", strconv.FormatInt(maxPixels(job.Frames), 10))
+	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, opts...)
 	if err != nil {
 		fe := encodeError(ctx, err)
 		// ffmpeg names its input: keep the signature out of messages.
@@ -229,6 +233,9 @@ func encodeError(ctx context.Context, err error) *FunctionError {
 		return &FunctionError{Kind: KindTimeout, Message: err.Error()}
 	case errors.Is(err, transcode.ErrShortSegment):
 		return &FunctionError{Kind: KindFrames, Message: err.Error()}
+	case errors.As(err, &ee) && strings.Contains(ee.Stderr, "exceeds specified max pixel count"):
+		// -max_pixels, the job's share of MaxJobPixelFrames.
+		return &FunctionError{Kind: KindLimit, Message: "source pictures above the function's limit for a job of this many frames: " + ee.Tail(3)}
 	case errors.As(err, &ee):
 		return &FunctionError{Kind: KindEncode, Message: fmt.Sprintf("%s exited with status %d: %s", ee.Program, ee.Code, ee.Tail(10))}
 	}

@@ -3,9 +3,9 @@
 // backend in a temporary directory) and Lambda emulators (aws-lambda-rie),
 // each serving one invocation at a time of a given chunkcode binary as the
 // function, and a stand-in for the regional Lambda endpoint in front of a
-// pool of emulators (Functions.Regional). Everything listens on 127.0.0.1 and is stopped in t.Cleanup,
-// which also fails the test if any process it started, or any child of one,
-// is still running.
+// pool of emulators (Functions.Regional). Everything listens on 127.0.0.1
+// and is stopped in t.Cleanup, which also fails the test if any process it
+// started, or any child of one, is still running.
 //
 // The tools come from `make tools` (go install of pinned versions). When one
 // is missing the test fails in CI (the CI environment variable is set) and is
