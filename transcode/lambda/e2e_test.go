@@ -319,7 +319,7 @@ func TestHandlerRejects(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			req := good
 			c.edit(&req)
-			h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg"}, AllowHTTP: c.allowHTTP}
+			h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg"}, AllowHTTP: c.allowHTTP, S3Endpoint: "127.0.0.1"}
 			_, err := h.Handle(context.Background(), req)
 			var fe *lambda.FunctionError
 			require.True(t, errors.As(err, &fe), "error %v", err)
@@ -351,7 +351,7 @@ func TestHandlerEncodeError(t *testing.T) {
 		io.WriteString(w, "not a video\n")
 	}))
 	defer srv.Close()
-	h := &lambda.Handler{AllowHTTP: true, TempDir: t.TempDir()}
+	h := &lambda.Handler{AllowHTTP: true, S3Endpoint: "127.0.0.1", TempDir: t.TempDir()}
 	req := lambda.Request{
 		Job: transcode.Job{Source: srv.URL + "/in.mp4?X-Amz-Signature=secret", Frames: 25,
 			Profile: transcode.Profile{Codec: transcode.H264, CRF: 23, Preset: "ultrafast"}},

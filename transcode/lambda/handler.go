@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,6 +27,10 @@ const (
 	// EnvAllowHTTP set to 1 lets the handler read and write plain http
 	// URLs, for the local emulator. Never set it on AWS.
 	EnvAllowHTTP = "CHUNKCODE_ALLOW_HTTP"
+	// EnvS3Endpoint names an S3 endpoint the handler accepts URLs on
+	// besides AWS's own (see Handler.S3Endpoint), for an S3-compatible
+	// server; the local emulator setup sets it to 127.0.0.1.
+	EnvS3Endpoint = "CHUNKCODE_S3_ENDPOINT"
 	// EnvTestFault injects failures for the end-to-end tests; only the
 	// test harness sets it. See Handler.Fault.
 	EnvTestFault = "CHUNKCODE_TEST_FAULT"
@@ -55,9 +60,15 @@ type Handler struct {
 	Runner ffmpeg.Runner
 	// AllowHTTP accepts http URLs besides https.
 	AllowHTTP bool
+	// S3Endpoint is a host, host:port or URL whose host the handler
+	// accepts in source, result and progress URLs besides S3's on AWS
+	// (any host under amazonaws.com or amazonaws.com.cn). Without a port
+	// it matches the host on every port.
+	S3Endpoint string
 	// TempDir holds segments while they are encoded; "" is os.TempDir().
 	TempDir string
-	// Client uploads results; nil is http.DefaultClient.
+	// Client uploads results; nil is http.DefaultClient. Whichever it
+	// is, the handler follows no redirect: a 3xx answer is an error.
 	Client *http.Client
 	// Fault, for tests only, is a comma-separated list of failures to
 	// inject: "error" fails every invocation; "error-once" fails the first
@@ -72,16 +83,17 @@ type Handler struct {
 
 // NewHandler returns a Handler configured from the environment: ffmpeg from
 // /opt/bin (a layer), then the package's own bin/, then PATH;
-// CHUNKCODE_ALLOW_HTTP and CHUNKCODE_TEST_FAULT.
+// CHUNKCODE_ALLOW_HTTP, CHUNKCODE_S3_ENDPOINT and CHUNKCODE_TEST_FAULT.
 func NewHandler() *Handler {
 	dirs := []string{"/opt/bin"}
 	if root := os.Getenv("LAMBDA_TASK_ROOT"); root != "" {
 		dirs = append(dirs, filepath.Join(root, "bin"))
 	}
 	return &Handler{
-		Runner:    findFFmpeg(dirs...),
-		AllowHTTP: os.Getenv(EnvAllowHTTP) == "1",
-		Fault:     os.Getenv(EnvTestFault),
+		Runner:     findFFmpeg(dirs...),
+		AllowHTTP:  os.Getenv(EnvAllowHTTP) == "1",
+		S3Endpoint: os.Getenv(EnvS3Endpoint),
+		Fault:      os.Getenv(EnvTestFault),
 	}
 }
 
@@ -206,12 +218,41 @@ func (h *Handler) checkURL(what, s string) error {
 	if u.Host == "" || u.User != nil {
 		return fmt.Errorf("%s URL must name a host and no user", what)
 	}
+	if !h.s3Host(u) {
+		msg := fmt.Sprintf("%s URL host %q is not an S3 endpoint (*.amazonaws.com", what, u.Host)
+		if h.S3Endpoint != "" {
+			msg += " or " + h.S3Endpoint
+		}
+		return errors.New(msg + ")")
+	}
 	return nil
+}
+
+// s3Host reports whether u's host is S3 on AWS or h.S3Endpoint.
+func (h *Handler) s3Host(u *url.URL) bool {
+	host := strings.ToLower(u.Hostname())
+	if strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn") {
+		return true
+	}
+	want := h.S3Endpoint
+	if want == "" {
+		return false
+	}
+	if e, err := url.Parse(want); err == nil && e.Host != "" {
+		want = e.Host
+	}
+	wantHost, wantPort, err := net.SplitHostPort(want)
+	if err != nil {
+		return host == strings.ToLower(strings.Trim(want, "[]"))
+	}
+	return host == strings.ToLower(wantHost) && u.Port() == wantPort
 }
 
 // inputOptions restricts what ffmpeg may open while reading source: only
 // the network protocols its URL needs, so crafted media cannot make it read
-// local files, and only self-contained demuxers.
+// local files; only self-contained demuxers; and no redirect, which could
+// lead it off the checked host or from https to http (ffmpeg's http
+// protocol then fails with an I/O error).
 func (h *Handler) inputOptions(source string) []string {
 	protocols := "https,tls,tcp"
 	if strings.HasPrefix(source, "http:") {
@@ -221,6 +262,7 @@ func (h *Handler) inputOptions(source string) []string {
 		"-protocol_whitelist", protocols,
 		"-format_whitelist", strings.Join(demuxers, ","),
 		"-rw_timeout", fmt.Sprint(ioTimeout.Microseconds()),
+		"-max_redirects", "0",
 	}
 }
 
@@ -286,27 +328,32 @@ func (h *Handler) upload(ctx context.Context, what, rawURL, path string, size in
 	return nil
 }
 
-// put PUTs size bytes of body to a presigned URL.
+// put PUTs size bytes of body to a presigned URL. It follows no redirect,
+// and an answer other than 2xx is an error that gives its status only: the
+// body is the server's, not for messages or logs.
 func (h *Handler) put(ctx context.Context, rawURL string, body io.Reader, size int64) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, rawURL, body)
 	if err != nil {
 		return err
 	}
 	req.ContentLength = size
-	client := h.Client
-	if client == nil {
-		client = http.DefaultClient
+	client := http.Client{}
+	if h.Client != nil {
+		client = *h.Client
 	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
 	if err != nil {
 		return redactURL(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode/100 == 3:
+		return fmt.Errorf("answered %d %s, a redirect, which is not followed", resp.StatusCode, http.StatusText(resp.StatusCode))
+	case resp.StatusCode/100 != 2:
+		return fmt.Errorf("answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
-	io.Copy(io.Discard, resp.Body)
 	return nil
 }
 

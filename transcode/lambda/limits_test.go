@@ -58,7 +58,7 @@ func TestHandlerLimits(t *testing.T) {
 		}))
 		defer srv.Close()
 		require.Less(t, int64(lambda.MaxJobPixelFrames/700_000), int64(1920*1080))
-		h := &lambda.Handler{AllowHTTP: true, TempDir: t.TempDir()}
+		h := &lambda.Handler{AllowHTTP: true, S3Endpoint: "127.0.0.1", TempDir: t.TempDir()}
 		req := good
 		req.Job.Source, req.ResultURL = srv.URL+"/"+filepath.Base(in), srv.URL+"/seg.mp4"
 		req.Job.Frames = 700_000

@@ -317,7 +317,7 @@ func TestHandlerRejectsSource(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			job := good
 			c.edit(&job)
-			h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"}, AllowHTTP: c.allowHTTP}
+			h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"}, AllowHTTP: c.allowHTTP, S3Endpoint: "127.0.0.1"}
 			_, err := h.Handle(context.Background(), lambda.Request{Source: &job})
 			var fe *lambda.FunctionError
 			require.True(t, errors.As(err, &fe), "error %v", err)
@@ -328,7 +328,7 @@ func TestHandlerRejectsSource(t *testing.T) {
 	t.Run("http allowed for the emulator, then ffprobe missing", func(t *testing.T) {
 		job := good
 		job.URL, job.ProbeURL, job.AudioURL, job.ExtrasURL = "http://127.0.0.1:1/in.mkv", "http://127.0.0.1:1/p", "http://127.0.0.1:1/a", "http://127.0.0.1:1/e"
-		h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"}, AllowHTTP: true, TempDir: t.TempDir()}
+		h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"}, AllowHTTP: true, S3Endpoint: "127.0.0.1", TempDir: t.TempDir()}
 		_, err := h.Handle(context.Background(), lambda.Request{Source: &job})
 		var fe *lambda.FunctionError
 		require.ErrorAs(t, err, &fe)
@@ -345,7 +345,7 @@ func TestHandlerSourceNotMedia(t *testing.T) {
 		io.WriteString(w, "not a video\n")
 	}))
 	defer srv.Close()
-	h := &lambda.Handler{AllowHTTP: true, TempDir: t.TempDir()}
+	h := &lambda.Handler{AllowHTTP: true, S3Endpoint: "127.0.0.1", TempDir: t.TempDir()}
 	put := srv.URL + "/out?X-Amz-Signature=secret"
 	_, err := h.Handle(context.Background(), lambda.Request{Source: &lambda.SourceJob{
 		URL: srv.URL + "/in.mkv?X-Amz-Signature=secret", Profile: transcode.Profile{AudioCodec: "aac"},

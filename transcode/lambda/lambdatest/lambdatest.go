@@ -12,8 +12,9 @@
 // skipped elsewhere.
 //
 // Functions run with CHUNKCODE_ALLOW_HTTP=1, since the S3 server speaks plain
-// http, and with whatever FunctionOptions.Env adds, such as
-// CHUNKCODE_TEST_FAULT to inject failures (see lambda.Handler.Fault).
+// http, CHUNKCODE_S3_ENDPOINT=127.0.0.1, since it is no AWS endpoint, and
+// with whatever FunctionOptions.Env adds, such as CHUNKCODE_TEST_FAULT to
+// inject failures (see lambda.Handler.Fault).
 package lambdatest
 
 import (
@@ -259,6 +260,7 @@ func StartFunctions(t testing.TB, opts FunctionOptions) *Functions {
 		env := append([]string{
 			"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(int(opts.Timeout.Seconds())),
 			"CHUNKCODE_ALLOW_HTTP=1",
+			"CHUNKCODE_S3_ENDPOINT=127.0.0.1",
 			"TMPDIR=" + dir,
 			"LOG_LEVEL=warn",
 		}, opts.Env...)
