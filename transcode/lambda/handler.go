@@ -67,6 +67,10 @@ type Handler struct {
 	S3Endpoint string
 	// TempDir holds segments while they are encoded; "" is os.TempDir().
 	TempDir string
+	// CAFile is the bundle of certificate authorities ffmpeg verifies an
+	// https source's certificate against; "" is the first of CAFiles that
+	// exists.
+	CAFile string
 	// Client uploads results; nil is http.DefaultClient. Whichever it
 	// is, the handler follows no redirect: a 3xx answer is an error.
 	Client *http.Client
@@ -158,7 +162,11 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 		stop := h.reportProgress(ctx, req.ProgressURL, &frames)
 		defer stop()
 	}
-	opts := append(h.inputOptions(job.Source), "-max_pixels", strconv.FormatInt(maxPixels(job.Frames), 10))
+	opts, err := h.inputOptions(job.Source)
+	if err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+	}
+	opts = append(opts, "-max_pixels", strconv.FormatInt(maxPixels(job.Frames), 10))
 	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, opts...)
 	if err != nil {
 		fe := encodeError(ctx, err)
@@ -252,18 +260,51 @@ func (h *Handler) s3Host(u *url.URL) bool {
 // the network protocols its URL needs, so crafted media cannot make it read
 // local files; only self-contained demuxers; and no redirect, which could
 // lead it off the checked host or from https to http (ffmpeg's http
-// protocol then fails with an I/O error).
-func (h *Handler) inputOptions(source string) []string {
-	protocols := "https,tls,tcp"
-	if strings.HasPrefix(source, "http:") {
-		protocols = "http,tcp"
-	}
-	return []string{
-		"-protocol_whitelist", protocols,
+// protocol then fails with an I/O error). An https source's certificate is
+// verified, which ffmpeg does not do by default, against h.CAFile or the
+// system's bundle; without one the source is not read.
+func (h *Handler) inputOptions(source string) ([]string, error) {
+	opts := []string{
 		"-format_whitelist", strings.Join(demuxers, ","),
 		"-rw_timeout", fmt.Sprint(ioTimeout.Microseconds()),
 		"-max_redirects", "0",
 	}
+	if strings.HasPrefix(source, "http:") {
+		return append(opts, "-protocol_whitelist", "http,tcp"), nil
+	}
+	ca := h.CAFile
+	if ca == "" {
+		if ca = findCAFile(); ca == "" {
+			return nil, fmt.Errorf("find a CA bundle to verify the source's certificate: none of %s exists (set SSL_CERT_FILE)", strings.Join(CAFiles, ", "))
+		}
+	}
+	return append(opts, "-protocol_whitelist", "https,tls,tcp", "-tls_verify", "1", "-ca_file", ca), nil
+}
+
+// CAFiles are where systems keep their bundle of certificate authorities,
+// in the order the handler looks: Amazon Linux 2023 (Lambda's
+// provided.al2023 runtime) and other Red Hat derivatives, Debian and
+// Ubuntu, openSUSE, Alpine. SSL_CERT_FILE, when set, comes first.
+var CAFiles = []string{
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/ssl/ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+}
+
+// findCAFile returns $SSL_CERT_FILE or the first of CAFiles that is a
+// regular file, or "".
+func findCAFile() string {
+	files := CAFiles
+	if f := os.Getenv("SSL_CERT_FILE"); f != "" {
+		files = append([]string{f}, files...)
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().IsRegular() {
+			return f
+		}
+	}
+	return ""
 }
 
 // encodeError turns an EncodeSegment error into a *FunctionError whose
@@ -275,6 +316,8 @@ func encodeError(ctx context.Context, err error) *FunctionError {
 		return &FunctionError{Kind: KindTimeout, Message: err.Error()}
 	case errors.Is(err, transcode.ErrShortSegment):
 		return &FunctionError{Kind: KindFrames, Message: err.Error()}
+	case errors.As(err, &ee) && untrusted(ee.Stderr):
+		return &FunctionError{Kind: KindTLS, Message: "the source's TLS certificate did not verify: " + ee.Tail(3)}
 	case errors.As(err, &ee) && strings.Contains(ee.Stderr, "exceeds specified max pixel count"):
 		// -max_pixels, the job's share of MaxJobPixelFrames.
 		return &FunctionError{Kind: KindLimit, Message: "source pictures above the function's limit for a job of this many frames: " + ee.Tail(3)}
@@ -282,6 +325,15 @@ func encodeError(ctx context.Context, err error) *FunctionError {
 		return &FunctionError{Kind: KindEncode, Message: fmt.Sprintf("%s exited with status %d: %s", ee.Program, ee.Code, ee.Tail(10))}
 	}
 	return &FunctionError{Kind: KindInternal, Message: err.Error()}
+}
+
+// untrusted reports whether ffmpeg's stderr says a certificate did not
+// verify: "Peer certificate failed verification" (GnuTLS), "certificate
+// verify failed" (OpenSSL), "... not correctly signed by the trusted CA"
+// (mbed TLS).
+func untrusted(stderr string) bool {
+	s := strings.ToLower(stderr)
+	return strings.Contains(s, "certificate") && (strings.Contains(s, "verif") || strings.Contains(s, "trusted"))
 }
 
 // ProgressInterval is how often the handler reports progress.

@@ -96,6 +96,8 @@ const (
 	// can transcode; the message is what ffmpeg.MediaError says of it,
 	// without the URL.
 	KindMedia Kind = "InvalidMedia"
+	// KindTLS means the source's TLS certificate did not verify.
+	KindTLS Kind = "TLSVerifyFailed"
 	// KindEncode means ffmpeg failed; the message ends with its stderr tail.
 	KindEncode Kind = "EncodeFailed"
 	// KindFrames means the encoded segment had the wrong frame count.
@@ -126,10 +128,11 @@ type FunctionError struct {
 }
 
 // Permanent reports whether an error of kind k would come back for the same
-// request: a request the function refuses (KindInvalid, KindLimit).
+// request: a request the function refuses (KindInvalid, KindLimit) or a
+// source whose certificate does not verify (KindTLS).
 func (k Kind) Permanent() bool {
 	switch k {
-	case KindInvalid, KindLimit:
+	case KindInvalid, KindLimit, KindTLS:
 		return true
 	}
 	return false

@@ -42,7 +42,10 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 	}
 
 	t := time.Now()
-	opts := h.inputOptions(job.URL)
+	opts, err := h.inputOptions(job.URL)
+	if err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+	}
 	probe := filepath.Join(dir, "probe.json.gz")
 	src, err := h.probe(ctx, job.URL, probe, opts)
 	if err != nil {
