@@ -1,9 +1,11 @@
 package lambda
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,4 +36,24 @@ func TestProgressNoRedirect(t *testing.T) {
 	stop()
 	require.Positive(t, puts.Load(), "the progress was sent")
 	assert.Zero(t, foreign.Load(), "requests that reached the redirect's target")
+}
+
+// TestReplacer checks that the probe's copy loses every occurrence of the
+// URL, whichever Writes it is split across.
+func TestReplacer(t *testing.T) {
+	old, repl := "https://b.s3.amazonaws.com/k?X-Amz-Signature=s", "https://b.s3.amazonaws.com/k"
+	doc := `{"format": {"filename": "` + old + `", "x": "` + old + old + `"}}` + "\n"
+	want := strings.ReplaceAll(doc, old, repl)
+	for _, size := range []int{1, 2, 7, len(old) - 1, len(old), len(old) + 1, len(doc)} {
+		var out bytes.Buffer
+		r := newReplacer(&out, old, repl)
+		for p := []byte(doc); len(p) > 0; {
+			n := min(size, len(p))
+			_, err := r.Write(p[:n])
+			require.NoError(t, err)
+			p = p[n:]
+		}
+		require.NoError(t, r.Flush())
+		assert.Equal(t, want, out.String(), "writes of %d bytes", size)
+	}
 }

@@ -2,6 +2,7 @@ package lambda_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -356,4 +357,48 @@ func TestHandlerSourceNotMedia(t *testing.T) {
 	assert.Equal(t, lambda.KindMedia, fe.Kind)
 	assert.True(t, strings.HasPrefix(fe.Message, ffmpeg.ErrNotMedia.Error()), "message %q", fe.Message)
 	assert.NotContains(t, fe.Message, "secret", "the message keeps the signature out")
+}
+
+// TestSourceProbeKeepsNoSignature checks that the probe a source job
+// stores in the staging bucket, which --keep leaves there, holds no part of
+// the presigned URL the function read the source with.
+func TestSourceProbeKeepsNoSignature(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	s3 := lambdatest.StartS3(t)
+	fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 1})
+	in := fixture.Video(t, fixture.Spec{Duration: time.Second})
+	source, err := os.ReadFile(in)
+	require.NoError(t, err)
+	ctx := context.Background()
+	key := "media/in.mp4"
+	_, err = s3.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: &s3.Bucket, Key: &key, Body: bytes.NewReader(source)})
+	require.NoError(t, err)
+	b := newBackend(t, s3, fns)
+	req := request("s3://"+s3.Bucket+"/"+key, filepath.Join(t.TempDir(), "out.mp4"))
+	req.Keep = true
+	_, _, err = run(t, b, req)
+	require.NoError(t, err, fns.Logs())
+
+	var probes []string
+	for _, k := range staged(t, s3, b) {
+		if strings.HasSuffix(k, "/probe.json.gz") {
+			probes = append(probes, k)
+		}
+	}
+	require.Len(t, probes, 1, "the kept probe")
+	obj, err := s3.Client().GetObject(ctx, &awss3.GetObjectInput{Bucket: &s3.Bucket, Key: &probes[0]})
+	require.NoError(t, err)
+	gz, err := gzip.NewReader(obj.Body)
+	require.NoError(t, err)
+	doc, err := io.ReadAll(gz)
+	obj.Body.Close()
+	require.NoError(t, err)
+	assert.Contains(t, string(doc), `"format_name"`, "the object is the probe")
+	assert.Contains(t, string(doc), "/"+s3.Bucket+"/"+key, "the probe names the object, without the query")
+	assert.NotContains(t, strings.ToLower(string(doc)), "x-amz-", "the probe holds a presigned URL's query")
+
+	require.NoError(t, b.Finish(ctx, false))
+	_, err = s3.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &key})
+	require.NoError(t, err)
+	assert.Empty(t, s3.Keys(t), "objects left in the bucket")
 }
