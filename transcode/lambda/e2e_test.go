@@ -210,6 +210,25 @@ func TestEmulators(t *testing.T) {
 			assert.Empty(t, staged(t, s3, b), "staging objects left")
 		})
 
+		t.Run("a warm function removes what a stopped invocation left in its /tmp", func(t *testing.T) {
+			t.Parallel()
+			fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 1, Env: []string{"AWS_LAMBDA_FUNCTION_NAME=chunkcode"}})
+			// What an invocation stopped at its timeout leaves: its job
+			// directory, with a partial segment.
+			jobs := lambda.JobsDir(fns.TempDirs[0], "chunkcode")
+			stale := filepath.Join(jobs, "segment-1234")
+			require.NoError(t, os.MkdirAll(stale, 0o700))
+			require.NoError(t, os.WriteFile(filepath.Join(stale, "segment.mp4"), make([]byte, 1<<20), 0o644))
+			b := newBackend(t, s3, fns)
+			out := filepath.Join(t.TempDir(), "out.mp4")
+			_, _, err := run(t, b, request(in, out))
+			require.NoError(t, err, fns.Logs())
+			assert.NoDirExists(t, stale, "the stale job directory")
+			entries, err := os.ReadDir(jobs)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "job directories left after the run")
+		})
+
 		t.Run("retries a segment whose function crashed", func(t *testing.T) {
 			t.Parallel()
 			fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 1, Env: []string{lambda.EnvTestFault + "=crash-once"}})

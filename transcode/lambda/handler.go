@@ -65,8 +65,12 @@ type Handler struct {
 	// (any host under amazonaws.com or amazonaws.com.cn). Without a port
 	// it matches the host on every port.
 	S3Endpoint string
-	// TempDir holds segments while they are encoded; "" is os.TempDir().
+	// TempDir holds, in JobsDir(TempDir, Function), a directory for each
+	// invocation's files while it runs; "" is os.TempDir().
 	TempDir string
+	// Function is the function's name, which names its jobs' directory;
+	// NewHandler takes it from AWS_LAMBDA_FUNCTION_NAME.
+	Function string
 	// CAFile is the bundle of certificate authorities ffmpeg verifies an
 	// https source's certificate against; "" is the first of CAFiles that
 	// exists.
@@ -83,6 +87,9 @@ type Handler struct {
 
 	versionOnce sync.Once
 	version     string
+
+	mu      sync.Mutex
+	running map[string]bool // job directories of the invocations running
 }
 
 // NewHandler returns a Handler configured from the environment: ffmpeg from
@@ -98,6 +105,7 @@ func NewHandler() *Handler {
 		AllowHTTP:  os.Getenv(EnvAllowHTTP) == "1",
 		S3Endpoint: os.Getenv(EnvS3Endpoint),
 		Fault:      os.Getenv(EnvTestFault),
+		Function:   os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}
 }
 
@@ -134,7 +142,12 @@ func Serve(ctx context.Context, h *Handler) {
 // Handle validates req, encodes the segment, checks its frame count and
 // uploads it; or, for a source job, reads the source (see SourceJob).
 // Errors are *FunctionError.
+//
+// Before anything else, it removes what earlier invocations left in the
+// jobs' directory: one that timed out was stopped before it could clean up,
+// and a warm sandbox keeps its /tmp for the next invocation.
 func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
+	h.removeLeftovers()
 	if req.Source != nil {
 		return h.handleSource(ctx, *req.Source)
 	}
@@ -147,11 +160,11 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	if err := h.injectFault(); err != nil {
 		return Response{}, err
 	}
-	dir, err := os.MkdirTemp(h.TempDir, "chunkcode-segment-")
+	dir, err := h.jobDir("segment")
 	if err != nil {
-		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("create temp directory: %v", err)}
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
 	}
-	defer os.RemoveAll(dir)
+	defer h.removeJobDir(dir)
 	job := req.Job
 	job.Output = filepath.Join(dir, "segment"+transcode.SegmentExt)
 
@@ -460,6 +473,68 @@ func (h *Handler) injectFault() error {
 		}
 	}
 	return nil
+}
+
+// JobsDir is the directory under tmp in which the function named function
+// keeps one directory per running invocation.
+func JobsDir(tmp, function string) string {
+	name := "chunkcode-jobs"
+	if function = filepath.Base(function); function != "" && function != "." && function != "/" {
+		name += "-" + function
+	}
+	return filepath.Join(tmp, name)
+}
+
+func (h *Handler) jobsDir() string {
+	tmp := h.TempDir
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	return JobsDir(tmp, h.Function)
+}
+
+// jobDir creates the directory of one invocation's files, which
+// removeJobDir removes.
+func (h *Handler) jobDir(kind string) (string, error) {
+	root := h.jobsDir()
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return "", fmt.Errorf("create jobs directory: %w", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	dir, err := os.MkdirTemp(root, kind+"-")
+	if err != nil {
+		return "", fmt.Errorf("create job directory: %w", err)
+	}
+	if h.running == nil {
+		h.running = map[string]bool{}
+	}
+	h.running[dir] = true
+	return dir, nil
+}
+
+func (h *Handler) removeJobDir(dir string) {
+	os.RemoveAll(dir)
+	h.mu.Lock()
+	delete(h.running, dir)
+	h.mu.Unlock()
+}
+
+// removeLeftovers removes every entry of the jobs' directory that belongs
+// to no invocation running in this process.
+func (h *Handler) removeLeftovers() {
+	root := h.jobsDir()
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return // none yet
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range entries {
+		if p := filepath.Join(root, e.Name()); !h.running[p] {
+			os.RemoveAll(p)
+		}
+	}
 }
 
 // firstTime reports whether fault name has not fired yet in this TempDir.

@@ -32,11 +32,11 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 	if err := h.Runner.Check(); err != nil {
 		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("%v; an s3:// INPUT needs ffprobe beside ffmpeg in the layer or the package", err)}
 	}
-	dir, err := os.MkdirTemp(h.TempDir, "chunkcode-source-")
+	dir, err := h.jobDir("source")
 	if err != nil {
-		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("create temp directory: %v", err)}
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
 	}
-	defer os.RemoveAll(dir)
+	defer h.removeJobDir(dir)
 	// ffmpeg names its input: keep the signature out of messages.
 	redact := func(fe *FunctionError) *FunctionError {
 		fe.Message = strings.ReplaceAll(fe.Message, job.URL, withoutQuery(job.URL))

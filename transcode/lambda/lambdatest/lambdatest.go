@@ -235,7 +235,9 @@ type FunctionOptions struct {
 type Functions struct {
 	// Endpoints are the emulators' URLs, one invocation at a time each.
 	Endpoints []string
-	procs     []*proc
+	// TempDirs are the functions' TMPDIR, one per emulator: their /tmp.
+	TempDirs []string
+	procs    []*proc
 }
 
 // StartFunctions starts opts.N emulators, each with its own emulator and
@@ -269,6 +271,7 @@ func StartFunctions(t testing.TB, opts FunctionOptions) *Functions {
 		p.waitListening(t, emu)
 		fs.procs = append(fs.procs, p)
 		fs.Endpoints = append(fs.Endpoints, "http://"+emu)
+		fs.TempDirs = append(fs.TempDirs, dir)
 	}
 	return fs
 }
