@@ -65,7 +65,7 @@ i=0
 while [ $i -lt "$N" ]; do
 	port=$((RIE_PORT + i))
 	mkdir -p "$dir/fn-$i"
-	CHUNKCODE_ALLOW_HTTP=1 AWS_LAMBDA_FUNCTION_TIMEOUT=$TIMEOUT TMPDIR="$dir/fn-$i" \
+	CHUNKCODE_ALLOW_HTTP=1 CHUNKCODE_S3_ENDPOINT=127.0.0.1 AWS_LAMBDA_FUNCTION_TIMEOUT=$TIMEOUT TMPDIR="$dir/fn-$i" \
 		aws-lambda-rie --runtime-interface-emulator-address "127.0.0.1:$port" \
 		--runtime-api-address "127.0.0.1:$((RIE_PORT + 100 + i))" "$bin" >"$dir/rie-$i.log" 2>&1 &
 	pids="$pids $!"

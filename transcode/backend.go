@@ -40,7 +40,8 @@ var (
 //
 // Encode must leave exactly job.Frames frames at job.Output, or return an
 // error and leave nothing usable there. It may be called again for the same
-// job after a failure, so it must be idempotent. progress, when non-nil, is
+// job after a failure, so it must be idempotent; an error that wraps
+// ErrPermanent is not retried. progress, when non-nil, is
 // called with the frames done so far in this attempt.
 type Backend interface {
 	Encode(ctx context.Context, job Job, progress ffmpeg.Progress) (Result, error)

@@ -318,7 +318,8 @@ type encodedAudio struct {
 
 // readSource has reader read the source into a temporary directory, which
 // read.cleanup removes unless req.Keep. A failure is retried as a segment's
-// is, unless the source is not media it can transcode.
+// is, unless the source is not media it can transcode or the error wraps
+// ErrPermanent.
 func (p *Pipeline) readSource(ctx context.Context, reader SourceReader, req Request, sum *Summary) (*sourceFiles, error) {
 	dir, err := os.MkdirTemp("", "chunkcode-source-")
 	if err != nil {
@@ -333,7 +334,7 @@ func (p *Pipeline) readSource(ctx context.Context, reader SourceReader, req Requ
 	for attempt := 0; ; attempt++ {
 		s, err = reader.ReadSource(ctx, req.Input, req.Profile, dir)
 		var me *ffmpeg.MediaError
-		if err == nil || attempt >= req.Retries || ctx.Err() != nil || errors.As(err, &me) {
+		if err == nil || attempt >= req.Retries || ctx.Err() != nil || errors.As(err, &me) || errors.Is(err, ErrPermanent) {
 			break
 		}
 		sum.Retries++
@@ -553,7 +554,8 @@ func (p *Pipeline) encodeWithRetries(ctx context.Context, backend Backend, job J
 			return Result{}, attempt, ctx.Err()
 		}
 		if !Retryable(err) {
-			return Result{}, attempt, fmt.Errorf("segment %d (frames %d-%d): %w", seg.Index+1, seg.First, seg.First+seg.Frames-1, err)
+			return Result{}, attempt, fmt.Errorf("segment %d (frames %d-%d) failed and is not retried: %w",
+				seg.Index+1, seg.First, seg.First+seg.Frames-1, err)
 		}
 	}
 	return Result{}, retries, fmt.Errorf("segment %d (frames %d-%d) failed after %d attempts: %w",

@@ -169,6 +169,27 @@ func TestEmulators(t *testing.T) {
 			assert.Empty(t, staged(t, s3, b), "staging objects left")
 		})
 
+		t.Run("does not retry a job above the function's limits", func(t *testing.T) {
+			t.Parallel()
+			fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 1})
+			b := newBackend(t, s3, fns)
+			out := filepath.Join(t.TempDir(), "out.mp4")
+			req := request(in, out)
+			req.Workers = 1
+			req.Profile.Threads = lambda.MaxJobThreads + 1
+			_, retries, err := run(t, b, req)
+			require.Error(t, err)
+			assert.Empty(t, retries)
+			assert.ErrorIs(t, err, transcode.ErrPermanent)
+			var fe *lambda.FunctionError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, lambda.KindLimit, fe.Kind)
+			assert.Regexp(t, `segment \d+ \(frames \d+-\d+\) failed and is not retried: .*threads 17 above the function's limit of 16`, err.Error())
+			assert.Equal(t, []int{1}, fns.Invocations(), "one invocation, not retried")
+			assert.NoFileExists(t, out)
+			assert.Empty(t, staged(t, s3, b), "staging objects left")
+		})
+
 		t.Run("retries a segment whose function timed out", func(t *testing.T) {
 			t.Parallel()
 			// The timeout leaves a retry of the small segment room to
@@ -187,6 +208,25 @@ func TestEmulators(t *testing.T) {
 			assert.Equal(t, lambda.KindTimeout, fe.Kind)
 			assert.Contains(t, fe.Message, "Task timed out")
 			assert.Empty(t, staged(t, s3, b), "staging objects left")
+		})
+
+		t.Run("a warm function removes what a stopped invocation left in its /tmp", func(t *testing.T) {
+			t.Parallel()
+			fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 1, Env: []string{"AWS_LAMBDA_FUNCTION_NAME=chunkcode"}})
+			// What an invocation stopped at its timeout leaves: its job
+			// directory, with a partial segment.
+			jobs := lambda.JobsDir(fns.TempDirs[0], "chunkcode")
+			stale := filepath.Join(jobs, "segment-1234")
+			require.NoError(t, os.MkdirAll(stale, 0o700))
+			require.NoError(t, os.WriteFile(filepath.Join(stale, "segment.mp4"), make([]byte, 1<<20), 0o644))
+			b := newBackend(t, s3, fns)
+			out := filepath.Join(t.TempDir(), "out.mp4")
+			_, _, err := run(t, b, request(in, out))
+			require.NoError(t, err, fns.Logs())
+			assert.NoDirExists(t, stale, "the stale job directory")
+			entries, err := os.ReadDir(jobs)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "job directories left after the run")
 		})
 
 		t.Run("retries a segment whose function crashed", func(t *testing.T) {
@@ -298,7 +338,7 @@ func TestHandlerRejects(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			req := good
 			c.edit(&req)
-			h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg"}, AllowHTTP: c.allowHTTP}
+			h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg"}, AllowHTTP: c.allowHTTP, S3Endpoint: "127.0.0.1"}
 			_, err := h.Handle(context.Background(), req)
 			var fe *lambda.FunctionError
 			require.True(t, errors.As(err, &fe), "error %v", err)
@@ -330,7 +370,7 @@ func TestHandlerEncodeError(t *testing.T) {
 		io.WriteString(w, "not a video\n")
 	}))
 	defer srv.Close()
-	h := &lambda.Handler{AllowHTTP: true, TempDir: t.TempDir()}
+	h := &lambda.Handler{AllowHTTP: true, S3Endpoint: "127.0.0.1", TempDir: t.TempDir()}
 	req := lambda.Request{
 		Job: transcode.Job{Source: srv.URL + "/in.mp4?X-Amz-Signature=secret", Frames: 25,
 			Profile: transcode.Profile{Codec: transcode.H264, CRF: 23, Preset: "ultrafast"}},

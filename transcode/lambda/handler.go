@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,6 +27,10 @@ const (
 	// EnvAllowHTTP set to 1 lets the handler read and write plain http
 	// URLs, for the local emulator. Never set it on AWS.
 	EnvAllowHTTP = "CHUNKCODE_ALLOW_HTTP"
+	// EnvS3Endpoint names an S3 endpoint the handler accepts URLs on
+	// besides AWS's own (see Handler.S3Endpoint), for an S3-compatible
+	// server; the local emulator setup sets it to 127.0.0.1.
+	EnvS3Endpoint = "CHUNKCODE_S3_ENDPOINT"
 	// EnvTestFault injects failures for the end-to-end tests; only the
 	// test harness sets it. See Handler.Fault.
 	EnvTestFault = "CHUNKCODE_TEST_FAULT"
@@ -40,14 +45,6 @@ const maxURL = 8 << 10
 // ioTimeout bounds how long ffmpeg waits on a stalled read of the source.
 const ioTimeout = 60 * time.Second
 
-// demuxers are the input formats the function opens: containers that hold
-// their media themselves. Playlists and concat lists (hls, dash, concat),
-// which make ffmpeg open further URLs, are not among them.
-var demuxers = []string{
-	"mov", "matroska", "mpegts", "avi", "flv", "mpeg", "mpegvideo", "asf", "ogg",
-	"mxf", "h264", "hevc", "ivf", "nut", "m4v", "yuv4mpegpipe", "dv", "wtv", "gif",
-}
-
 // Handler encodes one segment per invocation. Create it with NewHandler.
 // It is safe for concurrent use, though Lambda sends one invocation at a
 // time.
@@ -55,9 +52,23 @@ type Handler struct {
 	Runner ffmpeg.Runner
 	// AllowHTTP accepts http URLs besides https.
 	AllowHTTP bool
-	// TempDir holds segments while they are encoded; "" is os.TempDir().
+	// S3Endpoint is a host, host:port or URL whose host the handler
+	// accepts in source, result and progress URLs besides S3's on AWS
+	// (any host under amazonaws.com or amazonaws.com.cn). Without a port
+	// it matches the host on every port.
+	S3Endpoint string
+	// TempDir holds, in JobsDir(TempDir, Function), a directory for each
+	// invocation's files while it runs; "" is os.TempDir().
 	TempDir string
-	// Client uploads results; nil is http.DefaultClient.
+	// Function is the function's name, which names its jobs' directory;
+	// NewHandler takes it from AWS_LAMBDA_FUNCTION_NAME.
+	Function string
+	// CAFile is the bundle of certificate authorities ffmpeg verifies an
+	// https source's certificate against; "" is the first of CAFiles that
+	// exists.
+	CAFile string
+	// Client uploads results; nil is http.DefaultClient. Whichever it
+	// is, the handler follows no redirect: a 3xx answer is an error.
 	Client *http.Client
 	// Fault, for tests only, is a comma-separated list of failures to
 	// inject: "error" fails every invocation; "error-once" fails the first
@@ -68,20 +79,25 @@ type Handler struct {
 
 	versionOnce sync.Once
 	version     string
+
+	mu      sync.Mutex
+	running map[string]bool // job directories of the invocations running
 }
 
 // NewHandler returns a Handler configured from the environment: ffmpeg from
 // /opt/bin (a layer), then the package's own bin/, then PATH;
-// CHUNKCODE_ALLOW_HTTP and CHUNKCODE_TEST_FAULT.
+// CHUNKCODE_ALLOW_HTTP, CHUNKCODE_S3_ENDPOINT and CHUNKCODE_TEST_FAULT.
 func NewHandler() *Handler {
 	dirs := []string{"/opt/bin"}
 	if root := os.Getenv("LAMBDA_TASK_ROOT"); root != "" {
 		dirs = append(dirs, filepath.Join(root, "bin"))
 	}
 	return &Handler{
-		Runner:    findFFmpeg(dirs...),
-		AllowHTTP: os.Getenv(EnvAllowHTTP) == "1",
-		Fault:     os.Getenv(EnvTestFault),
+		Runner:     findFFmpeg(dirs...),
+		AllowHTTP:  os.Getenv(EnvAllowHTTP) == "1",
+		S3Endpoint: os.Getenv(EnvS3Endpoint),
+		Fault:      os.Getenv(EnvTestFault),
+		Function:   os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}
 }
 
@@ -118,21 +134,29 @@ func Serve(ctx context.Context, h *Handler) {
 // Handle validates req, encodes the segment, checks its frame count and
 // uploads it; or, for a source job, reads the source (see SourceJob).
 // Errors are *FunctionError.
+//
+// Before anything else, it removes what earlier invocations left in the
+// jobs' directory: one that timed out was stopped before it could clean up,
+// and a warm sandbox keeps its /tmp for the next invocation.
 func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
+	h.removeLeftovers()
 	if req.Source != nil {
 		return h.handleSource(ctx, *req.Source)
 	}
 	if err := h.validate(&req); err != nil {
 		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}
 	}
+	if fe := checkLimits(req.Job); fe != nil {
+		return Response{}, fe
+	}
 	if err := h.injectFault(); err != nil {
 		return Response{}, err
 	}
-	dir, err := os.MkdirTemp(h.TempDir, "chunkcode-segment-")
+	dir, err := h.jobDir("segment")
 	if err != nil {
-		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("create temp directory: %v", err)}
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
 	}
-	defer os.RemoveAll(dir)
+	defer h.removeJobDir(dir)
 	job := req.Job
 	job.Output = filepath.Join(dir, "segment"+transcode.SegmentExt)
 
@@ -143,7 +167,12 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 		stop := h.reportProgress(ctx, req.ProgressURL, &frames)
 		defer stop()
 	}
-	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, h.inputOptions(job.Source)...)
+	opts, err := h.inputOptions(job.Source)
+	if err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+	}
+	opts = append(opts, "-max_pixels", strconv.FormatInt(maxPixels(job.Frames), 10))
+	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, opts...)
 	if err != nil {
 		fe := encodeError(ctx, err)
 		// ffmpeg names its input: keep the signature out of messages.
@@ -202,22 +231,87 @@ func (h *Handler) checkURL(what, s string) error {
 	if u.Host == "" || u.User != nil {
 		return fmt.Errorf("%s URL must name a host and no user", what)
 	}
+	if !h.s3Host(u) {
+		msg := fmt.Sprintf("%s URL host %q is not an S3 endpoint (*.amazonaws.com", what, u.Host)
+		if h.S3Endpoint != "" {
+			msg += " or " + h.S3Endpoint
+		}
+		return errors.New(msg + ")")
+	}
 	return nil
+}
+
+// s3Host reports whether u's host is S3 on AWS or h.S3Endpoint.
+func (h *Handler) s3Host(u *url.URL) bool {
+	host := strings.ToLower(u.Hostname())
+	if strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn") {
+		return true
+	}
+	want := h.S3Endpoint
+	if want == "" {
+		return false
+	}
+	if e, err := url.Parse(want); err == nil && e.Host != "" {
+		want = e.Host
+	}
+	wantHost, wantPort, err := net.SplitHostPort(want)
+	if err != nil {
+		return host == strings.ToLower(strings.Trim(want, "[]"))
+	}
+	return host == strings.ToLower(wantHost) && u.Port() == wantPort
 }
 
 // inputOptions restricts what ffmpeg may open while reading source: only
 // the network protocols its URL needs, so crafted media cannot make it read
-// local files, and only self-contained demuxers.
-func (h *Handler) inputOptions(source string) []string {
-	protocols := "https,tls,tcp"
-	if strings.HasPrefix(source, "http:") {
-		protocols = "http,tcp"
-	}
-	return []string{
-		"-protocol_whitelist", protocols,
-		"-format_whitelist", strings.Join(demuxers, ","),
+// local files; only self-contained demuxers; and no redirect, which could
+// lead it off the checked host or from https to http (ffmpeg's http
+// protocol then fails with an I/O error). An https source's certificate is
+// verified, which ffmpeg does not do by default, against h.CAFile or the
+// system's bundle; without one the source is not read.
+func (h *Handler) inputOptions(source string) ([]string, error) {
+	opts := []string{
+		// The formats a local INPUT may have too: playlists and concat
+		// lists, which make ffmpeg open further URLs, are not among them.
+		"-format_whitelist", strings.Join(ffmpeg.Demuxers, ","),
 		"-rw_timeout", fmt.Sprint(ioTimeout.Microseconds()),
+		"-max_redirects", "0",
 	}
+	if strings.HasPrefix(source, "http:") {
+		return append(opts, "-protocol_whitelist", "http,tcp"), nil
+	}
+	ca := h.CAFile
+	if ca == "" {
+		if ca = findCAFile(); ca == "" {
+			return nil, fmt.Errorf("find a CA bundle to verify the source's certificate: none of %s exists (set SSL_CERT_FILE)", strings.Join(CAFiles, ", "))
+		}
+	}
+	return append(opts, "-protocol_whitelist", "https,tls,tcp", "-tls_verify", "1", "-ca_file", ca), nil
+}
+
+// CAFiles are where systems keep their bundle of certificate authorities,
+// in the order the handler looks: Amazon Linux 2023 (Lambda's
+// provided.al2023 runtime) and other Red Hat derivatives, Debian and
+// Ubuntu, openSUSE, Alpine. SSL_CERT_FILE, when set, comes first.
+var CAFiles = []string{
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/ssl/ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+}
+
+// findCAFile returns $SSL_CERT_FILE or the first of CAFiles that is a
+// regular file, or "".
+func findCAFile() string {
+	files := CAFiles
+	if f := os.Getenv("SSL_CERT_FILE"); f != "" {
+		files = append([]string{f}, files...)
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().IsRegular() {
+			return f
+		}
+	}
+	return ""
 }
 
 // encodeError turns an EncodeSegment error into a *FunctionError whose
@@ -229,10 +323,24 @@ func encodeError(ctx context.Context, err error) *FunctionError {
 		return &FunctionError{Kind: KindTimeout, Message: err.Error()}
 	case errors.Is(err, transcode.ErrShortSegment):
 		return &FunctionError{Kind: KindFrames, Message: err.Error()}
+	case errors.As(err, &ee) && untrusted(ee.Stderr):
+		return &FunctionError{Kind: KindTLS, Message: "the source's TLS certificate did not verify: " + ee.Tail(3)}
+	case errors.As(err, &ee) && strings.Contains(ee.Stderr, "exceeds specified max pixel count"):
+		// -max_pixels, the job's share of MaxJobPixelFrames.
+		return &FunctionError{Kind: KindLimit, Message: "source pictures above the function's limit for a job of this many frames: " + ee.Tail(3)}
 	case errors.As(err, &ee):
 		return &FunctionError{Kind: KindEncode, Message: fmt.Sprintf("%s exited with status %d: %s", ee.Program, ee.Code, ee.Tail(10))}
 	}
 	return &FunctionError{Kind: KindInternal, Message: err.Error()}
+}
+
+// untrusted reports whether ffmpeg's stderr says a certificate did not
+// verify: "Peer certificate failed verification" (GnuTLS), "certificate
+// verify failed" (OpenSSL), "... not correctly signed by the trusted CA"
+// (mbed TLS).
+func untrusted(stderr string) bool {
+	s := strings.ToLower(stderr)
+	return strings.Contains(s, "certificate") && (strings.Contains(s, "verif") || strings.Contains(s, "trusted"))
 }
 
 // ProgressInterval is how often the handler reports progress.
@@ -279,27 +387,32 @@ func (h *Handler) upload(ctx context.Context, what, rawURL, path string, size in
 	return nil
 }
 
-// put PUTs size bytes of body to a presigned URL.
+// put PUTs size bytes of body to a presigned URL. It follows no redirect,
+// and an answer other than 2xx is an error that gives its status only: the
+// body is the server's, not for messages or logs.
 func (h *Handler) put(ctx context.Context, rawURL string, body io.Reader, size int64) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, rawURL, body)
 	if err != nil {
 		return err
 	}
 	req.ContentLength = size
-	client := h.Client
-	if client == nil {
-		client = http.DefaultClient
+	client := http.Client{}
+	if h.Client != nil {
+		client = *h.Client
 	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
 	if err != nil {
 		return redactURL(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode/100 == 3:
+		return fmt.Errorf("answered %d %s, a redirect, which is not followed", resp.StatusCode, http.StatusText(resp.StatusCode))
+	case resp.StatusCode/100 != 2:
+		return fmt.Errorf("answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
-	io.Copy(io.Discard, resp.Body)
 	return nil
 }
 
@@ -354,6 +467,68 @@ func (h *Handler) injectFault() error {
 		}
 	}
 	return nil
+}
+
+// JobsDir is the directory under tmp in which the function named function
+// keeps one directory per running invocation.
+func JobsDir(tmp, function string) string {
+	name := "chunkcode-jobs"
+	if function = filepath.Base(function); function != "" && function != "." && function != "/" {
+		name += "-" + function
+	}
+	return filepath.Join(tmp, name)
+}
+
+func (h *Handler) jobsDir() string {
+	tmp := h.TempDir
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	return JobsDir(tmp, h.Function)
+}
+
+// jobDir creates the directory of one invocation's files, which
+// removeJobDir removes.
+func (h *Handler) jobDir(kind string) (string, error) {
+	root := h.jobsDir()
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return "", fmt.Errorf("create jobs directory: %w", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	dir, err := os.MkdirTemp(root, kind+"-")
+	if err != nil {
+		return "", fmt.Errorf("create job directory: %w", err)
+	}
+	if h.running == nil {
+		h.running = map[string]bool{}
+	}
+	h.running[dir] = true
+	return dir, nil
+}
+
+func (h *Handler) removeJobDir(dir string) {
+	os.RemoveAll(dir)
+	h.mu.Lock()
+	delete(h.running, dir)
+	h.mu.Unlock()
+}
+
+// removeLeftovers removes every entry of the jobs' directory that belongs
+// to no invocation running in this process.
+func (h *Handler) removeLeftovers() {
+	root := h.jobsDir()
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return // none yet
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range entries {
+		if p := filepath.Join(root, e.Name()); !h.running[p] {
+			os.RemoveAll(p)
+		}
+	}
 }
 
 // firstTime reports whether fault name has not fired yet in this TempDir.

@@ -89,10 +89,15 @@ type Kind string
 const (
 	// KindInvalid means the request was rejected before anything ran.
 	KindInvalid Kind = "InvalidRequest"
+	// KindLimit means the job asks for more than one function can do in
+	// its 15 minutes (see MaxJobPixelFrames and the other limits).
+	KindLimit Kind = "LimitExceeded"
 	// KindMedia means the source of a source job is not media chunkcode
 	// can transcode; the message is what ffmpeg.MediaError says of it,
 	// without the URL.
 	KindMedia Kind = "InvalidMedia"
+	// KindTLS means the source's TLS certificate did not verify.
+	KindTLS Kind = "TLSVerifyFailed"
 	// KindEncode means ffmpeg failed; the message ends with its stderr tail.
 	KindEncode Kind = "EncodeFailed"
 	// KindFrames means the encoded segment had the wrong frame count.
@@ -114,10 +119,23 @@ const (
 var ErrFunction = errors.New("function error")
 
 // FunctionError is an invocation that ran and failed: the function returned
-// an error, crashed or timed out. The pipeline retries the segment.
+// an error, crashed or timed out. It wraps ErrFunction, and also
+// transcode.ErrPermanent when its Kind is Permanent: the pipeline retries
+// the segment only without it.
 type FunctionError struct {
 	Kind    Kind
 	Message string
+}
+
+// Permanent reports whether an error of kind k would come back for the same
+// request: a request the function refuses (KindInvalid, KindLimit) or a
+// source whose certificate does not verify (KindTLS).
+func (k Kind) Permanent() bool {
+	switch k {
+	case KindInvalid, KindLimit, KindTLS:
+		return true
+	}
+	return false
 }
 
 func (e *FunctionError) Error() string {
@@ -128,4 +146,11 @@ func (e *FunctionError) Error() string {
 	return fmt.Sprintf("function error (%s): %s", e.Kind, msg)
 }
 
-func (e *FunctionError) Unwrap() error { return ErrFunction }
+// Unwrap returns ErrFunction, and transcode.ErrPermanent for a permanent
+// kind.
+func (e *FunctionError) Unwrap() []error {
+	if e.Kind.Permanent() {
+		return []error{ErrFunction, transcode.ErrPermanent}
+	}
+	return []error{ErrFunction}
+}

@@ -1,11 +1,13 @@
 package lambda
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,11 +32,11 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 	if err := h.Runner.Check(); err != nil {
 		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("%v; an s3:// INPUT needs ffprobe beside ffmpeg in the layer or the package", err)}
 	}
-	dir, err := os.MkdirTemp(h.TempDir, "chunkcode-source-")
+	dir, err := h.jobDir("source")
 	if err != nil {
-		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("create temp directory: %v", err)}
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
 	}
-	defer os.RemoveAll(dir)
+	defer h.removeJobDir(dir)
 	// ffmpeg names its input: keep the signature out of messages.
 	redact := func(fe *FunctionError) *FunctionError {
 		fe.Message = strings.ReplaceAll(fe.Message, job.URL, withoutQuery(job.URL))
@@ -42,7 +44,10 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 	}
 
 	t := time.Now()
-	opts := h.inputOptions(job.URL)
+	opts, err := h.inputOptions(job.URL)
+	if err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+	}
 	probe := filepath.Join(dir, "probe.json.gz")
 	src, err := h.probe(ctx, job.URL, probe, opts)
 	if err != nil {
@@ -114,6 +119,9 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 }
 
 // probe probes url and writes ffprobe's JSON document, gzipped, to path.
+// The document names its input (format.filename): every occurrence of url
+// in it is written without the query, so that the presigned signature and
+// session token never reach the staging bucket.
 func (h *Handler) probe(ctx context.Context, url, path string, opts []string) (*ffmpeg.Media, error) {
 	f, err := os.Create(path)
 	if err != nil {
@@ -121,14 +129,51 @@ func (h *Handler) probe(ctx context.Context, url, path string, opts []string) (*
 	}
 	defer f.Close()
 	gz := gzip.NewWriter(f)
-	src, err := h.Runner.ProbeCopy(ctx, url, gz, opts...)
+	doc := newReplacer(gz, url, withoutQuery(url))
+	src, err := h.Runner.ProbeCopy(ctx, url, doc, opts...)
 	if err != nil {
+		return nil, err
+	}
+	if err := doc.Flush(); err != nil {
 		return nil, err
 	}
 	if err := gz.Close(); err != nil {
 		return nil, err
 	}
 	return src, f.Close()
+}
+
+// replacer is a writer that writes what it is given to w with every
+// occurrence of old replaced by new, also across Writes; Flush writes what
+// it holds back.
+type replacer struct {
+	w        io.Writer
+	old, new []byte
+	held     []byte // the end of the input, which may begin an occurrence
+}
+
+func newReplacer(w io.Writer, old, new string) *replacer {
+	return &replacer{w: w, old: []byte(old), new: []byte(new)}
+}
+
+func (r *replacer) Write(p []byte) (int, error) {
+	if len(r.old) == 0 {
+		return r.w.Write(p)
+	}
+	buf := bytes.ReplaceAll(append(r.held, p...), r.old, r.new)
+	keep := min(len(buf), len(r.old)-1)
+	if _, err := r.w.Write(buf[:len(buf)-keep]); err != nil {
+		return 0, err
+	}
+	r.held = append(r.held[:0], buf[len(buf)-keep:]...)
+	return len(p), nil
+}
+
+// Flush writes what r holds back.
+func (r *replacer) Flush() error {
+	_, err := r.w.Write(r.held)
+	r.held = r.held[:0]
+	return err
 }
 
 // validateSource checks every value of job that comes from outside.

@@ -2,6 +2,7 @@ package lambda_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -317,7 +318,7 @@ func TestHandlerRejectsSource(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			job := good
 			c.edit(&job)
-			h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"}, AllowHTTP: c.allowHTTP}
+			h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"}, AllowHTTP: c.allowHTTP, S3Endpoint: "127.0.0.1"}
 			_, err := h.Handle(context.Background(), lambda.Request{Source: &job})
 			var fe *lambda.FunctionError
 			require.True(t, errors.As(err, &fe), "error %v", err)
@@ -328,7 +329,7 @@ func TestHandlerRejectsSource(t *testing.T) {
 	t.Run("http allowed for the emulator, then ffprobe missing", func(t *testing.T) {
 		job := good
 		job.URL, job.ProbeURL, job.AudioURL, job.ExtrasURL = "http://127.0.0.1:1/in.mkv", "http://127.0.0.1:1/p", "http://127.0.0.1:1/a", "http://127.0.0.1:1/e"
-		h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"}, AllowHTTP: true, TempDir: t.TempDir()}
+		h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg", FFprobe: "/nonexistent/ffprobe"}, AllowHTTP: true, S3Endpoint: "127.0.0.1", TempDir: t.TempDir()}
 		_, err := h.Handle(context.Background(), lambda.Request{Source: &job})
 		var fe *lambda.FunctionError
 		require.ErrorAs(t, err, &fe)
@@ -345,7 +346,7 @@ func TestHandlerSourceNotMedia(t *testing.T) {
 		io.WriteString(w, "not a video\n")
 	}))
 	defer srv.Close()
-	h := &lambda.Handler{AllowHTTP: true, TempDir: t.TempDir()}
+	h := &lambda.Handler{AllowHTTP: true, S3Endpoint: "127.0.0.1", TempDir: t.TempDir()}
 	put := srv.URL + "/out?X-Amz-Signature=secret"
 	_, err := h.Handle(context.Background(), lambda.Request{Source: &lambda.SourceJob{
 		URL: srv.URL + "/in.mkv?X-Amz-Signature=secret", Profile: transcode.Profile{AudioCodec: "aac"},
@@ -356,4 +357,48 @@ func TestHandlerSourceNotMedia(t *testing.T) {
 	assert.Equal(t, lambda.KindMedia, fe.Kind)
 	assert.True(t, strings.HasPrefix(fe.Message, ffmpeg.ErrNotMedia.Error()), "message %q", fe.Message)
 	assert.NotContains(t, fe.Message, "secret", "the message keeps the signature out")
+}
+
+// TestSourceProbeKeepsNoSignature checks that the probe a source job
+// stores in the staging bucket, which --keep leaves there, holds no part of
+// the presigned URL the function read the source with.
+func TestSourceProbeKeepsNoSignature(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	s3 := lambdatest.StartS3(t)
+	fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 1})
+	in := fixture.Video(t, fixture.Spec{Duration: time.Second})
+	source, err := os.ReadFile(in)
+	require.NoError(t, err)
+	ctx := context.Background()
+	key := "media/in.mp4"
+	_, err = s3.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: &s3.Bucket, Key: &key, Body: bytes.NewReader(source)})
+	require.NoError(t, err)
+	b := newBackend(t, s3, fns)
+	req := request("s3://"+s3.Bucket+"/"+key, filepath.Join(t.TempDir(), "out.mp4"))
+	req.Keep = true
+	_, _, err = run(t, b, req)
+	require.NoError(t, err, fns.Logs())
+
+	var probes []string
+	for _, k := range staged(t, s3, b) {
+		if strings.HasSuffix(k, "/probe.json.gz") {
+			probes = append(probes, k)
+		}
+	}
+	require.Len(t, probes, 1, "the kept probe")
+	obj, err := s3.Client().GetObject(ctx, &awss3.GetObjectInput{Bucket: &s3.Bucket, Key: &probes[0]})
+	require.NoError(t, err)
+	gz, err := gzip.NewReader(obj.Body)
+	require.NoError(t, err)
+	doc, err := io.ReadAll(gz)
+	obj.Body.Close()
+	require.NoError(t, err)
+	assert.Contains(t, string(doc), `"format_name"`, "the object is the probe")
+	assert.Contains(t, string(doc), "/"+s3.Bucket+"/"+key, "the probe names the object, without the query")
+	assert.NotContains(t, strings.ToLower(string(doc)), "x-amz-", "the probe holds a presigned URL's query")
+
+	require.NoError(t, b.Finish(ctx, false))
+	_, err = s3.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &key})
+	require.NoError(t, err)
+	assert.Empty(t, s3.Keys(t), "objects left in the bucket")
 }

@@ -3,17 +3,18 @@
 // backend in a temporary directory) and Lambda emulators (aws-lambda-rie),
 // each serving one invocation at a time of a given chunkcode binary as the
 // function, and a stand-in for the regional Lambda endpoint in front of a
-// pool of emulators (Functions.Regional). Everything listens on 127.0.0.1 and is stopped in t.Cleanup,
-// which also fails the test if any process it started, or any child of one,
-// is still running.
+// pool of emulators (Functions.Regional). Everything listens on 127.0.0.1
+// and is stopped in t.Cleanup, which also fails the test if any process it
+// started, or any child of one, is still running.
 //
 // The tools come from `make tools` (go install of pinned versions). When one
 // is missing the test fails in CI (the CI environment variable is set) and is
 // skipped elsewhere.
 //
 // Functions run with CHUNKCODE_ALLOW_HTTP=1, since the S3 server speaks plain
-// http, and with whatever FunctionOptions.Env adds, such as
-// CHUNKCODE_TEST_FAULT to inject failures (see lambda.Handler.Fault).
+// http, CHUNKCODE_S3_ENDPOINT=127.0.0.1, since it is no AWS endpoint, and
+// with whatever FunctionOptions.Env adds, such as CHUNKCODE_TEST_FAULT to
+// inject failures (see lambda.Handler.Fault).
 package lambdatest
 
 import (
@@ -234,7 +235,9 @@ type FunctionOptions struct {
 type Functions struct {
 	// Endpoints are the emulators' URLs, one invocation at a time each.
 	Endpoints []string
-	procs     []*proc
+	// TempDirs are the functions' TMPDIR, one per emulator: their /tmp.
+	TempDirs []string
+	procs    []*proc
 }
 
 // StartFunctions starts opts.N emulators, each with its own emulator and
@@ -259,6 +262,7 @@ func StartFunctions(t testing.TB, opts FunctionOptions) *Functions {
 		env := append([]string{
 			"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(int(opts.Timeout.Seconds())),
 			"CHUNKCODE_ALLOW_HTTP=1",
+			"CHUNKCODE_S3_ENDPOINT=127.0.0.1",
 			"TMPDIR=" + dir,
 			"LOG_LEVEL=warn",
 		}, opts.Env...)
@@ -267,6 +271,7 @@ func StartFunctions(t testing.TB, opts FunctionOptions) *Functions {
 		p.waitListening(t, emu)
 		fs.procs = append(fs.procs, p)
 		fs.Endpoints = append(fs.Endpoints, "http://"+emu)
+		fs.TempDirs = append(fs.TempDirs, dir)
 	}
 	return fs
 }
