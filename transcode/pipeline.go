@@ -242,7 +242,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 		return nil, err
 	}
 	defer work.close()
-	if work.keep {
+	if req.Keep || req.WorkDir != "" {
 		sum.WorkDir = work.dir
 	}
 	p.notify(Event{Kind: EventPlanned, Summary: sum})
@@ -318,8 +318,8 @@ type encodedAudio struct {
 
 // readSource has reader read the source into a temporary directory, which
 // read.cleanup removes unless req.Keep. A failure is retried as a segment's
-// is, unless the source is not media it can transcode or the error wraps
-// ErrPermanent.
+// is, unless the source is not media it can transcode or the error is not
+// Retryable.
 func (p *Pipeline) readSource(ctx context.Context, reader SourceReader, req Request, sum *Summary) (*sourceFiles, error) {
 	dir, err := os.MkdirTemp("", "chunkcode-source-")
 	if err != nil {
@@ -334,7 +334,7 @@ func (p *Pipeline) readSource(ctx context.Context, reader SourceReader, req Requ
 	for attempt := 0; ; attempt++ {
 		s, err = reader.ReadSource(ctx, req.Input, req.Profile, dir)
 		var me *ffmpeg.MediaError
-		if err == nil || attempt >= req.Retries || ctx.Err() != nil || errors.As(err, &me) || errors.Is(err, ErrPermanent) {
+		if err == nil || attempt >= req.Retries || ctx.Err() != nil || errors.As(err, &me) || !Retryable(err) {
 			break
 		}
 		sum.Retries++

@@ -81,11 +81,12 @@ func (fp fingerprint) mismatch(have fingerprint) string {
 // workDir is the directory a run keeps its intermediates in, locked for that
 // run alone.
 type workDir struct {
-	dir  string
-	temp bool // made for this run; removed by close unless kept
-	keep bool
-	lock *os.File
-	m    manifest
+	dir string
+	// remove says the directory was made for this run and is not kept:
+	// close removes it.
+	remove bool
+	lock   *os.File
+	m      manifest
 	// stale says why segments from an earlier run cannot be reused, ""
 	// when there were none or they can.
 	stale string
@@ -105,13 +106,12 @@ func openWorkDir(req Request, remote bool, src *ffmpeg.Media, plan *splitter.Pla
 	if err != nil {
 		return nil, err
 	}
-	w := &workDir{keep: req.Keep || req.WorkDir != ""}
+	w := &workDir{}
 	if req.WorkDir == "" {
 		if w.dir, err = os.MkdirTemp("", "chunkcode-"); err != nil {
 			return nil, fmt.Errorf("create work directory: %w", err)
 		}
-		w.temp = true
-		w.keep = req.Keep
+		w.remove = !req.Keep
 	} else {
 		if w.dir, err = filepath.Abs(req.WorkDir); err != nil {
 			return nil, err
@@ -153,8 +153,11 @@ func (w *workDir) adopt(req Request, fp fingerprint) error {
 			return fmt.Errorf("read work directory: %w", err)
 		}
 		for _, e := range entries {
-			if strings.HasPrefix(filepath.Join(w.dir, e.Name()), tempPattern(req.Output)) {
+			switch {
+			case strings.HasPrefix(filepath.Join(w.dir, e.Name()), tempPattern(req.Output)):
 				continue // this run's temporary output, when OUTPUT is in the directory
+			case e.Name() == manifestFile+".tmp":
+				continue // a manifest whose first save was cut short
 			}
 			return fmt.Errorf("%s: %w: it holds %s, which chunkcode did not make; use a new or empty directory",
 				w.dir, ErrNotWorkDir, e.Name())
@@ -264,7 +267,7 @@ func (w *workDir) close() {
 	if w.lock != nil {
 		w.lock.Close()
 	}
-	if w.temp && !w.keep {
+	if w.remove {
 		os.RemoveAll(w.dir)
 	}
 }

@@ -61,6 +61,16 @@ func TestWorkDirKeepsUserFiles(t *testing.T) {
 		assert.Len(t, entries, 2, "nothing left in the directory")
 	})
 
+	t.Run("a work directory whose first manifest was cut short is chunkcode's", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		work := filepath.Join(dir, "work")
+		require.NoError(t, os.Mkdir(work, 0o755))
+		fixture.WriteFile(t, filepath.Join(work, "chunkcode-work.json.tmp"), `{"tool":"chun`)
+		r := chunkcode(t, nil, append(append([]string{"transcode"}, fast...), "--work-dir", work, in, filepath.Join(dir, "out.mp4"))...)
+		require.Equal(t, 0, r.code, r.stderr)
+	})
+
 	t.Run("a work directory loses only the files chunkcode listed", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()

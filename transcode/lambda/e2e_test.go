@@ -303,14 +303,20 @@ func TestEmulators(t *testing.T) {
 	assert.Empty(t, s3.Keys(t), "objects left in the bucket")
 }
 
-// TestHandlerRejects checks the handler's validation without an emulator:
-// nothing runs for a request it refuses.
-func TestHandlerRejects(t *testing.T) {
-	good := lambda.Request{
+// validRequest is a segment request the handler accepts; the handler tests
+// change one thing in it at a time.
+func validRequest() lambda.Request {
+	return lambda.Request{
 		Job: transcode.Job{Source: "https://bucket.s3.amazonaws.com/in.mp4?X-Amz-Signature=x", Frames: 25,
 			Profile: transcode.Profile{Codec: transcode.H264, CRF: 23}},
 		ResultURL: "https://bucket.s3.amazonaws.com/seg.mp4?X-Amz-Signature=y",
 	}
+}
+
+// TestHandlerRejects checks the handler's validation without an emulator:
+// nothing runs for a request it refuses.
+func TestHandlerRejects(t *testing.T) {
+	good := validRequest()
 	cases := map[string]struct {
 		edit      func(*lambda.Request)
 		allowHTTP bool

@@ -19,11 +19,7 @@ import (
 // TestHandlerLimits checks that the function refuses a job above what it
 // can do in 15 minutes with an error the pipeline does not retry.
 func TestHandlerLimits(t *testing.T) {
-	good := lambda.Request{
-		Job: transcode.Job{Source: "https://bucket.s3.amazonaws.com/in.mp4?X-Amz-Signature=x", Frames: 25,
-			Profile: transcode.Profile{Codec: transcode.H264, CRF: 23}},
-		ResultURL: "https://bucket.s3.amazonaws.com/seg.mp4?X-Amz-Signature=y",
-	}
+	good := validRequest()
 	cases := map[string]struct {
 		edit func(*lambda.Request)
 		want string
