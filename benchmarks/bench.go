@@ -24,6 +24,7 @@ import (
 
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // Backend names a bench can run.
@@ -190,7 +191,7 @@ type InputInfo struct {
 	Frames    int     `json:"frames,omitempty"`
 	Bytes     int64   `json:"bytes,omitempty"`
 	Error     string  `json:"error,omitempty"`
-	media     *ffmpeg.Media
+	media     *media.Media
 	reference string // the plain ffmpeg output SSIM compares with
 }
 
@@ -319,15 +320,13 @@ func (c *Config) defaults() error {
 	}
 	// Fill the codec and CRF defaults now, so the report shows them; the
 	// audio codec's default depends on each output's container.
-	p := c.Profile
-	mkv, err := transcode.ContainerFor(".mkv") // holds every codec
-	if err != nil {
+	c.Profile = c.Profile.WithDefaults(media.Container{})
+	if err := c.Profile.CheckVideo(); err != nil {
 		return err
 	}
-	if err := p.Validate(mkv, "output"); err != nil {
+	if err := c.Profile.CheckAudio(); err != nil {
 		return err
 	}
-	c.Profile.Codec, c.Profile.CRF = p.Codec, p.CRF
 	if len(c.Backends) == 0 {
 		c.Backends = Backends
 	}
@@ -479,7 +478,7 @@ func (b *bench) run(ctx context.Context, in *InputInfo, c benchCase, out string,
 }
 
 // runFFmpeg runs the plain ffmpeg baseline.
-func (b *bench) runFFmpeg(ctx context.Context, m *ffmpeg.Media, out string) error {
+func (b *bench) runFFmpeg(ctx context.Context, m *media.Media, out string) error {
 	args, err := transcode.BaselineArgs(m, b.cfg.Profile, out)
 	if err != nil {
 		return err
@@ -534,11 +533,11 @@ func (b *bench) runPipeline(ctx context.Context, in *InputInfo, c benchCase, out
 
 // outputExt keeps the input's container when it can hold codec, and uses
 // Matroska, which holds every codec, otherwise.
-func outputExt(input string, codec transcode.Codec) string {
+func outputExt(input string, codec media.Codec) string {
 	if codec == "" {
-		codec = transcode.H264
+		codec = media.H264
 	}
-	if c, err := transcode.ContainerFor(input); err == nil && slices.Contains(c.Video, codec) {
+	if c, err := media.ContainerFor(input); err == nil && slices.Contains(c.Video, codec) {
 		return c.Ext
 	}
 	return ".mkv"

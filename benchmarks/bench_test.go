@@ -13,12 +13,13 @@ import (
 	"github.com/chunkcode/chunkcode/internal/fixture"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // fast are the encode settings that keep benches of fixtures short.
-var fast = transcode.Profile{Codec: transcode.H264, CRF: -1, Preset: "ultrafast"}
+var fast = transcode.Profile{Codec: media.H264, Preset: "ultrafast"}
 
 func TestBench(t *testing.T) {
 	fixture.RequireFFmpeg(t)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // meter wraps a backend to count its Encode calls, failed ones included,
@@ -46,7 +47,7 @@ func (m *meter) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.P
 }
 
 // Prepare runs the wrapped backend's Prepare, if it has one.
-func (m *meter) Prepare(ctx context.Context, src *ffmpeg.Media, jobs []transcode.Job) error {
+func (m *meter) Prepare(ctx context.Context, src *media.Media, jobs []transcode.Job) error {
 	if p, ok := m.Backend.(transcode.Preparer); ok {
 		return p.Prepare(ctx, src, jobs)
 	}

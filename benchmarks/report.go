@@ -225,7 +225,7 @@ func (r *Report) cell(input, c string) string {
 
 func describeProfile(s Settings) string {
 	p := s.Profile
-	parts := []string{string(p.Codec), fmt.Sprintf("crf %d", p.CRF)}
+	parts := []string{string(p.Codec), fmt.Sprintf("crf %d", p.Quality())}
 	if p.Preset != "" {
 		parts = append(parts, "preset "+p.Preset)
 	} else {
@@ -234,7 +234,7 @@ func describeProfile(s Settings) string {
 	if p.Height > 0 {
 		parts = append(parts, fmt.Sprintf("height %d", p.Height))
 	}
-	audio := p.AudioCodec
+	audio := string(p.AudioCodec)
 	if audio == "" {
 		audio = "default per container"
 	}

@@ -12,18 +12,18 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // syntheticMedia is a 60-second 25 fps video with a keyframe every second.
-func syntheticMedia() *ffmpeg.Media {
-	m := &ffmpeg.Media{Path: "in.mp4", Format: "mov,mp4,m4a,3gp,3g2,mj2", Size: 50e6,
-		Streams: []ffmpeg.Stream{{Index: 0, Type: "video", Codec: "h264", TimeBase: ffmpeg.Rational{Num: 1, Den: 25}}}}
+func syntheticMedia() *media.Media {
+	m := &media.Media{Path: "in.mp4", Format: "mov,mp4,m4a,3gp,3g2,mj2", Size: 50e6,
+		Streams: []media.Stream{{Index: 0, Type: "video", Codec: "h264", TimeBase: media.Rational{Num: 1, Den: 25}}}}
 	m.Video = &m.Streams[0]
 	for i := range 1500 {
-		m.Frames = append(m.Frames, ffmpeg.Frame{PTS: int64(i), Key: i%25 == 0})
+		m.Frames = append(m.Frames, media.Frame{PTS: int64(i), Key: i%25 == 0})
 	}
 	m.FrameEnd = 1500
 	return m
@@ -43,7 +43,7 @@ func syntheticReport() *Report {
 	st := &Stages{Probe: 0.5, Plan: 0.01, Encode: 30, Audio: 2, Merge: 1, Verify: 0.49}
 	rep := &Report{
 		Machine:  Machine{Cores: 2, OS: "linux/amd64", Go: "go1.26", FFmpeg: "ffmpeg version 5.1"},
-		Settings: Settings{Profile: transcode.Profile{Codec: transcode.H264, CRF: 23}, Runs: 2, Order: orderDoc},
+		Settings: Settings{Profile: transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23)}, Runs: 2, Order: orderDoc},
 		Inputs:   []InputInfo{{Name: "in <1>", Path: "in.mp4", Duration: 60, Frames: 1500, Bytes: 50e6, media: m}},
 		Cases:    []string{"ffmpeg", "local ×2"},
 		Runs: []Run{

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // Piece is one encoded segment.
@@ -33,7 +34,7 @@ type Piece struct {
 type Spec struct {
 	// Source is the probed original: its file gives the subtitles,
 	// attachments, chapters and metadata, unless Extras is set.
-	Source *ffmpeg.Media
+	Source *media.Media
 	// Extras, when set, holds what would be read from Source's file, which
 	// is then not opened: per-stream tags of streams Extras lacks (the video,
 	// encoded audio) come from Source's probe.
@@ -47,8 +48,8 @@ type Spec struct {
 	AudioStart float64
 	// CopyAudio maps the source's audio tracks unchanged.
 	CopyAudio bool
-	// Format is the ffmpeg muxer: mp4, mov, matroska, webm.
-	Format string
+	// Container is the output's container.
+	Container media.Container
 	// Rotation is the display rotation to set on the video, in degrees as
 	// ffprobe reports it; 0 sets none.
 	Rotation int
@@ -76,14 +77,14 @@ type Extras struct {
 // SubRip, which Matroska holds. copyAudio includes the audio tracks. A
 // source with none of those streams gets an ffmetadata file, which holds the
 // chapters and global metadata alone.
-func ExtrasArgs(src *ffmpeg.Media, copyAudio bool, out string, inputOptions ...string) []string {
+func ExtrasArgs(src *media.Media, copyAudio bool, out string, inputOptions ...string) []string {
 	args := append(slices.Clip(inputOptions), "-i", src.Path)
 	streams := extrasStreams(src, copyAudio)
 	for _, s := range streams {
 		args = append(args, "-map", fmt.Sprintf("0:%d", s.Index))
 	}
 	args = append(args, "-c", "copy")
-	for i, s := range src.StreamsOf("subtitle") {
+	for i, s := range src.StreamsOf(media.Subtitle) {
 		if c := extrasCodec(s.Codec); c != s.Codec {
 			args = append(args, fmt.Sprintf("-c:s:%d", i), c)
 		}
@@ -97,13 +98,13 @@ func ExtrasArgs(src *ffmpeg.Media, copyAudio bool, out string, inputOptions ...s
 
 // extrasStreams are the streams of src that ExtrasArgs copies, in their
 // order in the file it writes.
-func extrasStreams(src *ffmpeg.Media, copyAudio bool) []*ffmpeg.Stream {
-	var out []*ffmpeg.Stream
+func extrasStreams(src *media.Media, copyAudio bool) []*media.Stream {
+	var out []*media.Stream
 	if copyAudio {
-		out = append(out, src.StreamsOf("audio")...)
+		out = append(out, src.StreamsOf(media.Audio)...)
 	}
-	out = append(out, src.StreamsOf("subtitle")...)
-	return append(out, src.StreamsOf("attachment")...)
+	out = append(out, src.StreamsOf(media.Subtitle)...)
+	return append(out, src.StreamsOf(media.Attachment)...)
 }
 
 // extrasCodec is the codec a subtitle stream has in Extras.
@@ -112,38 +113,6 @@ func extrasCodec(codec string) string {
 		return "subrip"
 	}
 	return codec
-}
-
-// ErrUnsupported means the source has a stream the output format cannot hold.
-var ErrUnsupported = errors.New("cannot be stored in the output format")
-
-// SubtitleCodec returns the codec a subtitle stream of codec becomes in
-// format: "copy", a text codec to convert to, or ErrUnsupported for picture
-// subtitles in formats that hold only text.
-func SubtitleCodec(format, codec string) (string, error) {
-	text := map[string]bool{"subrip": true, "srt": true, "ass": true, "ssa": true, "webvtt": true, "mov_text": true, "text": true}
-	switch format {
-	case "mp4", "mov":
-		if codec == "mov_text" {
-			return "copy", nil
-		}
-		if text[codec] {
-			return "mov_text", nil
-		}
-	case "webm":
-		if codec == "webvtt" {
-			return "copy", nil
-		}
-		if text[codec] {
-			return "webvtt", nil
-		}
-	default:
-		if codec == "mov_text" {
-			return "srt", nil
-		}
-		return "copy", nil
-	}
-	return "", fmt.Errorf("%s subtitles: %w (%s)", codec, ErrUnsupported, format)
 }
 
 // Merge writes spec.Output.
@@ -174,7 +143,7 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 	if offset > 0 {
 		args = append(args, "-itsoffset", strconv.FormatFloat(offset, 'f', 6, 64))
 	}
-	setRotation := spec.Rotation != 0 && (spec.Format == "mp4" || spec.Format == "mov")
+	setRotation := spec.Rotation != 0 && spec.Container.Rotation
 	useDisplayRotation := setRotation && r.HasOption(ctx, "display_rotation")
 	if useDisplayRotation {
 		args = append(args, "-display_rotation:v:0", strconv.Itoa(spec.Rotation))
@@ -194,7 +163,7 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 	}
 	// index is where a stream of the source is in the input read for it:
 	// the source, or Extras.
-	index := func(s *ffmpeg.Stream) int { return s.Index }
+	index := func(s *media.Stream) int { return s.Index }
 	if spec.Extras != nil {
 		if spec.Extras.Start != 0 {
 			args = append(args, "-itsoffset", strconv.FormatFloat(spec.Extras.Start, 'f', 6, 64))
@@ -204,14 +173,14 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 		for i, s := range extrasStreams(src, spec.CopyAudio) {
 			inExtras[s.Index] = i
 		}
-		index = func(s *ffmpeg.Stream) int { return inExtras[s.Index] }
+		index = func(s *media.Stream) int { return inExtras[s.Index] }
 	} else {
 		args = append(args, "-i", src.Path)
 	}
-	from := func(s *ffmpeg.Stream) string { return fmt.Sprintf("%s:%d", srcIn, index(s)) }
-	meta := func(s *ffmpeg.Stream) string { return fmt.Sprintf("%s:s:%d", srcIn, index(s)) }
+	from := func(s *media.Stream) string { return fmt.Sprintf("%s:%d", srcIn, index(s)) }
+	meta := func(s *media.Stream) string { return fmt.Sprintf("%s:s:%d", srcIn, index(s)) }
 	args = append(args, "-map", "0:v:0")
-	audio := src.StreamsOf("audio")
+	audio := src.StreamsOf(media.Audio)
 	switch {
 	case spec.Audio != "":
 		args = append(args, "-map", "1:a")
@@ -221,19 +190,19 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 		}
 	}
 	args = append(args, "-c", "copy")
-	for i, s := range src.StreamsOf("subtitle") {
+	for i, s := range src.StreamsOf(media.Subtitle) {
 		codec := s.Codec
 		if spec.Extras != nil {
 			codec = extrasCodec(codec)
 		}
-		codec, err := SubtitleCodec(spec.Format, codec)
+		codec, err := spec.Container.SubtitleCodec(codec)
 		if err != nil {
 			return nil, fmt.Errorf("%s: stream %d: %w", src.Path, s.Index, err)
 		}
 		args = append(args, "-map", from(s), fmt.Sprintf("-c:s:%d", i), codec)
 	}
-	if spec.Format == "matroska" {
-		for _, s := range src.StreamsOf("attachment") {
+	if spec.Container.Format == "matroska" {
+		for _, s := range src.StreamsOf(media.Attachment) {
 			args = append(args, "-map", from(s))
 		}
 	}
@@ -257,17 +226,17 @@ func mergeArgs(ctx context.Context, r ffmpeg.Runner, spec Spec) ([]string, error
 			args = append(args, fmt.Sprintf("-map_metadata:s:a:%d", i), meta(a))
 		}
 	}
-	for i, s := range src.StreamsOf("subtitle") {
+	for i, s := range src.StreamsOf(media.Subtitle) {
 		args = append(args, fmt.Sprintf("-map_metadata:s:s:%d", i), meta(s))
 	}
 	if setRotation && !useDisplayRotation {
 		// ffmpeg before display_rotation reads the old tag when muxing.
 		args = append(args, "-metadata:s:v:0", "rotate="+strconv.Itoa((spec.Rotation%360+360)%360))
 	}
-	if spec.Format == "mp4" || spec.Format == "mov" {
+	if spec.Container.Faststart {
 		args = append(args, "-movflags", "+faststart")
 	}
-	args = append(args, "-f", spec.Format, "-y", spec.Output)
+	args = append(args, "-f", spec.Container.Format, "-y", spec.Output)
 	return args, nil
 }
 

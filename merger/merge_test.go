@@ -12,41 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestSubtitleCodec(t *testing.T) {
-	tests := []struct {
-		format, codec string
-		want          string // "" means ErrUnsupported
-	}{
-		{"mp4", "subrip", "mov_text"},
-		{"mp4", "ass", "mov_text"},
-		{"mp4", "webvtt", "mov_text"},
-		{"mp4", "mov_text", "copy"},
-		{"mov", "subrip", "mov_text"},
-		{"mp4", "hdmv_pgs_subtitle", ""},
-		{"mp4", "dvd_subtitle", ""},
-		{"webm", "webvtt", "copy"},
-		{"webm", "subrip", "webvtt"},
-		{"webm", "mov_text", "webvtt"},
-		{"webm", "dvd_subtitle", ""},
-		{"matroska", "subrip", "copy"},
-		{"matroska", "ass", "copy"},
-		{"matroska", "hdmv_pgs_subtitle", "copy"},
-		{"matroska", "mov_text", "srt"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.codec+" in "+tt.format, func(t *testing.T) {
-			got, err := SubtitleCodec(tt.format, tt.codec)
-			if tt.want == "" {
-				assert.True(t, errors.Is(err, ErrUnsupported), "want ErrUnsupported, got %q, %v", got, err)
-				assert.Contains(t, err.Error(), tt.codec, "the error names the codec")
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
-		})
-	}
-}
-
 // concatEntry is one file of a concat list.
 type concatEntry struct {
 	file   string

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // Options control the plan.
@@ -71,8 +71,8 @@ type Plan struct {
 	Segments []Segment `json:"segments"`
 	Frames   int       `json:"frames"`
 	// Target is the segment duration the cuts aimed at.
-	Target   time.Duration   `json:"target_ns"`
-	TimeBase ffmpeg.Rational `json:"time_base"`
+	Target   time.Duration  `json:"target_ns"`
+	TimeBase media.Rational `json:"time_base"`
 }
 
 // Duration is the length of s in seconds.
@@ -93,7 +93,7 @@ func (p *Plan) KeyframeCuts() int {
 var ErrNoFrames = errors.New("no video frames to plan")
 
 // New plans the segments of m.
-func New(m *ffmpeg.Media, o Options) (*Plan, error) {
+func New(m *media.Media, o Options) (*Plan, error) {
 	if m.Video == nil || len(m.Frames) == 0 {
 		return nil, ErrNoFrames
 	}
@@ -183,7 +183,7 @@ func New(m *ffmpeg.Media, o Options) (*Plan, error) {
 // SeekMicros is where frame (an index into m.Frames) starts for ffmpeg's
 // input -ss: microseconds from the start of the container, rounded down, 0
 // for a frame before it.
-func SeekMicros(m *ffmpeg.Media, frame int) int64 {
+func SeekMicros(m *media.Media, frame int) int64 {
 	start := int64(math.Round(m.Start * 1e6))
 	return max(m.Video.TimeBase.Micros(m.Frames[frame].PTS)-start, 0)
 }
@@ -202,7 +202,7 @@ func seeksExactly(format string) bool {
 
 // nearest returns the index of the keyframe closest to ideal if one lies
 // within tolerance, else of the frame closest to ideal.
-func nearest(frames []ffmpeg.Frame, keys []int, ideal, tolerance int64) int {
+func nearest(frames []media.Frame, keys []int, ideal, tolerance int64) int {
 	best, bestDist := -1, int64(math.MaxInt64)
 	k := sort.Search(len(keys), func(i int) bool { return frames[keys[i]].PTS >= ideal })
 	for _, j := range []int{k - 1, k} {

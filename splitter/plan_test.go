@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/splitter"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,16 +24,16 @@ type source struct {
 	pts      func(i int) int64 // overrides the constant frame rate
 }
 
-func (s source) media() *ffmpeg.Media {
+func (s source) media() *media.Media {
 	if s.ticks == 0 {
 		s.ticks = 1
 	}
 	if s.format == "" {
 		s.format = "mov,mp4,m4a,3gp,3g2,mj2"
 	}
-	tb := ffmpeg.Rational{Num: 1, Den: s.rate * s.ticks}
-	m := &ffmpeg.Media{Path: "synthetic", Format: s.format, Start: s.start,
-		Streams: []ffmpeg.Stream{{Index: 0, Type: "video", Codec: "h264", TimeBase: tb}}}
+	tb := media.Rational{Num: 1, Den: s.rate * s.ticks}
+	m := &media.Media{Path: "synthetic", Format: s.format, Start: s.start,
+		Streams: []media.Stream{{Index: 0, Type: "video", Codec: "h264", TimeBase: tb}}}
 	m.Video = &m.Streams[0]
 	for i := range s.frames {
 		pts := s.firstPTS + int64(i)*s.ticks
@@ -41,7 +41,7 @@ func (s source) media() *ffmpeg.Media {
 			pts = s.firstPTS + s.pts(i)
 		}
 		key := i == 0 || (s.keyEvery > 0 && i%s.keyEvery == 0)
-		m.Frames = append(m.Frames, ffmpeg.Frame{PTS: pts, Key: key})
+		m.Frames = append(m.Frames, media.Frame{PTS: pts, Key: key})
 	}
 	if n := len(m.Frames); n > 0 {
 		m.FrameEnd = m.Frames[n-1].PTS + s.ticks
@@ -52,7 +52,7 @@ func (s source) media() *ffmpeg.Media {
 // checkInvariants asserts what every plan must hold: contiguous,
 // non-empty segments that add up to every frame, each knowing its first
 // frame's timestamp and a seek that does not pass it.
-func checkInvariants(t *testing.T, m *ffmpeg.Media, p *splitter.Plan) {
+func checkInvariants(t *testing.T, m *media.Media, p *splitter.Plan) {
 	t.Helper()
 	require.NotEmpty(t, p.Segments)
 	assert.Equal(t, len(m.Frames), p.Frames)
@@ -222,24 +222,24 @@ func TestNewInvariants(t *testing.T) {
 func TestSeekMicros(t *testing.T) {
 	tests := []struct {
 		name  string
-		tb    ffmpeg.Rational
+		tb    media.Rational
 		start float64
 		pts   int64
 		want  int64
 	}{
-		{"exact", ffmpeg.Rational{Num: 1, Den: 1000}, 0, 1500, 1_500_000},
-		{"rounds down, never past the frame", ffmpeg.Rational{Num: 1, Den: 90000}, 0, 5, 55},
-		{"rounds down two thirds", ffmpeg.Rational{Num: 1, Den: 3}, 0, 2, 666_666},
-		{"rounds down 1001/30000", ffmpeg.Rational{Num: 1001, Den: 30000}, 0, 7, 233_566},
-		{"relative to the container start", ffmpeg.Rational{Num: 1, Den: 90000}, 1.458667, 262800, 1_461_333},
-		{"never negative", ffmpeg.Rational{Num: 1, Den: 90000}, 1.0, 89999, 0},
+		{"exact", media.Rational{Num: 1, Den: 1000}, 0, 1500, 1_500_000},
+		{"rounds down, never past the frame", media.Rational{Num: 1, Den: 90000}, 0, 5, 55},
+		{"rounds down two thirds", media.Rational{Num: 1, Den: 3}, 0, 2, 666_666},
+		{"rounds down 1001/30000", media.Rational{Num: 1001, Den: 30000}, 0, 7, 233_566},
+		{"relative to the container start", media.Rational{Num: 1, Den: 90000}, 1.458667, 262800, 1_461_333},
+		{"never negative", media.Rational{Num: 1, Den: 90000}, 1.0, 89999, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := &ffmpeg.Media{Format: "matroska,webm", Start: tt.start,
-				Streams: []ffmpeg.Stream{{Type: "video", TimeBase: tt.tb}}}
+			m := &media.Media{Format: "matroska,webm", Start: tt.start,
+				Streams: []media.Stream{{Type: "video", TimeBase: tt.tb}}}
 			m.Video = &m.Streams[0]
-			m.Frames = []ffmpeg.Frame{{PTS: 0, Key: true}, {PTS: tt.pts, Key: true}}
+			m.Frames = []media.Frame{{PTS: 0, Key: true}, {PTS: tt.pts, Key: true}}
 			m.FrameEnd = tt.pts + 1
 			p, err := splitter.New(m, splitter.Options{SegmentDuration: time.Duration(tt.tb.Seconds(tt.pts) * float64(time.Second) / 1.5)})
 			require.NoError(t, err)
@@ -295,7 +295,7 @@ func TestNewErrors(t *testing.T) {
 		assert.True(t, errors.Is(err, splitter.ErrNoFrames), "got %v", err)
 	})
 	t.Run("no video", func(t *testing.T) {
-		_, err := splitter.New(&ffmpeg.Media{}, splitter.Options{})
+		_, err := splitter.New(&media.Media{}, splitter.Options{})
 		assert.ErrorIs(t, err, splitter.ErrNoFrames)
 	})
 	t.Run("negative segment duration", func(t *testing.T) {

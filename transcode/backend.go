@@ -12,10 +12,11 @@ import (
 	"errors"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // Errors a run can end with. Problems with an input file come back as an
-// *ffmpeg.MediaError.
+// *media.Error.
 var (
 	// ErrShortSegment means an encoded segment has a different frame count
 	// than planned.
@@ -24,9 +25,6 @@ var (
 	ErrSameFile = errors.New("output is the input file")
 	// ErrVerify means the finished output failed a check against the source.
 	ErrVerify = errors.New("output does not match the source")
-	// ErrUnsupported means the source has something the output container
-	// cannot hold.
-	ErrUnsupported = errors.New("unsupported by the output container")
 	// ErrPermanent marks a segment failure that another try cannot fix,
 	// such as a job a function refuses; the pipeline does not retry it.
 	ErrPermanent = errors.New("permanent failure")
@@ -54,7 +52,7 @@ type Backend interface {
 // it. Prepare receives every job still to encode; Encode is called only after
 // Prepare has returned without error.
 type Preparer interface {
-	Prepare(ctx context.Context, src *ffmpeg.Media, jobs []Job) error
+	Prepare(ctx context.Context, src *media.Media, jobs []Job) error
 }
 
 // Finisher is implemented by backends that hold run-wide resources, such as
@@ -81,7 +79,7 @@ type SourceReader interface {
 
 // Source is what a SourceReader read from a source.
 type Source struct {
-	Media *ffmpeg.Media
+	Media *media.Media
 	// Audio is the encoded audio, "" when the source has none or the
 	// profile copies it.
 	Audio string

@@ -3,7 +3,7 @@ package transcode
 import (
 	"fmt"
 
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	ffargs "github.com/u2takey/ffmpeg-go"
 )
 
@@ -13,16 +13,17 @@ import (
 // codec, over the whole file at once. It is what chunkcode's speed is
 // measured against. p is validated for output's container first. Thread
 // counts are left to the encoders, as when ffmpeg is run by hand.
-func BaselineArgs(src *ffmpeg.Media, p Profile, output string) ([]string, error) {
-	container, err := ContainerFor(output)
+func BaselineArgs(src *media.Media, p Profile, output string) ([]string, error) {
+	container, err := media.ContainerFor(output)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Validate(container, output); err != nil {
+	p = p.WithDefaults(container)
+	if err := p.Check(container, output); err != nil {
 		return nil, err
 	}
 	if src.Video == nil {
-		return nil, &ffmpeg.MediaError{Path: src.Path, Err: ffmpeg.ErrNoVideo}
+		return nil, &media.Error{Path: src.Path, Err: media.ErrNoVideo}
 	}
 	rotatePixels := src.Video.Rotation != 0 && !container.Rotation
 	in := ffargs.KwArgs{}
@@ -30,7 +31,7 @@ func BaselineArgs(src *ffmpeg.Media, p Profile, output string) ([]string, error)
 		in["noautorotate"] = ""
 	}
 	maps := []string{fmt.Sprintf("0:%d", src.Video.Index)}
-	for _, a := range src.StreamsOf("audio") {
+	for _, a := range src.StreamsOf(media.Audio) {
 		maps = append(maps, fmt.Sprintf("0:%d", a.Index))
 	}
 	out := encoderOptions(p, 0)
@@ -48,17 +49,17 @@ func BaselineArgs(src *ffmpeg.Media, p Profile, output string) ([]string, error)
 		out["vf"] = f
 	}
 	if len(maps) > 1 {
-		if p.AudioCodec == "copy" {
+		if p.AudioCodec == media.AudioCopy {
 			out["c:a"] = "copy"
 		} else {
-			out["c:a"] = audioEncoders[p.AudioCodec]
+			out["c:a"] = p.AudioCodec.Encoder()
 			out["strict"] = "experimental"
 			if p.AudioBitrate != "" {
 				out["b:a"] = p.AudioBitrate
 			}
 		}
 	}
-	if container.Format == "mp4" || container.Format == "mov" {
+	if container.Faststart {
 		out["movflags"] = "+faststart" // as the merge writes them
 	}
 	return ffargs.Input(src.Path, in).Output(output, out).GetArgs(), nil

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -12,17 +12,18 @@ import (
 // TestBaselineArgsMatchSegmentArgs checks that the plain ffmpeg baseline
 // uses every encoder setting a segment encode uses, so the two cannot drift.
 func TestBaselineArgsMatchSegmentArgs(t *testing.T) {
-	src := &ffmpeg.Media{Path: "in.mp4", Streams: []ffmpeg.Stream{
-		{Index: 0, Type: "video", Codec: "h264", FrameRate: "25/1", TimeBase: ffmpeg.Rational{Num: 1, Den: 12800}},
+	src := &media.Media{Path: "in.mp4", Streams: []media.Stream{
+		{Index: 0, Type: "video", Codec: "h264", FrameRate: "25/1", TimeBase: media.Rational{Num: 1, Den: 12800}},
 		{Index: 1, Type: "audio", Codec: "aac"},
 	}}
 	src.Video = &src.Streams[0]
-	for _, codec := range Codecs {
+	for _, codec := range media.Codecs {
 		t.Run(string(codec), func(t *testing.T) {
-			p := Profile{Codec: codec, CRF: -1, Preset: codec.presets()[2], Height: 720, AudioBitrate: "96k"}
+			p := Profile{Codec: codec, Preset: codec.Presets()[2], Height: 720, AudioBitrate: "96k"}
 			args, err := BaselineArgs(src, p, "out.mkv")
 			require.NoError(t, err)
-			require.NoError(t, p.Validate(containers[2], "out.mkv"))
+			p = p.WithDefaults(media.Containers[2])
+			require.NoError(t, p.Check(media.Containers[2], "out.mkv"))
 			seg := segmentArgs(Job{Source: "in.mp4", Frames: 10, FrameRate: "25/1", Profile: p, Output: "seg.mp4"}, nil)
 			for _, opt := range []string{"-c:v", "-crf", "-preset", "-cpu-used", "-x264-params", "-b:v", "-row-mt", "-tag:v", "-vf", "-fps_mode", "-enc_time_base:v", "-bsf:v"} {
 				if i := slices.Index(seg, opt); i >= 0 {
@@ -31,7 +32,7 @@ func TestBaselineArgsMatchSegmentArgs(t *testing.T) {
 					assert.Equal(t, seg[i+1], args[j+1], "%s", opt)
 				}
 			}
-			if codec == H264 {
+			if codec == media.H264 {
 				assert.Contains(t, seg, "h264_metadata=tick_rate=50/1", "the H.264 headers declare the frame rate")
 			}
 			assert.NotContains(t, args, "-threads", "the baseline leaves threads to the encoder")

@@ -15,6 +15,7 @@ import (
 	"github.com/chunkcode/chunkcode/merger"
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/chunkcode/chunkcode/transcode/mp4"
 	"golang.org/x/sync/errgroup"
 )
@@ -98,21 +99,21 @@ type Stages struct {
 
 // Summary describes a finished run.
 type Summary struct {
-	Input           string  `json:"input"`
-	Output          string  `json:"output"`
-	Backend         string  `json:"backend"`
-	Codec           Codec   `json:"codec"`
-	Workers         int     `json:"workers"`
-	Threads         int     `json:"threads_per_worker,omitempty"`
-	Segments        int     `json:"segments"`
-	KeyframeCuts    int     `json:"keyframe_cuts"`
-	ResumedSegments int     `json:"resumed_segments"`
-	Frames          int     `json:"frames"`
-	Duration        float64 `json:"duration_seconds"`
-	Stages          Stages  `json:"stages"`
-	WallSeconds     float64 `json:"wall_seconds"`
-	Speed           float64 `json:"speed_x_realtime"`
-	Retries         int     `json:"retries"`
+	Input           string      `json:"input"`
+	Output          string      `json:"output"`
+	Backend         string      `json:"backend"`
+	Codec           media.Codec `json:"codec"`
+	Workers         int         `json:"workers"`
+	Threads         int         `json:"threads_per_worker,omitempty"`
+	Segments        int         `json:"segments"`
+	KeyframeCuts    int         `json:"keyframe_cuts"`
+	ResumedSegments int         `json:"resumed_segments"`
+	Frames          int         `json:"frames"`
+	Duration        float64     `json:"duration_seconds"`
+	Stages          Stages      `json:"stages"`
+	WallSeconds     float64     `json:"wall_seconds"`
+	Speed           float64     `json:"speed_x_realtime"`
+	Retries         int         `json:"retries"`
 	// Warnings are problems that did not fail the run, such as staging
 	// objects a backend could not delete.
 	Warnings    []string `json:"warnings,omitempty"`
@@ -165,11 +166,12 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	if backend == nil {
 		backend = &Local{Runner: p.Runner}
 	}
-	container, err := ContainerFor(req.Output)
+	container, err := media.ContainerFor(req.Output)
 	if err != nil {
 		return nil, err
 	}
-	if err := req.Profile.Validate(container, req.Output); err != nil {
+	req.Profile = req.Profile.WithDefaults(container)
+	if err := req.Profile.Check(container, req.Output); err != nil {
 		return nil, err
 	}
 	reader, remote := backend.(SourceReader)
@@ -196,7 +198,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 
 	p.notify(Event{Kind: EventStage, Stage: "probe"})
 	t := time.Now()
-	var src *ffmpeg.Media
+	var src *media.Media
 	var read *sourceFiles
 	if remote {
 		read, err = p.readSource(ctx, reader, req, sum)
@@ -234,8 +236,8 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	sum.Duration = src.VideoDuration()
 
 	audioName := ""
-	if read == nil && len(src.StreamsOf("audio")) > 0 && req.Profile.AudioCodec != "copy" {
-		audioName = "audio" + AudioExt(req.Profile.AudioCodec)
+	if read == nil && len(src.StreamsOf(media.Audio)) > 0 && req.Profile.AudioCodec != media.AudioCopy {
+		audioName = "audio" + req.Profile.AudioCodec.Ext()
 	}
 	work, err := openWorkDir(req, remote, src, plan, audioName)
 	if err != nil {
@@ -282,8 +284,8 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 		extras = &merger.Extras{Path: read.Extras, Start: read.extrasStart}
 	}
 	err = merger.Merge(ctx, p.Runner, merger.Spec{
-		Source: src, Extras: extras, Pieces: pieces, Audio: audio.path, AudioStart: audio.start, CopyAudio: req.Profile.AudioCodec == "copy",
-		Format: container.Format, Rotation: rotation, WorkDir: work.dir, Output: tmp.path,
+		Source: src, Extras: extras, Pieces: pieces, Audio: audio.path, AudioStart: audio.start, CopyAudio: req.Profile.AudioCodec == media.AudioCopy,
+		Container: container, Rotation: rotation, WorkDir: work.dir, Output: tmp.path,
 	})
 	if err != nil {
 		return nil, err
@@ -333,7 +335,7 @@ func (p *Pipeline) readSource(ctx context.Context, reader SourceReader, req Requ
 	var s *Source
 	for attempt := 0; ; attempt++ {
 		s, err = reader.ReadSource(ctx, req.Input, req.Profile, dir)
-		var me *ffmpeg.MediaError
+		var me *media.Error
 		if err == nil || attempt >= req.Retries || ctx.Err() != nil || errors.As(err, &me) || !Retryable(err) {
 			break
 		}
@@ -389,7 +391,7 @@ func addRemote(sum *Summary, remote map[string]float64) {
 // convert encodes every segment on the backend and, at the same time, the
 // audio once over the whole file, unless read holds it already. It calls
 // finish after the last segment.
-func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *ffmpeg.Media, read *sourceFiles, plan *splitter.Plan, jobs []Job, work *workDir, audioName string, sum *Summary, finish func()) (encodedAudio, error) {
+func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *media.Media, read *sourceFiles, plan *splitter.Plan, jobs []Job, work *workDir, audioName string, sum *Summary, finish func()) (encodedAudio, error) {
 	p.notify(Event{Kind: EventStage, Stage: "encode"})
 	var pending []Job
 	for _, j := range jobs {
@@ -572,7 +574,7 @@ func (p *Pipeline) segmentDone(job Job) bool {
 // encodeAudio encodes every audio track of src, once, over the whole file.
 // With req.Resume, audio an earlier run finished for the same input and
 // settings is reused.
-func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *ffmpeg.Media, work *workDir, name string) error {
+func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *media.Media, work *workDir, name string) error {
 	if req.Resume && work.audioDone(name) {
 		return nil
 	}
@@ -593,38 +595,26 @@ func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *ffmpeg.Med
 // read from src.Path with inputOptions before it, into out, as prof says.
 // The pipeline runs them locally; a backend that reads the source for the
 // pipeline (see SourceReader) runs them where the source is.
-func AudioArgs(src *ffmpeg.Media, prof Profile, out string, inputOptions ...string) []string {
+func AudioArgs(src *media.Media, prof Profile, out string, inputOptions ...string) []string {
 	args := append([]string{"-threads", "1"}, inputOptions...)
 	args = append(args, "-i", src.Path)
-	for _, a := range src.StreamsOf("audio") {
+	for _, a := range src.StreamsOf(media.Audio) {
 		args = append(args, "-map", fmt.Sprintf("0:%d", a.Index))
 	}
 	args = append(args, "-vn", "-sn", "-dn", "-map_chapters", "-1",
-		"-c:a", audioEncoders[prof.AudioCodec], "-strict", "experimental")
+		"-c:a", prof.AudioCodec.Encoder(), "-strict", "experimental")
 	if prof.AudioBitrate != "" {
 		args = append(args, "-b:a", prof.AudioBitrate)
 	}
 	// MP4 records the encoder's priming samples in an edit list, so the
 	// audio stays in sync; Matroska would shift it by the priming.
-	format := "mp4"
-	if AudioExt(prof.AudioCodec) == ".mka" {
-		format = "matroska"
-	}
-	return append(args, "-f", format, "-y", out)
-}
-
-// AudioExt is the extension of the file AudioArgs writes for codec.
-func AudioExt(codec string) string {
-	if codec == "vorbis" {
-		return ".mka"
-	}
-	return ".m4a"
+	return append(args, "-f", prof.AudioCodec.Format(), "-y", out)
 }
 
 // verify checks the merged file against the source: the same number of
 // video frames, the same number of audio and subtitle tracks, and every
 // audio track as long as the source's.
-func (p *Pipeline) verify(ctx context.Context, src *ffmpeg.Media, path, name string) error {
+func (p *Pipeline) verify(ctx context.Context, src *media.Media, path, name string) error {
 	out, err := p.Runner.ProbeURL(ctx, path)
 	if err != nil {
 		return fmt.Errorf("%s: verify: %w", name, err)
@@ -632,7 +622,7 @@ func (p *Pipeline) verify(ctx context.Context, src *ffmpeg.Media, path, name str
 	if got, want := len(out.Frames), len(src.Frames); got != want {
 		return fmt.Errorf("%s: %w: %d video frames, source has %d", name, ErrVerify, got, want)
 	}
-	if got, want := len(out.StreamsOf("subtitle")), len(src.StreamsOf("subtitle")); got != want {
+	if got, want := len(out.StreamsOf(media.Subtitle)), len(src.StreamsOf(media.Subtitle)); got != want {
 		return fmt.Errorf("%s: %w: %d subtitle tracks, source has %d", name, ErrVerify, got, want)
 	}
 	if out.Chapters != src.Chapters {
@@ -641,7 +631,7 @@ func (p *Pipeline) verify(ctx context.Context, src *ffmpeg.Media, path, name str
 	if err := audioMatches(src, out); err != nil {
 		return fmt.Errorf("%s: %w: %v", name, ErrVerify, err)
 	}
-	for _, typ := range []string{"audio", "subtitle"} {
+	for _, typ := range []media.StreamType{media.Audio, media.Subtitle} {
 		a, b := src.StreamsOf(typ), out.StreamsOf(typ)
 		for i := range a {
 			if want := language(a[i]); want != "" && want != language(b[i]) {
@@ -654,15 +644,15 @@ func (p *Pipeline) verify(ctx context.Context, src *ffmpeg.Media, path, name str
 
 // language returns s's language tag, "" for none. "und" (undetermined) is
 // none too: MP4 writes it for an untagged track and Matroska leaves it out.
-func language(s *ffmpeg.Stream) string {
+func language(s *media.Stream) string {
 	if s.Language == "und" {
 		return ""
 	}
 	return s.Language
 }
 
-func audioMatches(src, out *ffmpeg.Media) error {
-	a, b := src.StreamsOf("audio"), out.StreamsOf("audio")
+func audioMatches(src, out *media.Media) error {
+	a, b := src.StreamsOf(media.Audio), out.StreamsOf(media.Audio)
 	if len(a) != len(b) {
 		return fmt.Errorf("%d audio tracks, source has %d", len(b), len(a))
 	}
@@ -676,9 +666,9 @@ func audioMatches(src, out *ffmpeg.Media) error {
 
 // checkStreams fails early, naming the input, when the output container
 // cannot hold one of the source's streams.
-func checkStreams(src *ffmpeg.Media, c Container) error {
-	for _, s := range src.StreamsOf("subtitle") {
-		if _, err := merger.SubtitleCodec(c.Format, s.Codec); err != nil {
+func checkStreams(src *media.Media, c media.Container) error {
+	for _, s := range src.StreamsOf(media.Subtitle) {
+		if _, err := c.SubtitleCodec(s.Codec); err != nil {
 			return fmt.Errorf("%s: stream %d: %w; use .mkv", src.Path, s.Index, err)
 		}
 	}
@@ -693,7 +683,7 @@ func checkPaths(in, out string, remote bool) error {
 	if !remote {
 		var err error
 		if inInfo, err = os.Stat(in); err != nil {
-			return &ffmpeg.MediaError{Path: in, Err: unwrapPathError(err)}
+			return &media.Error{Path: in, Err: unwrapPathError(err)}
 		}
 	}
 	if outInfo, err := os.Stat(out); err == nil {
@@ -721,7 +711,7 @@ func unwrapPathError(err error) error {
 
 // timeScale returns the MP4 time scale that holds tb's timestamps exactly,
 // or 0 to let ffmpeg choose.
-func timeScale(tb ffmpeg.Rational) int64 {
+func timeScale(tb media.Rational) int64 {
 	if tb.Num == 1 && tb.Den >= 1000 && tb.Den <= 10_000_000 {
 		return tb.Den
 	}

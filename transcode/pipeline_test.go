@@ -15,6 +15,7 @@ import (
 	"github.com/chunkcode/chunkcode/internal/fixture"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +25,7 @@ import (
 func request(in, out string) transcode.Request {
 	return transcode.Request{
 		Input: in, Output: out,
-		Profile:         transcode.Profile{Codec: transcode.H264, CRF: -1, Preset: "ultrafast"},
+		Profile:         transcode.Profile{Codec: media.H264, Preset: "ultrafast"},
 		Workers:         2,
 		SegmentDuration: 500 * time.Millisecond,
 		Retries:         transcode.DefaultRetries,
@@ -208,17 +209,17 @@ func TestPipeline(t *testing.T) {
 		{
 			name: "h265",
 			spec: fixture.Spec{Duration: time.Second, Audio: 1},
-			ext:  ".mp4", req: codec(transcode.H265), check: hasCodec("hevc"),
+			ext:  ".mp4", req: codec(media.H265), check: hasCodec("hevc"),
 		},
 		{
 			name: "vp9 in webm",
 			spec: fixture.Spec{Duration: time.Second, Audio: 1},
-			ext:  ".webm", req: codec(transcode.VP9), check: hasCodec("vp9"),
+			ext:  ".webm", req: codec(media.VP9), check: hasCodec("vp9"),
 		},
 		{
 			name: "av1",
 			spec: fixture.Spec{Duration: time.Second, Audio: 1},
-			ext:  ".mkv", req: codec(transcode.AV1), check: hasCodec("av1"),
+			ext:  ".mkv", req: codec(media.AV1), check: hasCodec("av1"),
 		},
 		{
 			name: "h264 in mov",
@@ -310,8 +311,8 @@ func inSync(t *testing.T, in, out string, sum *transcode.Summary) {
 }
 
 // codec sets the codec with its fastest preset.
-func codec(c transcode.Codec) func(*transcode.Request) {
-	preset := map[transcode.Codec]string{transcode.H265: "ultrafast", transcode.VP9: "8", transcode.AV1: "12"}[c]
+func codec(c media.Codec) func(*transcode.Request) {
+	preset := map[media.Codec]string{media.H265: "ultrafast", media.VP9: "8", media.AV1: "12"}[c]
 	return func(r *transcode.Request) { r.Profile.Codec, r.Profile.Preset = c, preset }
 }
 
@@ -394,7 +395,7 @@ func TestResume(t *testing.T) {
 	t.Run("does not reuse segments made with other settings", func(t *testing.T) {
 		req := req
 		req.Resume = true
-		req.Profile.CRF = 30
+		req.Profile.CRF = transcode.CRF(30)
 		sum2, err := run(t, req, nil)
 		require.NoError(t, err)
 		assert.Zero(t, sum2.ResumedSegments)
@@ -593,7 +594,7 @@ func TestBadInput(t *testing.T) {
 
 	tests := []struct {
 		name, in, out string
-		codec         transcode.Codec
+		codec         media.Codec
 		want          string // in the error
 	}{
 		{"missing input", filepath.Join(dir, "missing.mp4"), "out.mp4", "", "missing.mp4"},
@@ -601,7 +602,7 @@ func TestBadInput(t *testing.T) {
 		{"truncated", truncated, "out.mp4", "", "half.mp4: truncated"},
 		{"no video", audio, "out.mp4", "", "audio.m4a: no video stream"},
 		{"unknown container", good, "out.avi", "", "out.avi"},
-		{"codec the container cannot hold", good, "out.webm", transcode.H264, "out.webm"},
+		{"codec the container cannot hold", good, "out.webm", media.H264, "out.webm"},
 		{"unknown codec", good, "out.mp4", "foo", "foo"},
 		{"missing output directory", good, "nodir/out.mp4", "", "nodir"},
 	}

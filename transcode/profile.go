@@ -2,150 +2,42 @@ package transcode
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
-
-// Codec is a video codec chunkcode encodes to.
-type Codec string
-
-// The codecs chunkcode can encode, with the ffmpeg encoder used for each.
-const (
-	H264 Codec = "h264" // libx264
-	H265 Codec = "h265" // libx265
-	VP9  Codec = "vp9"  // libvpx-vp9
-	AV1  Codec = "av1"  // libsvtav1
-)
-
-// Codecs lists the supported codecs in the order help text shows them.
-var Codecs = []Codec{H264, H265, VP9, AV1}
-
-// Encoder is the ffmpeg encoder for c.
-func (c Codec) Encoder() string {
-	switch c {
-	case H264:
-		return "libx264"
-	case H265:
-		return "libx265"
-	case VP9:
-		return "libvpx-vp9"
-	case AV1:
-		return "libsvtav1"
-	}
-	return ""
-}
-
-// DefaultCRF is the quality ffmpeg's encoder uses when none is given.
-func (c Codec) DefaultCRF() int {
-	switch c {
-	case H264:
-		return 23
-	case H265:
-		return 28
-	case VP9:
-		return 31
-	case AV1:
-		return 35
-	}
-	return 0
-}
-
-// crfRange is the valid quality range of c's encoder.
-func (c Codec) crfRange() (lo, hi int) {
-	switch c {
-	case H264, H265:
-		return 0, 51
-	case VP9:
-		return 0, 63
-	case AV1:
-		return 1, 63
-	}
-	return 0, 0
-}
-
-// presets lists the preset names c accepts: x264/x265 names, libvpx's
-// cpu-used levels and SVT-AV1's preset numbers.
-func (c Codec) presets() []string {
-	switch c {
-	case H264, H265:
-		return []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
-	case VP9:
-		return []string{"0", "1", "2", "3", "4", "5", "6", "7", "8"}
-	case AV1:
-		return []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"}
-	}
-	return nil
-}
-
-// ParseCodec parses a codec name such as "h264" (also "x264", "hevc").
-func ParseCodec(s string) (Codec, error) {
-	switch strings.ToLower(s) {
-	case "h264", "x264", "avc", "libx264":
-		return H264, nil
-	case "h265", "x265", "hevc", "libx265":
-		return H265, nil
-	case "vp9", "libvpx-vp9":
-		return VP9, nil
-	case "av1", "svtav1", "libsvtav1":
-		return AV1, nil
-	}
-	return "", fmt.Errorf("unknown codec %q (want h264, h265, vp9 or av1)", s)
-}
-
-// Container is an output file format, chosen by the output's extension.
-type Container struct {
-	Ext    string // ".mp4"
-	Format string // ffmpeg muxer name
-	Video  []Codec
-	Audio  []string // audio codecs it holds, default first
-	// Subtitle is the codec text subtitles are converted to, "copy" to keep
-	// them as they are, or "" when the container holds none.
-	Subtitle string
-	// Rotation says the container can carry a display rotation, so rotated
-	// video is kept as coded with the rotation copied from the source.
-	Rotation bool
-}
-
-var containers = []Container{
-	{Ext: ".mp4", Format: "mp4", Video: []Codec{H264, H265, VP9, AV1}, Audio: []string{"aac", "opus", "mp3", "ac3", "flac"}, Subtitle: "mov_text", Rotation: true},
-	{Ext: ".mov", Format: "mov", Video: []Codec{H264, H265}, Audio: []string{"aac", "mp3", "ac3", "flac"}, Subtitle: "mov_text", Rotation: true},
-	{Ext: ".mkv", Format: "matroska", Video: []Codec{H264, H265, VP9, AV1}, Audio: []string{"aac", "opus", "mp3", "ac3", "flac", "vorbis"}, Subtitle: "copy"},
-	{Ext: ".webm", Format: "webm", Video: []Codec{VP9, AV1}, Audio: []string{"opus", "vorbis"}, Subtitle: "webvtt"},
-}
-
-// ContainerFor returns the container for path's extension.
-func ContainerFor(path string) (Container, error) {
-	ext := strings.ToLower(filepath.Ext(path))
-	for _, c := range containers {
-		if c.Ext == ext {
-			return c, nil
-		}
-	}
-	return Container{}, fmt.Errorf("%s: unsupported output container %q (want .mp4, .mov, .mkv or .webm)", path, ext)
-}
-
-// audioEncoders maps audio codec names to ffmpeg encoders.
-var audioEncoders = map[string]string{
-	"aac": "aac", "opus": "libopus", "mp3": "libmp3lame", "ac3": "ac3", "flac": "flac", "vorbis": "libvorbis",
-}
 
 // Profile is how to encode: everything a segment encoder needs to know
-// besides which frames. It travels to Lambda as JSON, so it holds values,
-// never ffmpeg arguments.
+// besides which frames. It holds values, never ffmpeg arguments. A zero
+// value in any field means the default: WithDefaults fills them in, and
+// Check says whether the result can work.
 type Profile struct {
-	Codec  Codec  `json:"codec"`
-	CRF    int    `json:"crf"`
+	Codec media.Codec `json:"codec,omitempty"` // "" is h264
+	// CRF is the encoder's quality; nil is the codec's default. A pointer,
+	// since 0 is a quality of its own (lossless for x264 and x265).
+	CRF    *int   `json:"crf,omitempty"`
 	Preset string `json:"preset,omitempty"` // "" means the encoder's default
 	Height int    `json:"height,omitempty"` // displayed height; 0 keeps the source size
 	// Threads is how many threads one segment encode may use. 0 lets the
 	// pipeline share the cores among the local encodes running at once;
 	// on a remote backend it means every core the encode runs on.
 	Threads int `json:"threads,omitempty"`
-	// AudioCodec is "" for the container's default, or "copy".
-	AudioCodec   string `json:"audio_codec,omitempty"`
-	AudioBitrate string `json:"audio_bitrate,omitempty"` // "128k"; "" for the encoder's default
+	// AudioCodec is "" for the container's default, or media.AudioCopy.
+	AudioCodec   media.AudioCodec `json:"audio_codec,omitempty"`
+	AudioBitrate string           `json:"audio_bitrate,omitempty"` // "128k"; "" for the encoder's default
+}
+
+// CRF returns a pointer to crf, for Profile.CRF.
+func CRF(crf int) *int { return &crf }
+
+// Quality is p's CRF, or the codec's default when it has none.
+func (p Profile) Quality() int {
+	if p.CRF != nil {
+		return *p.CRF
+	}
+	return p.Codec.DefaultCRF()
 }
 
 // SettingError is a setting that can never work, found before any encoding.
@@ -162,29 +54,57 @@ func settingf(setting, format string, args ...any) error {
 	return &SettingError{Setting: setting, Err: fmt.Errorf(format, args...)}
 }
 
-// Validate fills defaults and checks p against the output container.
-// A value that can never work is a *SettingError; the error names outPath
-// when the container is the problem.
-func (p *Profile) Validate(c Container, outPath string) error {
+// WithDefaults returns p with its zero settings filled in: the codec (h264,
+// and a name such as "x264" made canonical), its CRF and, from c, the
+// container's default audio codec. A zero Container leaves the audio codec
+// as it is. An unknown codec is kept, for Check to name.
+func (p Profile) WithDefaults(c media.Container) Profile {
 	if p.Codec == "" {
-		p.Codec = H264
+		p.Codec = media.H264
 	}
-	codec, err := ParseCodec(string(p.Codec))
-	if err != nil {
-		return &SettingError{Setting: "codec", Err: err}
+	if codec, err := media.ParseCodec(string(p.Codec)); err == nil {
+		p.Codec = codec
 	}
-	p.Codec = codec
-	if !slices.Contains(c.Video, p.Codec) {
+	if p.CRF == nil {
+		p.CRF = CRF(p.Codec.DefaultCRF())
+	}
+	if p.AudioCodec == "" && len(c.Audio) > 0 {
+		p.AudioCodec = c.Audio[0]
+	}
+	return p
+}
+
+// Check reports whether p, with its defaults filled in, can be written to
+// the container c. A value that can never work is a *SettingError; the
+// error names outPath when the container is the problem. An audio codec
+// left "" is not checked against c.
+func (p Profile) Check(c media.Container, outPath string) error {
+	if err := p.CheckVideo(); err != nil {
+		return err
+	}
+	if !c.Holds(p.Codec) {
 		return settingf("codec", "%s: %s cannot hold %s video (it holds %s)", outPath, c.Ext, p.Codec, joinCodecs(c.Video))
 	}
-	if p.CRF < 0 {
-		p.CRF = p.Codec.DefaultCRF()
+	if p.AudioCodec != "" && !c.HoldsAudio(p.AudioCodec) {
+		if !p.AudioCodec.Known() {
+			return settingf("audio_codec", "unknown audio codec %q", p.AudioCodec)
+		}
+		return settingf("audio_codec", "%s: %s cannot hold %s audio (it holds %s)", outPath, c.Ext, p.AudioCodec, joinCodecs(c.Audio))
 	}
-	if lo, hi := p.Codec.crfRange(); p.CRF < lo || p.CRF > hi {
-		return settingf("crf", "crf %d is out of range for %s (%d-%d)", p.CRF, p.Codec, lo, hi)
+	return p.CheckAudio()
+}
+
+// CheckVideo checks the settings of p that a segment encode uses, whatever
+// the container: the codec, CRF, preset, height and threads.
+func (p Profile) CheckVideo() error {
+	if _, err := media.ParseCodec(string(p.Codec)); err != nil {
+		return &SettingError{Setting: "codec", Err: err}
 	}
-	if p.Preset != "" && !slices.Contains(p.Codec.presets(), p.Preset) {
-		return settingf("preset", "unknown %s preset %q (want one of %s)", p.Codec, p.Preset, strings.Join(p.Codec.presets(), ", "))
+	if lo, hi := p.Codec.CRFRange(); p.Quality() < lo || p.Quality() > hi {
+		return settingf("crf", "crf %d is out of range for %s (%d-%d)", p.Quality(), p.Codec, lo, hi)
+	}
+	if p.Preset != "" && !slices.Contains(p.Codec.Presets(), p.Preset) {
+		return settingf("preset", "unknown %s preset %q (want one of %s)", p.Codec, p.Preset, strings.Join(p.Codec.Presets(), ", "))
 	}
 	if p.Height < 0 || p.Height == 1 || p.Height > 8640 {
 		return settingf("height", "height %d is out of range (2-8640, or 0 to keep the source size)", p.Height)
@@ -197,30 +117,19 @@ func (p *Profile) Validate(c Container, outPath string) error {
 	if p.Threads < 0 || p.Threads > 256 {
 		return settingf("threads", "threads %d is out of range (0-256)", p.Threads)
 	}
-	switch {
-	case p.AudioCodec == "":
-		p.AudioCodec = c.Audio[0]
-	case p.AudioCodec == "copy":
-	case !slices.Contains(c.Audio, p.AudioCodec):
-		return settingf("audio_codec", "%s: %s cannot hold %s audio (it holds %s)", outPath, c.Ext, p.AudioCodec, strings.Join(c.Audio, ", "))
+	return nil
+}
+
+// CheckAudio checks the audio settings of p as they come from outside: a
+// known codec or copy, when one is set, and a valid bitrate.
+func (p Profile) CheckAudio() error {
+	if p.AudioCodec != "" && !p.AudioCodec.Known() {
+		return settingf("audio_codec", "unknown audio codec %q", p.AudioCodec)
 	}
 	if p.AudioBitrate != "" {
 		if err := checkBitrate(p.AudioBitrate); err != nil {
 			return &SettingError{Setting: "audio_bitrate", Err: err}
 		}
-	}
-	return nil
-}
-
-// ValidateAudio checks the audio settings of p as they come from outside,
-// with the container's default already filled in: a known codec or "copy",
-// and a valid bitrate.
-func (p *Profile) ValidateAudio() error {
-	if _, ok := audioEncoders[p.AudioCodec]; !ok && p.AudioCodec != "copy" {
-		return fmt.Errorf("unknown audio codec %q", p.AudioCodec)
-	}
-	if p.AudioBitrate != "" {
-		return checkBitrate(p.AudioBitrate)
 	}
 	return nil
 }
@@ -234,7 +143,7 @@ func checkBitrate(s string) error {
 	return nil
 }
 
-func joinCodecs(cs []Codec) string {
+func joinCodecs[C ~string](cs []C) string {
 	s := make([]string, len(cs))
 	for i, c := range cs {
 		s[i] = string(c)

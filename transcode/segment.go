@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/chunkcode/chunkcode/transcode/mp4"
 	ffargs "github.com/u2takey/ffmpeg-go"
 )
@@ -88,21 +89,12 @@ func (j *Job) Validate() error {
 	// Segments are video only: the audio settings play no part, and the
 	// segment container would wrongly hold an opus or vorbis choice against
 	// the job. Checking a copy leaves them as they came.
-	video := j.Profile
-	video.AudioCodec, video.AudioBitrate = "", ""
-	if err := video.Validate(segmentContainer, "segment"); err != nil {
-		return err
-	}
-	j.Profile.Codec, j.Profile.CRF = video.Codec, video.CRF
-	return nil
+	j.Profile = j.Profile.WithDefaults(media.Container{})
+	return j.Profile.CheckVideo()
 }
 
-// segmentContainer is the format of encoded segments: MP4 keeps exact
-// timestamps in the source's time scale and every codec's headers.
-var segmentContainer = Container{Ext: ".mp4", Format: "mp4", Video: []Codec{H264, H265, VP9, AV1}, Audio: []string{"aac"}}
-
 // SegmentExt is the file extension of encoded segments.
-const SegmentExt = ".mp4"
+const SegmentExt = ".mp4" // media.Segment.Ext
 
 // EncodeSegment encodes job with r, writing job.Output, and checks that the
 // result has exactly job.Frames frames. It is the one segment step every
@@ -204,20 +196,20 @@ func segmentArgs(job Job, extraInput []string) []string {
 func encoderOptions(p Profile, threads int) ffargs.KwArgs {
 	out := ffargs.KwArgs{
 		"c:v": p.Codec.Encoder(),
-		"crf": strconv.Itoa(p.CRF),
+		"crf": strconv.Itoa(p.Quality()),
 	}
 	if threads > 0 {
 		out["threads"] = strconv.Itoa(threads)
 	}
 	switch p.Codec {
-	case H264:
+	case media.H264:
 		// stitchable keeps headers identical across separately encoded
 		// segments, so they join with a stream copy.
 		out["x264-params"] = "stitchable=1"
 		if p.Preset != "" {
 			out["preset"] = p.Preset
 		}
-	case H265:
+	case media.H265:
 		out["x265-params"] = "log-level=error"
 		if threads > 0 {
 			out["x265-params"] = fmt.Sprintf("log-level=error:pools=%d:frame-threads=%d", threads, min(threads, 16))
@@ -226,13 +218,13 @@ func encoderOptions(p Profile, threads int) ffargs.KwArgs {
 		if p.Preset != "" {
 			out["preset"] = p.Preset
 		}
-	case VP9:
+	case media.VP9:
 		out["b:v"] = "0" // constant quality
 		out["row-mt"] = "1"
 		if p.Preset != "" {
 			out["cpu-used"] = p.Preset
 		}
-	case AV1:
+	case media.AV1:
 		if threads > 0 {
 			out["svtav1-params"] = fmt.Sprintf("lp=%d", threads)
 		}
@@ -251,11 +243,11 @@ func encoderOptions(p Profile, threads int) ffargs.KwArgs {
 // no rate at all. Its MP4 and MOV demuxer takes the duration of reordered
 // frames (B-frames) from that rate, so every packet would have none and the
 // video would seem a frame short.
-func rateFilter(codec Codec, rate string) string {
-	if codec != H264 || !validRate(rate) {
+func rateFilter(codec media.Codec, rate string) string {
+	if codec != media.H264 || !validRate(rate) {
 		return ""
 	}
-	r, _ := ffmpeg.ParseRational(rate)
+	r, _ := media.ParseRational(rate)
 	// The tick is half a frame: H.264 counts fields.
 	return fmt.Sprintf("h264_metadata=tick_rate=%d/%d", 2*r.Num, r.Den)
 }
@@ -263,7 +255,7 @@ func rateFilter(codec Codec, rate string) string {
 // validRate reports whether rate is a frame rate "num/den" between one
 // frame an hour and a million a second.
 func validRate(rate string) bool {
-	r, err := ffmpeg.ParseRational(rate)
+	r, err := media.ParseRational(rate)
 	return err == nil && r.Num > 0 && r.Den > 0 && r.Den <= math.MaxUint32 &&
 		r.Num <= 1_000_000*r.Den && r.Den <= 3600*r.Num
 }

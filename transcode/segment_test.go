@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -11,7 +12,7 @@ import (
 func TestJobValidate(t *testing.T) {
 	valid := func() transcode.Job {
 		return transcode.Job{Source: "https://example.com/in.mp4", Frames: 50, SeekMicros: 2_000_000,
-			Profile: transcode.Profile{Codec: transcode.H264, CRF: -1}}
+			Profile: transcode.Profile{Codec: media.H264}}
 	}
 	t.Run("fills the codec's default quality", func(t *testing.T) {
 		j := valid()
@@ -21,7 +22,7 @@ func TestJobValidate(t *testing.T) {
 	t.Run("audio settings play no part", func(t *testing.T) {
 		// A WebM output's opus audio must not fail the video-only segment.
 		j := valid()
-		j.Profile = transcode.Profile{Codec: transcode.VP9, CRF: 31, AudioCodec: "opus", AudioBitrate: "96k"}
+		j.Profile = transcode.Profile{Codec: media.VP9, CRF: transcode.CRF(31), AudioCodec: "opus", AudioBitrate: "96k"}
 		require.NoError(t, j.Validate())
 		assert.Equal(t, "opus", j.Profile.AudioCodec, "the job's own profile is left as it came")
 	})
@@ -38,7 +39,7 @@ func TestJobValidate(t *testing.T) {
 		{"zero frame rate", func(j *transcode.Job) { j.FrameRate = "0/0" }, "frame rate"},
 		{"odd rotation", func(j *transcode.Job) { j.Rotation = 45 }, "rotation 45"},
 		{"unknown codec", func(j *transcode.Job) { j.Profile.Codec = "mpeg2" }, "mpeg2"},
-		{"crf out of range", func(j *transcode.Job) { j.Profile.CRF = 99 }, "crf 99"},
+		{"crf out of range", func(j *transcode.Job) { j.Profile.CRF = transcode.CRF(99) }, "crf 99"},
 		{"threads out of range", func(j *transcode.Job) { j.Profile.Threads = 1000 }, "threads 1000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

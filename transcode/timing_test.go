@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/chunkcode/chunkcode/internal/fixture"
-	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -83,16 +83,16 @@ func TestTiming(t *testing.T) {
 	}
 	outputs := []struct {
 		ext    string
-		codec  transcode.Codec
+		codec  media.Codec
 		preset string
 		// plain is the codec options of the plain ffmpeg pass.
 		plain []string
 	}{
 		// superfast, unlike ultrafast, makes B-frames.
-		{".mp4", transcode.H264, "superfast", []string{"-c:v", "libx264", "-preset", "superfast", "-c:a", "aac"}},
-		{".mov", transcode.H264, "superfast", []string{"-c:v", "libx264", "-preset", "superfast", "-c:a", "aac"}},
-		{".mkv", transcode.H264, "superfast", []string{"-c:v", "libx264", "-preset", "superfast", "-c:a", "aac"}},
-		{".webm", transcode.VP9, "8", []string{"-c:v", "libvpx-vp9", "-cpu-used", "8", "-c:a", "libopus"}},
+		{".mp4", media.H264, "superfast", []string{"-c:v", "libx264", "-preset", "superfast", "-c:a", "aac"}},
+		{".mov", media.H264, "superfast", []string{"-c:v", "libx264", "-preset", "superfast", "-c:a", "aac"}},
+		{".mkv", media.H264, "superfast", []string{"-c:v", "libx264", "-preset", "superfast", "-c:a", "aac"}},
+		{".webm", media.VP9, "8", []string{"-c:v", "libvpx-vp9", "-cpu-used", "8", "-c:a", "libopus"}},
 	}
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestTiming(t *testing.T) {
 			for _, o := range outputs {
 				t.Run("to "+o.ext, func(t *testing.T) {
 					t.Parallel()
-					if o.codec == transcode.VP9 {
+					if o.codec == media.VP9 {
 						fixture.RequireEncoder(t, "libvpx-vp9")
 						fixture.RequireEncoder(t, "libopus")
 					}

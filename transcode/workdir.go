@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/splitter"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // Errors about a work directory.
@@ -101,7 +101,7 @@ type workDir struct {
 // another input, other settings or another plan is cleared of the files its
 // manifest lists, and only those. A remote input is known by its URL and
 // plan alone.
-func openWorkDir(req Request, remote bool, src *ffmpeg.Media, plan *splitter.Plan, audioName string) (*workDir, error) {
+func openWorkDir(req Request, remote bool, src *media.Media, plan *splitter.Plan, audioName string) (*workDir, error) {
 	fp, err := newFingerprint(req, remote, src, plan)
 	if err != nil {
 		return nil, err
@@ -273,7 +273,7 @@ func (w *workDir) close() {
 }
 
 // newFingerprint fingerprints req's input, settings and plan.
-func newFingerprint(req Request, remote bool, src *ffmpeg.Media, plan *splitter.Plan) (fingerprint, error) {
+func newFingerprint(req Request, remote bool, src *media.Media, plan *splitter.Plan) (fingerprint, error) {
 	prof := req.Profile
 	prof.Threads = 0 // threads change how fast, not what, a segment encodes
 	fp := fingerprint{Input: req.Input, Profile: prof, Segments: plan.Segments}

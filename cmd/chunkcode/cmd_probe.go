@@ -9,6 +9,7 @@ import (
 
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/spf13/cobra"
 )
 
@@ -20,19 +21,19 @@ type probeOptions struct {
 
 // probeReport is what `chunkcode probe --json` prints.
 type probeReport struct {
-	Path        string          `json:"path"`
-	Format      string          `json:"format"`
-	Duration    float64         `json:"duration_seconds"`
-	Size        int64           `json:"size_bytes"`
-	Frames      int             `json:"frames"`
-	FrameRate   string          `json:"frame_rate"`
-	VFR         bool            `json:"vfr"`
-	Rotation    int             `json:"rotation"`
-	Keyframes   int             `json:"keyframes"`
-	Chapters    int             `json:"chapters"`
-	Streams     []ffmpeg.Stream `json:"streams"`
-	Plan        *splitter.Plan  `json:"plan"`
-	PlanWorkers int             `json:"plan_workers"`
+	Path        string         `json:"path"`
+	Format      string         `json:"format"`
+	Duration    float64        `json:"duration_seconds"`
+	Size        int64          `json:"size_bytes"`
+	Frames      int            `json:"frames"`
+	FrameRate   string         `json:"frame_rate"`
+	VFR         bool           `json:"vfr"`
+	Rotation    int            `json:"rotation"`
+	Keyframes   int            `json:"keyframes"`
+	Chapters    int            `json:"chapters"`
+	Streams     []media.Stream `json:"streams"`
+	Plan        *splitter.Plan `json:"plan"`
+	PlanWorkers int            `json:"plan_workers"`
 }
 
 func newProbeCommand() *cobra.Command {

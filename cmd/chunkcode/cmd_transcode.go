@@ -10,6 +10,7 @@ import (
 
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -40,7 +41,7 @@ func (o *encodeOptions) AddFlags(f *pflag.FlagSet) {
 // profile returns the encoding profile; a value that cannot be parsed is a
 // usage error naming its flag.
 func (o *encodeOptions) profile() (transcode.Profile, time.Duration, error) {
-	codec, err := transcode.ParseCodec(o.codec)
+	codec, err := media.ParseCodec(o.codec)
 	if err != nil {
 		return transcode.Profile{}, 0, usagef("--codec: %v", err)
 	}
@@ -48,10 +49,14 @@ func (o *encodeOptions) profile() (transcode.Profile, time.Duration, error) {
 	if err != nil {
 		return transcode.Profile{}, 0, usagef("--segment-duration: %v", err)
 	}
-	return transcode.Profile{
-		Codec: codec, CRF: o.crf, Preset: o.preset, Height: o.height,
-		AudioCodec: strings.ToLower(o.audioCodec), AudioBitrate: o.audioBitrate,
-	}, d, nil
+	p := transcode.Profile{
+		Codec: codec, Preset: o.preset, Height: o.height,
+		AudioCodec: media.AudioCodec(strings.ToLower(o.audioCodec)), AudioBitrate: o.audioBitrate,
+	}
+	if o.crf >= 0 {
+		p.CRF = transcode.CRF(o.crf)
+	}
+	return p, d, nil
 }
 
 // optionalInt is an int flag whose unset value is -1, shown as no default.

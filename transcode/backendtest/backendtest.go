@@ -22,6 +22,7 @@ import (
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -257,7 +258,7 @@ type lazySource struct {
 
 // source is a probed fixture with its plan and decoded pictures.
 type source struct {
-	media  *ffmpeg.Media
+	media  *media.Media
 	plan   *splitter.Plan
 	frames [][]byte  // luma of every frame, upright, at lumaW x lumaH
 	times  []float64 // every frame's presentation time
@@ -344,7 +345,7 @@ func (src *source) job(seg splitter.Segment, out string) transcode.Job {
 		Index: seg.Index, Source: m.Path, SeekMicros: seg.SeekMicros,
 		PrerollMicros: seg.PrerollMicros, StartPTS: seg.StartPTS, Frames: seg.Frames,
 		StreamIndex: m.Video.Index, TimeScale: scale, Rotation: m.Video.Rotation,
-		Profile: transcode.Profile{Codec: transcode.H264, CRF: 23, Preset: "ultrafast", Threads: 1},
+		Profile: transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23), Preset: "ultrafast", Threads: 1},
 		Output:  out,
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // probeJSON returns what `ffprobe -show_format -show_streams -show_chapters
@@ -73,13 +75,13 @@ func probeJSON(seconds int) []byte {
 }
 
 // parseProbe is what ProbeURL does with ffprobe's output.
-func parseProbe(r io.Reader) (*Media, error) {
+func parseProbe(r io.Reader) (*media.Media, error) {
 	info, packets, err := decodeProbe(r)
 	if err != nil {
 		return nil, err
 	}
 	m := newMedia(&info)
-	m.addPackets(packets)
+	addPackets(m, packets)
 	return m, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // CountFrames returns how many packets the first video stream of path has,
@@ -17,14 +19,14 @@ func (r Runner) CountFrames(ctx context.Context, path string) (int, error) {
 	if err != nil {
 		var ee *ExitError
 		if errors.As(err, &ee) {
-			return 0, &MediaError{Path: path, Err: ErrNotMedia, Detail: probeDetail(ee.Stderr, path)}
+			return 0, &media.Error{Path: path, Err: media.ErrNotMedia, Detail: probeDetail(ee.Stderr, path)}
 		}
 		return 0, err
 	}
 	s := strings.TrimSpace(strings.Split(string(out), "\n")[0])
 	s = strings.TrimSuffix(s, ",")
 	if s == "" {
-		return 0, &MediaError{Path: path, Err: ErrNoVideo}
+		return 0, &media.Error{Path: path, Err: media.ErrNoVideo}
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {

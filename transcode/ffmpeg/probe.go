@@ -12,19 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// Errors returned by Probe, wrapped in a *MediaError that names the file.
-var (
-	// ErrNotMedia means ffprobe could not read the file as media.
-	ErrNotMedia = errors.New("not a media file")
-	// ErrTruncated means the file ends before its own index or headers say it should.
-	ErrTruncated = errors.New("truncated or damaged")
-	// ErrNoVideo means the file has no video stream to transcode.
-	ErrNoVideo = errors.New("no video stream")
-	// ErrPlaylist means the file is a playlist or list of other files
-	// (HLS, DASH, ffconcat), which ffmpeg would follow to read them.
-	ErrPlaylist = errors.New("is a playlist, which reads other files")
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // Demuxers are the input formats that hold their media themselves. Passed
@@ -43,181 +32,33 @@ func SelfContained() []string {
 	return []string{"-format_whitelist", strings.Join(Demuxers, ",")}
 }
 
-// MediaError reports a problem with one input file.
-type MediaError struct {
-	Path   string
-	Err    error  // one of the sentinel errors above, or an *os.PathError's cause
-	Detail string // what ffprobe said, if anything
-}
-
-func (e *MediaError) Error() string {
-	if e.Detail == "" {
-		return fmt.Sprintf("%s: %v", e.Path, e.Err)
-	}
-	return fmt.Sprintf("%s: %v (%s)", e.Path, e.Err, e.Detail)
-}
-
-func (e *MediaError) Unwrap() error { return e.Err }
-
-// Rational is an exact fraction such as a time base.
-type Rational struct{ Num, Den int64 }
-
-// ParseRational parses "num/den".
-func ParseRational(s string) (Rational, error) {
-	a, b, ok := strings.Cut(s, "/")
-	if !ok {
-		return Rational{}, fmt.Errorf("parse rational %q: no slash", s)
-	}
-	n, err1 := strconv.ParseInt(a, 10, 64)
-	d, err2 := strconv.ParseInt(b, 10, 64)
-	if err1 != nil || err2 != nil {
-		return Rational{}, fmt.Errorf("parse rational %q: not integers", s)
-	}
-	return Rational{n, d}, nil
-}
-
-func (r Rational) String() string { return fmt.Sprintf("%d/%d", r.Num, r.Den) }
-
-// Float returns r as a float, 0 when the denominator is 0.
-func (r Rational) Float() float64 {
-	if r.Den == 0 {
-		return 0
-	}
-	return float64(r.Num) / float64(r.Den)
-}
-
-// Seconds converts ts ticks of time base r to seconds.
-func (r Rational) Seconds(ts int64) float64 { return float64(ts) * r.Float() }
-
-// Micros converts ts ticks of time base r to microseconds, rounding down.
-func (r Rational) Micros(ts int64) int64 {
-	if r.Den == 0 {
-		return 0
-	}
-	v := ts * r.Num * 1_000_000
-	q := v / r.Den
-	if v%r.Den != 0 && v < 0 {
-		q-- // round towards minus infinity
-	}
-	return q
-}
-
-// Stream is one stream of a media file.
-type Stream struct {
-	Index      int               `json:"index"`
-	Type       string            `json:"type"` // video, audio, subtitle, data, attachment
-	Codec      string            `json:"codec"`
-	Width      int               `json:"width,omitempty"`
-	Height     int               `json:"height,omitempty"`
-	PixFmt     string            `json:"pix_fmt,omitempty"`
-	FrameRate  string            `json:"frame_rate,omitempty"` // r_frame_rate
-	TimeBase   Rational          `json:"-"`
-	Rotation   int               `json:"rotation,omitempty"` // degrees counter-clockwise, from the display matrix
-	Channels   int               `json:"channels,omitempty"`
-	SampleRate int               `json:"sample_rate,omitempty"`
-	Language   string            `json:"language,omitempty"`
-	Title      string            `json:"title,omitempty"`
-	Cover      bool              `json:"cover,omitempty"` // an attached picture, not a video
-	Packets    int               `json:"packets"`
-	Start      float64           `json:"start_seconds"` // first presented timestamp
-	End        float64           `json:"end_seconds"`   // last timestamp plus its duration
-	Tags       map[string]string `json:"-"`
-}
-
-// Duration is the span of the stream's packets in seconds.
-func (s *Stream) Duration() float64 { return s.End - s.Start }
-
-// Frame is one video frame, in presentation order.
-type Frame struct {
-	PTS int64 // in the video stream's time base
-	Key bool
-}
-
-// Media describes a probed file.
-type Media struct {
-	Path     string
-	Format   string  // ffprobe's format_name
-	Start    float64 // the container's start time in seconds, which ffmpeg's -ss is relative to
-	Duration float64 // seconds, from the container
-	Size     int64
-	Streams  []Stream
-	Chapters int
-	Video    *Stream // the first video stream that is not a cover picture
-	Frames   []Frame // every frame of Video, sorted by PTS
-	FrameEnd int64   // PTS just after the last frame of Video
-}
-
-// VideoDuration is the span of the video frames in seconds.
-func (m *Media) VideoDuration() float64 {
-	if m.Video == nil || len(m.Frames) == 0 {
-		return 0
-	}
-	return m.Video.TimeBase.Seconds(m.FrameEnd - m.Frames[0].PTS)
-}
-
-// StreamsOf returns the streams of type typ, cover pictures excluded.
-func (m *Media) StreamsOf(typ string) []*Stream {
-	var out []*Stream
-	for i := range m.Streams {
-		if s := &m.Streams[i]; s.Type == typ && !s.Cover {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// Keyframes counts the key frames of the video stream.
-func (m *Media) Keyframes() int {
-	n := 0
-	for _, f := range m.Frames {
-		if f.Key {
-			n++
-		}
-	}
-	return n
-}
-
-// VFR reports whether the video's frame intervals vary, beyond the rounding of
-// its time base.
-func (m *Media) VFR() bool {
-	if len(m.Frames) < 3 {
-		return false
-	}
-	lo, hi := int64(math.MaxInt64), int64(0)
-	for i := 1; i < len(m.Frames); i++ {
-		d := m.Frames[i].PTS - m.Frames[i-1].PTS
-		lo, hi = min(lo, d), max(hi, d)
-	}
-	return hi-lo > max(2, lo/20)
-}
-
 // Probe reads the container, every stream and, for the first video stream,
 // every frame's timestamp and key flag. It reads packets, not pictures, so it
 // costs a demux of the file, not a decode. Problems with the file itself come
-// back as a *MediaError.
+// back as a *media.Error.
 //
 // inputOptions go before the file, as ProbeURL's do; with SelfContained's,
-// a playlist is refused with ErrPlaylist.
-func (r Runner) Probe(ctx context.Context, path string, inputOptions ...string) (*Media, error) {
+// a playlist is refused with media.ErrPlaylist.
+func (r Runner) Probe(ctx context.Context, path string, inputOptions ...string) (*media.Media, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
-			return nil, &MediaError{Path: path, Err: pe.Err}
+			return nil, &media.Error{Path: path, Err: pe.Err}
 		}
 		return nil, err
 	}
 	if fi.IsDir() {
-		return nil, &MediaError{Path: path, Err: errors.New("is a directory")}
+		return nil, &media.Error{Path: path, Err: errors.New("is a directory")}
 	}
 	url := FileURL(path)
 	m, err := r.ProbeURL(ctx, url, inputOptions...)
 	if err != nil {
-		var me *MediaError
+		var me *media.Error
 		if errors.As(err, &me) && me.Path == url {
 			me.Path = path // name the file as the caller did
-			if kind := playlistKind(path); kind != "" && errors.Is(me.Err, ErrNotMedia) {
-				me.Err, me.Detail = ErrPlaylist, kind
+			if kind := playlistKind(path); kind != "" && errors.Is(me.Err, media.ErrNotMedia) {
+				me.Err, me.Detail = media.ErrPlaylist, kind
 			}
 		}
 		return nil, err
@@ -263,14 +104,14 @@ func playlistKind(path string) string {
 // inputOptions (such as a protocol whitelist) before it. One ffprobe run
 // reports the container, the streams and every packet; the packet list is
 // decoded as it streams, never held as JSON.
-func (r Runner) ProbeURL(ctx context.Context, url string, inputOptions ...string) (*Media, error) {
+func (r Runner) ProbeURL(ctx context.Context, url string, inputOptions ...string) (*media.Media, error) {
 	return r.ProbeCopy(ctx, url, nil, inputOptions...)
 }
 
 // ProbeCopy is ProbeURL that also copies ffprobe's JSON document to w, when
 // w is not nil, for ParseProbe to read elsewhere. The document is copied
-// whole even when the Media is refused.
-func (r Runner) ProbeCopy(ctx context.Context, url string, w io.Writer, inputOptions ...string) (*Media, error) {
+// whole even when the media.Media is refused.
+func (r Runner) ProbeCopy(ctx context.Context, url string, w io.Writer, inputOptions ...string) (*media.Media, error) {
 	var info jsonInfo
 	var packets []packet
 	read := func(rd io.Reader) (err error) {
@@ -286,43 +127,43 @@ func (r Runner) ProbeCopy(ctx context.Context, url string, w io.Writer, inputOpt
 	if err != nil {
 		var ee *ExitError
 		if errors.As(err, &ee) {
-			return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: probeDetail(ee.Stderr, url)}
+			return nil, &media.Error{Path: url, Err: media.ErrNotMedia, Detail: probeDetail(ee.Stderr, url)}
 		}
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, &MediaError{Path: url, Err: ErrNotMedia, Detail: err.Error()}
+		return nil, &media.Error{Path: url, Err: media.ErrNotMedia, Detail: err.Error()}
 	}
-	return media(&info, packets, url, warnings)
+	return checkMedia(&info, packets, url, warnings)
 }
 
 // ParseProbe reads a JSON document that ProbeCopy wrote for a file it did
-// not refuse, and returns the Media with path as its Path.
-func ParseProbe(rd io.Reader, path string) (*Media, error) {
+// not refuse, and returns the media.Media with path as its Path.
+func ParseProbe(rd io.Reader, path string) (*media.Media, error) {
 	info, packets, err := decodeProbe(rd)
 	if err != nil {
-		return nil, &MediaError{Path: path, Err: ErrNotMedia, Detail: err.Error()}
+		return nil, &media.Error{Path: path, Err: media.ErrNotMedia, Detail: err.Error()}
 	}
-	return media(&info, packets, path, "")
+	return checkMedia(&info, packets, path, "")
 }
 
-// media builds the Media of a probe and refuses a damaged one, as ffprobe's
+// media builds the media.Media of a probe and refuses a damaged one, as ffprobe's
 // warnings tell, and one without video frames.
-func media(info *jsonInfo, packets []packet, path, warnings string) (*Media, error) {
+func checkMedia(info *jsonInfo, packets []packet, path, warnings string) (*media.Media, error) {
 	m := newMedia(info)
 	m.Path = path
 	if len(m.Streams) == 0 {
-		return nil, &MediaError{Path: path, Err: ErrNotMedia, Detail: "no streams"}
+		return nil, &media.Error{Path: path, Err: media.ErrNotMedia, Detail: "no streams"}
 	}
-	m.addPackets(packets)
+	addPackets(m, packets)
 	if d := damage(warnings); d != "" {
-		return nil, &MediaError{Path: path, Err: ErrTruncated, Detail: probeDetail(d, path)}
+		return nil, &media.Error{Path: path, Err: media.ErrTruncated, Detail: probeDetail(d, path)}
 	}
 	if m.Video == nil {
-		return nil, &MediaError{Path: path, Err: ErrNoVideo}
+		return nil, &media.Error{Path: path, Err: media.ErrNoVideo}
 	}
 	if len(m.Frames) == 0 {
-		return nil, &MediaError{Path: path, Err: ErrTruncated, Detail: "the video stream has no frames"}
+		return nil, &media.Error{Path: path, Err: media.ErrTruncated, Detail: "the video stream has no frames"}
 	}
 	return m, nil
 }
@@ -380,21 +221,21 @@ type jsonInfo struct {
 	} `json:"format"`
 }
 
-// newMedia builds a Media from ffprobe's container and stream sections.
-func newMedia(info *jsonInfo) *Media {
-	m := &Media{Format: info.Format.FormatName, Chapters: len(info.Chapters)}
+// newMedia builds a media.Media from ffprobe's container and stream sections.
+func newMedia(info *jsonInfo) *media.Media {
+	m := &media.Media{Format: info.Format.FormatName, Chapters: len(info.Chapters)}
 	m.Start, _ = strconv.ParseFloat(info.Format.StartTime, 64)
 	m.Duration, _ = strconv.ParseFloat(info.Format.Duration, 64)
 	for _, s := range info.Streams {
-		st := Stream{
-			Index: s.Index, Type: s.CodecType, Codec: s.CodecName,
+		st := media.Stream{
+			Index: s.Index, Type: media.StreamType(s.CodecType), Codec: s.CodecName,
 			Width: s.Width, Height: s.Height, PixFmt: s.PixFmt, FrameRate: s.RFrameRate,
 			Channels: s.Channels, Tags: s.Tags,
 			Language: s.Tags["language"], Title: s.Tags["title"],
 			Cover: s.Disposition["attached_pic"] == 1,
 		}
 		st.SampleRate, _ = strconv.Atoi(s.SampleRate)
-		if tb, err := ParseRational(s.TimeBase); err == nil && tb.Den > 0 {
+		if tb, err := media.ParseRational(s.TimeBase); err == nil && tb.Den > 0 {
 			st.TimeBase = tb
 		}
 		for _, sd := range s.SideDataList {
@@ -512,8 +353,8 @@ func decodeProbe(rd io.Reader) (jsonInfo, []packet, error) {
 }
 
 // addPackets fills stream spans and the video frame list from packets.
-func (m *Media) addPackets(packets []packet) {
-	byIndex := map[int]*Stream{}
+func addPackets(m *media.Media, packets []packet) {
+	byIndex := map[int]*media.Stream{}
 	for i := range m.Streams {
 		s := &m.Streams[i]
 		s.Start, s.End = math.Inf(1), math.Inf(-1)
@@ -539,7 +380,7 @@ func (m *Media) addPackets(packets []packet) {
 			unordered = true
 		}
 		lastVideo = p.ts
-		m.Frames = append(m.Frames, Frame{PTS: p.ts, Key: p.key})
+		m.Frames = append(m.Frames, media.Frame{PTS: p.ts, Key: p.key})
 		if p.duration > 0 {
 			frameDur = p.duration
 		}
@@ -554,7 +395,7 @@ func (m *Media) addPackets(packets []packet) {
 		return
 	}
 	if unordered {
-		slices.SortFunc(m.Frames, func(a, b Frame) int { return cmpInt(a.PTS, b.PTS) })
+		slices.SortFunc(m.Frames, func(a, b media.Frame) int { return cmpInt(a.PTS, b.PTS) })
 	}
 	last := m.Frames[len(m.Frames)-1].PTS
 	if m.FrameEnd <= last {

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/chunkcode/chunkcode/transcode/mp4"
 )
 
@@ -256,7 +257,7 @@ func (b *Backend) Stats() Stats {
 // is in S3: later pieces upload while the first segments encode (see
 // planPieces). Otherwise it uploads the source whole and returns when that
 // is done. Jobs whose Source is not src fail in Encode.
-func (b *Backend) Prepare(ctx context.Context, src *ffmpeg.Media, jobs []transcode.Job) error {
+func (b *Backend) Prepare(ctx context.Context, src *media.Media, jobs []transcode.Job) error {
 	b.fetchConfig(ctx)
 	path := src.Path
 	if _, _, ok := ParseS3URL(path); ok || len(jobs) == 0 {

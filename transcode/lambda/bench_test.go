@@ -10,6 +10,7 @@ import (
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // BenchmarkLoopback compares the Lambda backend on two emulators and a
@@ -29,7 +30,7 @@ func BenchmarkLoopback(b *testing.B) {
 		Width: 640, Height: 360, Rate: 30, GOP: 60, Audio: 1})
 	req := transcode.Request{
 		Input: in, Output: filepath.Join(dir, "out.mp4"),
-		Profile: transcode.Profile{Codec: transcode.H264, CRF: -1, Preset: "veryfast", Threads: transcode.Threads(2)},
+		Profile: transcode.Profile{Codec: media.H264, Preset: "veryfast", Threads: transcode.Threads(2)},
 		Workers: 2, Retries: transcode.DefaultRetries,
 	}
 	runOnce := func(backend transcode.Backend) *transcode.Summary {

@@ -22,6 +22,7 @@ import (
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 func request(in, out string) transcode.Request {
 	return transcode.Request{
 		Input: in, Output: out,
-		Profile:         transcode.Profile{Codec: transcode.H264, CRF: -1, Preset: "ultrafast", Threads: 1},
+		Profile:         transcode.Profile{Codec: media.H264, Preset: "ultrafast", Threads: 1},
 		Workers:         2,
 		SegmentDuration: 500 * time.Millisecond,
 		Retries:         transcode.DefaultRetries,
@@ -308,7 +309,7 @@ func TestEmulators(t *testing.T) {
 func validRequest() lambda.Request {
 	return lambda.Request{
 		Job: transcode.Job{Source: "https://bucket.s3.amazonaws.com/in.mp4?X-Amz-Signature=x", Frames: 25,
-			Profile: transcode.Profile{Codec: transcode.H264, CRF: 23}},
+			Profile: transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23)}},
 		ResultURL: "https://bucket.s3.amazonaws.com/seg.mp4?X-Amz-Signature=y",
 	}
 }
@@ -334,7 +335,7 @@ func TestHandlerRejects(t *testing.T) {
 		"preroll beyond the seek": {func(r *lambda.Request) { r.Job.PrerollMicros = 10 }, false, "preroll"},
 		"negative index":          {func(r *lambda.Request) { r.Job.Index = -1 }, false, "index"},
 		"unknown codec":           {func(r *lambda.Request) { r.Job.Profile.Codec = "mpeg2" }, false, "unknown codec"},
-		"crf out of range":        {func(r *lambda.Request) { r.Job.Profile.CRF = 99 }, false, "crf 99"},
+		"crf out of range":        {func(r *lambda.Request) { r.Job.Profile.CRF = transcode.CRF(99) }, false, "crf 99"},
 		"preset that is an option": {func(r *lambda.Request) { r.Job.Profile.Preset = "fast -i /etc/passwd" }, false,
 			"unknown h264 preset"},
 		"height out of range":  {func(r *lambda.Request) { r.Job.Profile.Height = 100000 }, false, "height"},
@@ -360,7 +361,7 @@ func TestHandlerIgnoresAudio(t *testing.T) {
 	h := &lambda.Handler{Runner: ffmpeg.Runner{FFmpeg: "/nonexistent/ffmpeg"}}
 	_, err := h.Handle(context.Background(), lambda.Request{
 		Job: transcode.Job{Source: "https://bucket.s3.amazonaws.com/in.mkv", Frames: 25,
-			Profile: transcode.Profile{Codec: transcode.VP9, CRF: 31, AudioCodec: "opus", AudioBitrate: "96k"}},
+			Profile: transcode.Profile{Codec: media.VP9, CRF: transcode.CRF(31), AudioCodec: "opus", AudioBitrate: "96k"}},
 		ResultURL: "https://bucket.s3.amazonaws.com/seg.mp4",
 	})
 	var fe *lambda.FunctionError
@@ -379,7 +380,7 @@ func TestHandlerEncodeError(t *testing.T) {
 	h := &lambda.Handler{AllowHTTP: true, S3Endpoint: "127.0.0.1", TempDir: t.TempDir()}
 	req := lambda.Request{
 		Job: transcode.Job{Source: srv.URL + "/in.mp4?X-Amz-Signature=secret", Frames: 25,
-			Profile: transcode.Profile{Codec: transcode.H264, CRF: 23, Preset: "ultrafast"}},
+			Profile: transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23), Preset: "ultrafast"}},
 		ResultURL: srv.URL + "/seg.mp4?X-Amz-Signature=secret",
 	}
 	_, err := h.Handle(context.Background(), req)

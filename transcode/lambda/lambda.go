@@ -93,7 +93,7 @@ const (
 	// its 15 minutes (see MaxJobPixelFrames and the other limits).
 	KindLimit Kind = "LimitExceeded"
 	// KindMedia means the source of a source job is not media chunkcode
-	// can transcode; the message is what ffmpeg.MediaError says of it,
+	// can transcode; the message is what media.Error says of it,
 	// without the URL.
 	KindMedia Kind = "InvalidMedia"
 	// KindTLS means the source's TLS certificate did not verify.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // Staging in pieces. Rather than upload the whole source and start every
@@ -44,7 +44,7 @@ type piece struct {
 // staged whole: it is seeked by timestamps (jobs with a preroll), it is
 // rotated (a stream copy need not keep the rotation), or a job's first
 // frame cannot be found.
-func planPieces(src *ffmpeg.Media, jobs []transcode.Job) map[int]*piece {
+func planPieces(src *media.Media, jobs []transcode.Job) map[int]*piece {
 	if src.Video == nil || len(src.Frames) == 0 || src.Video.Rotation != 0 {
 		return nil
 	}
@@ -82,7 +82,7 @@ func planPieces(src *ffmpeg.Media, jobs []transcode.Job) map[int]*piece {
 // stagePieces cuts and uploads the pieces of jobs, in their order, and
 // closes each piece's ready channel when it is done. It returns once all
 // are done or ctx is cancelled.
-func (b *Backend) stagePieces(ctx context.Context, src *ffmpeg.Media, jobs []transcode.Job, pieces map[int]*piece) {
+func (b *Backend) stagePieces(ctx context.Context, src *media.Media, jobs []transcode.Job, pieces map[int]*piece) {
 	dir, err := os.MkdirTemp("", "chunkcode-pieces-")
 	for _, j := range jobs {
 		p := pieces[j.Index]
@@ -97,7 +97,7 @@ func (b *Backend) stagePieces(ctx context.Context, src *ffmpeg.Media, jobs []tra
 }
 
 // stagePiece cuts p from the source into dir and uploads it.
-func (b *Backend) stagePiece(ctx context.Context, src *ffmpeg.Media, index int, p *piece, dir string) error {
+func (b *Backend) stagePiece(ctx context.Context, src *media.Media, index int, p *piece, dir string) error {
 	path := filepath.Join(dir, fmt.Sprintf("piece-%05d%s", index, transcode.SegmentExt))
 	defer os.Remove(path)
 	args := []string{"-ss", transcode.FormatMicros(p.from)}

@@ -4,19 +4,19 @@ import (
 	"testing"
 
 	"github.com/chunkcode/chunkcode/transcode"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // tenSeconds is a 25 fps source with a keyframe every 2 s and a container
 // start of 0.5 s, as ffprobe would describe it.
-func tenSeconds() *ffmpeg.Media {
-	v := ffmpeg.Stream{Index: 0, Type: "video", TimeBase: ffmpeg.Rational{Num: 1, Den: 12800}}
-	m := &ffmpeg.Media{Path: "in.mp4", Format: "mov,mp4,m4a,3gp,3g2,mj2", Start: 0.5, Streams: []ffmpeg.Stream{v}}
+func tenSeconds() *media.Media {
+	v := media.Stream{Index: 0, Type: "video", TimeBase: media.Rational{Num: 1, Den: 12800}}
+	m := &media.Media{Path: "in.mp4", Format: "mov,mp4,m4a,3gp,3g2,mj2", Start: 0.5, Streams: []media.Stream{v}}
 	m.Video = &m.Streams[0]
 	for i := range 250 {
-		m.Frames = append(m.Frames, ffmpeg.Frame{PTS: 6400 + int64(i)*512, Key: i%50 == 0})
+		m.Frames = append(m.Frames, media.Frame{PTS: 6400 + int64(i)*512, Key: i%50 == 0})
 	}
 	m.FrameEnd = 6400 + 250*512
 	return m

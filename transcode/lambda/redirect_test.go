@@ -12,6 +12,7 @@ import (
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -75,7 +76,7 @@ func TestHandlerNoRedirects(t *testing.T) {
 			h := &lambda.Handler{AllowHTTP: true, S3Endpoint: "127.0.0.1", TempDir: t.TempDir()}
 			_, err := h.Handle(context.Background(), lambda.Request{
 				Job: transcode.Job{Source: c.source, Frames: 25,
-					Profile: transcode.Profile{Codec: transcode.H264, CRF: 23, Preset: "ultrafast", Threads: 1}},
+					Profile: transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23), Preset: "ultrafast", Threads: 1}},
 				ResultURL: c.result,
 			})
 			var fe *lambda.FunctionError
@@ -116,7 +117,7 @@ func TestHandlerHosts(t *testing.T) {
 		for _, field := range []string{"source", "result", "progress"} {
 			t.Run(c.name+"/"+field, func(t *testing.T) {
 				req := lambda.Request{
-					Job:       transcode.Job{Source: good, Frames: 25, Profile: transcode.Profile{Codec: transcode.H264, CRF: 23}},
+					Job:       transcode.Job{Source: good, Frames: 25, Profile: transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23)}},
 					ResultURL: good, ProgressURL: good,
 				}
 				switch field {

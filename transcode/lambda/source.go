@@ -16,6 +16,7 @@ import (
 	"github.com/chunkcode/chunkcode/merger"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -51,7 +52,7 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 	probe := filepath.Join(dir, "probe.json.gz")
 	src, err := h.probe(ctx, job.URL, probe, opts)
 	if err != nil {
-		var me *ffmpeg.MediaError
+		var me *media.Error
 		if errors.As(err, &me) {
 			msg := me.Err.Error()
 			if me.Detail != "" {
@@ -63,9 +64,9 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 	}
 
 	audio := ""
-	copyAudio := job.Profile.AudioCodec == "copy"
-	if !copyAudio && len(src.StreamsOf("audio")) > 0 {
-		audio = filepath.Join(dir, "audio"+transcode.AudioExt(job.Profile.AudioCodec))
+	copyAudio := job.Profile.AudioCodec == media.AudioCopy
+	if !copyAudio && len(src.StreamsOf(media.Audio)) > 0 {
+		audio = filepath.Join(dir, "audio"+job.Profile.AudioCodec.Ext())
 	}
 	extras := filepath.Join(dir, "extras")
 	g, gctx := errgroup.WithContext(ctx)
@@ -122,7 +123,7 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 // The document names its input (format.filename): every occurrence of url
 // in it is written without the query, so that the presigned signature and
 // session token never reach the staging bucket.
-func (h *Handler) probe(ctx context.Context, url, path string, opts []string) (*ffmpeg.Media, error) {
+func (h *Handler) probe(ctx context.Context, url, path string, opts []string) (*media.Media, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func (r *replacer) Flush() error {
 
 // validateSource checks every value of job that comes from outside.
 func (h *Handler) validateSource(job *SourceJob) error {
-	if err := job.Profile.ValidateAudio(); err != nil {
+	if err := job.Profile.CheckAudio(); err != nil {
 		return err
 	}
 	for _, u := range []struct{ what, url string }{
@@ -201,7 +202,7 @@ func (b *Backend) ReadsSource(input string) bool {
 // ReadSource runs one source job for the s3:// input and downloads what it
 // made into dir: the probe, the encoded audio and the extras. Only those
 // travel to this machine, never the source itself. A source that is not
-// media chunkcode can transcode is an *ffmpeg.MediaError naming input.
+// media chunkcode can transcode is an *media.Error naming input.
 func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.Profile, dir string) (*transcode.Source, error) {
 	b.fetchConfig(ctx)
 	srcURL, err := b.sourceURL(ctx, input)
@@ -210,7 +211,7 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 	}
 	base := fmt.Sprintf("%ssource-%s/", b.run, randomHex(4))
 	keys := map[string]string{
-		"probe": base + "probe.json.gz", "audio": base + "audio" + transcode.AudioExt(prof.AudioCodec), "extras": base + "extras",
+		"probe": base + "probe.json.gz", "audio": base + "audio" + prof.AudioCodec.Ext(), "extras": base + "extras",
 	}
 	urls := map[string]string{}
 	for what, key := range keys {
@@ -246,7 +247,7 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 		bytes      int64
 	}{
 		{"probe", filepath.Join(dir, "probe.json.gz"), resp.Source.ProbeBytes},
-		{"audio", filepath.Join(dir, "audio"+transcode.AudioExt(prof.AudioCodec)), resp.Source.AudioBytes},
+		{"audio", filepath.Join(dir, "audio"+prof.AudioCodec.Ext()), resp.Source.AudioBytes},
 		{"extras", src.Extras, resp.Source.ExtrasBytes},
 	}
 	for _, f := range files {
@@ -272,7 +273,7 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 }
 
 // parseProbe reads the gzipped probe at path as the probe of input.
-func parseProbe(path, input string) (*ffmpeg.Media, error) {
+func parseProbe(path, input string) (*media.Media, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -285,14 +286,14 @@ func parseProbe(path, input string) (*ffmpeg.Media, error) {
 	return ffmpeg.ParseProbe(gz, input)
 }
 
-// mediaError rebuilds the *ffmpeg.MediaError a source job reported as
+// mediaError rebuilds the *media.Error a source job reported as
 // msg, for input.
 func mediaError(input, msg string) error {
-	for _, e := range []error{ffmpeg.ErrNotMedia, ffmpeg.ErrTruncated, ffmpeg.ErrNoVideo} {
+	for _, e := range []error{media.ErrNotMedia, media.ErrTruncated, media.ErrNoVideo} {
 		if rest, ok := strings.CutPrefix(msg, e.Error()); ok {
 			detail := strings.TrimSuffix(strings.TrimPrefix(rest, " ("), ")")
-			return &ffmpeg.MediaError{Path: input, Err: e, Detail: detail}
+			return &media.Error{Path: input, Err: e, Detail: detail}
 		}
 	}
-	return &ffmpeg.MediaError{Path: input, Err: ffmpeg.ErrNotMedia, Detail: msg}
+	return &media.Error{Path: input, Err: media.ErrNotMedia, Detail: msg}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -143,7 +144,7 @@ func TestS3Input(t *testing.T) {
 			p := &transcode.Pipeline{Backend: b, Runner: ffmpeg.Runner{Env: []string{"http_proxy=http://127.0.0.1:1"}}}
 			out := filepath.Join(t.TempDir(), "out"+tt.ext)
 			req := request("s3://"+s3.Bucket+"/"+key, out)
-			req.Profile.AudioCodec = tt.audioCodec
+			req.Profile.AudioCodec = media.AudioCodec(tt.audioCodec)
 			sum, err := p.Run(ctx, req)
 			require.NoError(t, err, fns.Logs())
 
@@ -355,7 +356,7 @@ func TestHandlerSourceNotMedia(t *testing.T) {
 	var fe *lambda.FunctionError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, lambda.KindMedia, fe.Kind)
-	assert.True(t, strings.HasPrefix(fe.Message, ffmpeg.ErrNotMedia.Error()), "message %q", fe.Message)
+	assert.True(t, strings.HasPrefix(fe.Message, media.ErrNotMedia.Error()), "message %q", fe.Message)
 	assert.NotContains(t, fe.Message, "secret", "the message keeps the signature out")
 }
 

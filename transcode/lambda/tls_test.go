@@ -15,6 +15,7 @@ import (
 	"github.com/chunkcode/chunkcode/internal/fixture"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -38,7 +39,7 @@ func TestHandlerVerifiesSource(t *testing.T) {
 	require.NoError(t, os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644))
 	req := lambda.Request{
 		Job: transcode.Job{Source: srv.URL + "/in.mp4?X-Amz-Signature=secret", Frames: 25,
-			Profile: transcode.Profile{Codec: transcode.H264, CRF: 23, Preset: "ultrafast", Threads: 1}},
+			Profile: transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23), Preset: "ultrafast", Threads: 1}},
 		// The result goes to the same server, through a client that
 		// trusts it: only ffmpeg's reading is in question.
 		ResultURL: srv.URL + "/seg.mp4",
