@@ -50,14 +50,6 @@ const DefaultRuns = 3
 // reason.
 type BackendFactory func(ctx context.Context, workers int) (transcode.Backend, int, error)
 
-// Keys of transcode.Result.Remote, added up in transcode.Summary.Remote,
-// that the bench reads. Remote backends such as Lambda report them.
-const (
-	RemoteGBSeconds       = "gb_seconds"       // billed memory × duration
-	RemoteUSD             = "usd"              // estimated cost
-	RemoteDownloadSeconds = "download_seconds" // fetching the encoded segment back
-)
-
 // Input is one video to benchmark.
 type Input struct {
 	Name string `json:"name"` // shown in tables; the file name when empty
@@ -517,16 +509,20 @@ func (b *bench) runPipeline(ctx context.Context, in *InputInfo, c benchCase, out
 	if err != nil {
 		return err
 	}
+	remote := transcode.RemoteStats{}
+	if c.backend == Lambda {
+		remote = *sum.Remote
+	}
 	st := &Stages{
 		Probe: sum.Stages.Probe, Plan: sum.Stages.Plan, Staging: sum.Stages.Prepare,
-		Encode: sum.Stages.Encode, Audio: sum.Stages.Audio, Download: sum.Remote[RemoteDownloadSeconds],
+		Encode: sum.Stages.Encode, Audio: sum.Stages.Audio, Download: remote.DownloadSeconds,
 		Merge: sum.Stages.Merge, Verify: sum.Stages.Verify,
 	}
 	r.Stages, r.Segments, r.Retries = st, sum.Segments, sum.Retries
 	r.results, r.overheads = sum.Results, meter.overheads
 	if c.backend == Lambda {
 		r.Usage = &Usage{Invocations: meter.invocations, Retries: sum.Retries,
-			GBSeconds: sum.Remote[RemoteGBSeconds], USD: sum.Remote[RemoteUSD]}
+			GBSeconds: remote.GBSeconds, USD: remote.USD}
 	}
 	return nil
 }

@@ -141,9 +141,16 @@ func TestBenchLambdaFactory(t *testing.T) {
 // does.
 type billed struct{ transcode.Local }
 
-func (b *billed) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
-	res, err := b.Local.Encode(ctx, job, progress)
-	res.Remote = map[string]float64{benchmarks.RemoteGBSeconds: 0.5, benchmarks.RemoteUSD: 0.25}
+func (b *billed) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
+	s, err := b.Local.Start(ctx, src, jobs)
+	return billedSession{s}, err
+}
+
+type billedSession struct{ transcode.Session }
+
+func (s billedSession) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+	res, err := s.Session.Encode(ctx, job, progress)
+	res.Remote = &transcode.RemoteStats{GBSeconds: 0.5, USD: 0.25}
 	return res, err
 }
 

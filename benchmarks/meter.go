@@ -10,15 +10,11 @@ import (
 	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
-// meter wraps a backend to count its Encode calls, failed ones included,
-// and to time each successful call as the client sees it: a remote
-// backend's per-invocation overhead is the call's time less the encode and
-// download times it reports.
-//
-// It always implements transcode.Preparer and transcode.Finisher, passing
-// the calls on when the wrapped backend implements them and doing nothing
-// otherwise. A backend's other optional interfaces are hidden by the
-// wrapper; pass them on here when the pipeline gains any.
+// meter wraps a backend to count the Encode calls of its sessions, failed
+// ones included, and to time each successful call as the client sees it: a
+// remote backend's per-invocation overhead is the call's time less the
+// encode and download times it reports. Everything else, its properties
+// and its sessions' Close, is the wrapped backend's.
 type meter struct {
 	transcode.Backend
 
@@ -27,37 +23,36 @@ type meter struct {
 	overheads   []float64 // seconds of each successful call less its encode and download
 }
 
-var (
-	_ transcode.Preparer = (*meter)(nil)
-	_ transcode.Finisher = (*meter)(nil)
-)
+var _ transcode.Backend = (*meter)(nil)
 
-// Encode encodes with the wrapped backend and times the call.
-func (m *meter) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+// Start starts a session on the wrapped backend and meters it.
+func (m *meter) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
+	s, err := m.Backend.Start(ctx, src, jobs)
+	if s == nil {
+		return nil, err
+	}
+	return &meteredSession{Session: s, m: m}, err
+}
+
+type meteredSession struct {
+	transcode.Session
+	m *meter
+}
+
+// Encode encodes with the wrapped session and times the call.
+func (s *meteredSession) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
 	start := time.Now()
-	res, err := m.Backend.Encode(ctx, job, progress)
+	res, err := s.Session.Encode(ctx, job, progress)
 	d := time.Since(start).Seconds()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.invocations++
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	s.m.invocations++
 	if err == nil {
-		m.overheads = append(m.overheads, max(d-res.EncodeSeconds-res.Remote[RemoteDownloadSeconds], 0))
+		download := 0.0
+		if res.Remote != nil {
+			download = res.Remote.DownloadSeconds
+		}
+		s.m.overheads = append(s.m.overheads, max(d-res.EncodeSeconds-download, 0))
 	}
 	return res, err
-}
-
-// Prepare runs the wrapped backend's Prepare, if it has one.
-func (m *meter) Prepare(ctx context.Context, src *media.Media, jobs []transcode.Job) error {
-	if p, ok := m.Backend.(transcode.Preparer); ok {
-		return p.Prepare(ctx, src, jobs)
-	}
-	return nil
-}
-
-// Finish runs the wrapped backend's Finish, if it has one.
-func (m *meter) Finish(ctx context.Context, keep bool) error {
-	if f, ok := m.Backend.(transcode.Finisher); ok {
-		return f.Finish(ctx, keep)
-	}
-	return nil
 }

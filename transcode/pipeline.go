@@ -101,7 +101,7 @@ type Stages struct {
 type Summary struct {
 	Input           string      `json:"input"`
 	Output          string      `json:"output"`
-	Backend         string      `json:"backend"`
+	Backend         BackendName `json:"backend"`
 	Codec           media.Codec `json:"codec"`
 	Workers         int         `json:"workers"`
 	Threads         int         `json:"threads_per_worker,omitempty"`
@@ -120,9 +120,10 @@ type Summary struct {
 	OutputBytes int64    `json:"output_bytes"`
 	WorkDir     string   `json:"work_dir,omitempty"`
 	Results     []Result `json:"segment_results,omitempty"`
-	// Remote adds up the Remote values of Results, such as a Lambda
-	// backend's GB-seconds and estimated cost.
-	Remote map[string]float64 `json:"remote,omitempty"`
+	// Remote adds up the Remote values of Results and of the source read,
+	// such as a Lambda backend's GB-seconds and estimated cost; nil for a
+	// local run.
+	Remote *RemoteStats `json:"remote,omitempty"`
 }
 
 // Pipeline runs transcodes. Its zero value uses the local backend with
@@ -174,8 +175,9 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	if err := req.Profile.Check(container, req.Output); err != nil {
 		return nil, err
 	}
-	reader, remote := backend.(SourceReader)
-	remote = remote && reader.ReadsSource(req.Input)
+	props := backend.Properties()
+	reader := props.Source
+	remote := reader != nil && reader.ReadsSource(req.Input)
 	if err := checkPaths(req.Input, req.Output, remote); err != nil {
 		return nil, err
 	}
@@ -188,12 +190,13 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 	defer tmp.remove()
 	if req.Workers <= 0 {
-		req.Workers = runtime.NumCPU()
+		req.Workers = props.Workers
 	}
-	sum := &Summary{Input: req.Input, Output: req.Output, Backend: backend.Name(), Codec: req.Profile.Codec,
+	sum := &Summary{Input: req.Input, Output: req.Output, Backend: props.Name, Codec: req.Profile.Codec,
 		Workers: req.Workers, Threads: req.Profile.Threads}
 
-	finish := p.finisher(ctx, backend, req.Keep, sum)
+	var session Session // set by convert once the backend has started
+	finish := p.finisher(ctx, props.Name, &session, req.Keep, sum)
 	defer finish()
 
 	p.notify(Event{Kind: EventStage, Stage: "probe"})
@@ -228,7 +231,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 	sum.Stages.Plan = time.Since(t).Seconds()
 	sum.Segments, sum.Frames, sum.KeyframeCuts = len(plan.Segments), plan.Frames, plan.KeyframeCuts()
-	if req.Profile.Threads == 0 && backend.Name() == "local" {
+	if req.Profile.Threads == 0 && props.SharesCores {
 		// Fewer segments than workers leave cores to the ones there are.
 		req.Profile.Threads = Threads(min(req.Workers, len(plan.Segments)))
 		sum.Threads = req.Profile.Threads
@@ -264,7 +267,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 		}
 	}
 
-	audio, err := p.convert(ctx, req, backend, src, read, plan, jobs, work, audioName, sum, finish)
+	audio, err := p.convert(ctx, req, backend, &session, src, read, plan, jobs, work, audioName, sum, finish)
 	if err != nil {
 		return nil, err
 	}
@@ -327,11 +330,19 @@ func (p *Pipeline) readSource(ctx context.Context, reader SourceReader, req Requ
 	if err != nil {
 		return nil, fmt.Errorf("create source directory: %w", err)
 	}
-	read := &sourceFiles{cleanup: func() {
+	read := &sourceFiles{}
+	read.cleanup = func() {
+		if read.Close != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cleanupTimeout())
+			defer cancel()
+			if err := read.Close(cctx, req.Keep); err != nil {
+				p.warn(sum, fmt.Errorf("clean up: %w", err))
+			}
+		}
 		if !req.Keep {
 			os.RemoveAll(dir)
 		}
-	}}
+	}
 	var s *Source
 	for attempt := 0; ; attempt++ {
 		s, err = reader.ReadSource(ctx, req.Input, req.Profile, dir)
@@ -357,41 +368,46 @@ type sourceFiles struct {
 	cleanup     func()
 }
 
-// finisher returns a function that calls backend's Finish, if it has one,
-// once, however often it is called: after the last segment, or when the
-// run ends before.
-func (p *Pipeline) finisher(ctx context.Context, backend Backend, keep bool, sum *Summary) func() {
-	f, ok := backend.(Finisher)
-	if !ok {
-		return func() {}
-	}
+// finisher returns a function that closes the session *session, once it
+// is set, once, however often it is called: after the last segment, or
+// when the run ends before.
+func (p *Pipeline) finisher(ctx context.Context, name BackendName, session *Session, keep bool, sum *Summary) func() {
 	return sync.OnceFunc(func() {
+		if *session == nil {
+			return
+		}
 		// Cleanup runs after an interrupt too, but within CleanupTimeout;
 		// a second interrupt ends the process (see cmd/chunkcode).
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cleanupTimeout())
 		defer cancel()
-		if err := f.Finish(cctx, keep); err != nil {
-			err = fmt.Errorf("%s backend: clean up: %w", backend.Name(), err)
-			sum.Warnings = append(sum.Warnings, err.Error())
-			p.notify(Event{Kind: EventWarning, Err: err})
+		if err := (*session).Close(cctx, keep); err != nil {
+			p.warn(sum, fmt.Errorf("%s backend: clean up: %w", name, err))
 		}
 	})
 }
 
-// addRemote adds remote to the summary's remote counters.
-func addRemote(sum *Summary, remote map[string]float64) {
-	for k, v := range remote {
-		if sum.Remote == nil {
-			sum.Remote = map[string]float64{}
-		}
-		sum.Remote[k] += v
+// warn reports err, which does not fail the run, as an event and in the
+// summary.
+func (p *Pipeline) warn(sum *Summary, err error) {
+	sum.Warnings = append(sum.Warnings, err.Error())
+	p.notify(Event{Kind: EventWarning, Err: err})
+}
+
+// addRemote adds remote, when not nil, to the summary's remote counters.
+func addRemote(sum *Summary, remote *RemoteStats) {
+	if remote == nil {
+		return
 	}
+	if sum.Remote == nil {
+		sum.Remote = &RemoteStats{}
+	}
+	sum.Remote.Add(*remote)
 }
 
 // convert encodes every segment on the backend and, at the same time, the
 // audio once over the whole file, unless read holds it already. It calls
 // finish after the last segment.
-func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, src *media.Media, read *sourceFiles, plan *splitter.Plan, jobs []Job, work *workDir, audioName string, sum *Summary, finish func()) (encodedAudio, error) {
+func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, session *Session, src *media.Media, read *sourceFiles, plan *splitter.Plan, jobs []Job, work *workDir, audioName string, sum *Summary, finish func()) (encodedAudio, error) {
 	p.notify(Event{Kind: EventStage, Stage: "encode"})
 	var pending []Job
 	for _, j := range jobs {
@@ -446,16 +462,21 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 	}
 	var resMu sync.Mutex
 	g.Go(func() error {
-		// The backend prepares, such as staging the source for Lambda,
+		// The backend starts, such as staging the source for Lambda,
 		// while the audio is encoded.
-		if pr, ok := backend.(Preparer); ok && len(pending) > 0 {
-			t := time.Now()
-			if err := pr.Prepare(gctx, src, pending); err != nil {
-				return err
-			}
-			sum.Stages.Prepare = time.Since(t).Seconds()
+		if len(pending) == 0 {
+			return nil
 		}
 		t := time.Now()
+		s, err := backend.Start(gctx, src, pending)
+		if s != nil {
+			*session = s
+		}
+		if err != nil {
+			return err
+		}
+		sum.Stages.Prepare = time.Since(t).Seconds()
+		t = time.Now()
 		pool, pctx := errgroup.WithContext(gctx)
 		pool.SetLimit(req.Workers)
 		for _, j := range pending {
@@ -463,7 +484,7 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 				break
 			}
 			pool.Go(func() error {
-				res, retries, err := p.encodeWithRetries(pctx, backend, j, plan.Segments[j.Index], req.Retries)
+				res, retries, err := p.encodeWithRetries(pctx, s, j, plan.Segments[j.Index], req.Retries)
 				resMu.Lock()
 				sum.Retries += retries
 				if err == nil {
@@ -474,7 +495,7 @@ func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, sr
 				return err
 			})
 		}
-		err := pool.Wait()
+		err = pool.Wait()
 		sum.Stages.Encode = time.Since(t).Seconds()
 		return err
 	})
@@ -516,7 +537,7 @@ func plural(n int, noun string) string {
 
 // encodeWithRetries encodes one segment into a temporary file and renames it
 // into place once the backend has checked its frame count.
-func (p *Pipeline) encodeWithRetries(ctx context.Context, backend Backend, job Job, seg splitter.Segment, retries int) (Result, int, error) {
+func (p *Pipeline) encodeWithRetries(ctx context.Context, session Session, job Job, seg splitter.Segment, retries int) (Result, int, error) {
 	final := job.Output
 	job.Output = partName(final)
 	defer os.Remove(job.Output)
@@ -530,7 +551,7 @@ func (p *Pipeline) encodeWithRetries(ctx context.Context, backend Backend, job J
 		}
 		done := 0
 		var res Result
-		res, err = backend.Encode(ctx, job, func(n int) {
+		res, err = session.Encode(ctx, job, func(n int) {
 			n = min(n, job.Frames)
 			if n > done {
 				p.notify(Event{Kind: EventFrames, Frames: n - done})

@@ -322,6 +322,42 @@ func hasCodec(name string) func(t *testing.T, in, out string, sum *transcode.Sum
 	}
 }
 
+// hook is a backend whose sessions pass each Encode to encode and each
+// Close to close, when set, instead of straight to the session the wrapped
+// backend started, which encode may call on as next.
+type hook struct {
+	transcode.Backend
+	encode func(ctx context.Context, job transcode.Job, progress ffmpeg.Progress, next transcode.Session) (transcode.Result, error)
+	close  func(ctx context.Context, keep bool) error
+}
+
+func (h hook) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
+	s, err := h.Backend.Start(ctx, src, jobs)
+	if err != nil {
+		return s, err
+	}
+	return hookSession{next: s, h: h}, nil
+}
+
+type hookSession struct {
+	next transcode.Session
+	h    hook
+}
+
+func (s hookSession) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+	if s.h.encode == nil {
+		return s.next.Encode(ctx, job, progress)
+	}
+	return s.h.encode(ctx, job, progress, s.next)
+}
+
+func (s hookSession) Close(ctx context.Context, keep bool) error {
+	if s.h.close == nil {
+		return s.next.Close(ctx, keep)
+	}
+	return s.h.close(ctx, keep)
+}
+
 // counting wraps a backend and counts Encode calls.
 type counting struct {
 	transcode.Backend
@@ -329,14 +365,18 @@ type counting struct {
 	calls map[int]int
 }
 
-func (c *counting) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+func (c *counting) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
+	return hook{Backend: c.Backend, encode: c.encode}.Start(ctx, src, jobs)
+}
+
+func (c *counting) encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress, next transcode.Session) (transcode.Result, error) {
 	c.mu.Lock()
 	if c.calls == nil {
 		c.calls = map[int]int{}
 	}
 	c.calls[job.Index]++
 	c.mu.Unlock()
-	return c.Backend.Encode(ctx, job, progress)
+	return next.Encode(ctx, job, progress)
 }
 
 func (c *counting) total() int {
@@ -415,7 +455,11 @@ type flaky struct {
 	mu      sync.Mutex
 }
 
-func (f *flaky) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+func (f *flaky) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
+	return hook{Backend: f.Backend, encode: f.encode}.Start(ctx, src, jobs)
+}
+
+func (f *flaky) encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress, next transcode.Session) (transcode.Result, error) {
 	f.mu.Lock()
 	fail := job.Index == f.segment && f.fails != 0
 	if fail && f.fails > 0 {
@@ -428,7 +472,7 @@ func (f *flaky) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.P
 		}
 		return transcode.Result{}, errInjected
 	}
-	return f.Backend.Encode(ctx, job, progress)
+	return next.Encode(ctx, job, progress)
 }
 
 func TestRetries(t *testing.T) {
@@ -475,11 +519,11 @@ func TestRetries(t *testing.T) {
 }
 
 // uncleanable is a backend whose cleanup after the run fails.
-type uncleanable struct{ transcode.Backend }
+func uncleanable(b transcode.Backend) transcode.Backend {
+	return hook{Backend: b, close: func(context.Context, bool) error { return errCleanup }}
+}
 
 var errCleanup = errors.New("injected cleanup failure")
-
-func (uncleanable) Finish(context.Context, bool) error { return errCleanup }
 
 // TestCleanupFailure checks that a backend that cannot clean up after a good
 // run warns, in the events and the summary, and still delivers the output.
@@ -490,7 +534,7 @@ func TestCleanupFailure(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.mp4")
 	var warnings []error
 	p := &transcode.Pipeline{
-		Backend: uncleanable{&transcode.Local{}},
+		Backend: uncleanable(&transcode.Local{}),
 		Notify: func(e transcode.Event) {
 			if e.Kind == transcode.EventWarning {
 				warnings = append(warnings, e.Err)
@@ -571,7 +615,11 @@ type watching struct {
 	seen, changed int
 }
 
-func (w *watching) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+func (w *watching) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
+	return hook{Backend: w.Backend, encode: w.encode}.Start(ctx, src, jobs)
+}
+
+func (w *watching) encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress, next transcode.Session) (transcode.Result, error) {
 	b, err := os.ReadFile(w.path)
 	w.mu.Lock()
 	w.seen++
@@ -579,7 +627,7 @@ func (w *watching) Encode(ctx context.Context, job transcode.Job, progress ffmpe
 		w.changed++
 	}
 	w.mu.Unlock()
-	return w.Backend.Encode(ctx, job, progress)
+	return next.Encode(ctx, job, progress)
 }
 
 func TestBadInput(t *testing.T) {
@@ -685,15 +733,15 @@ func readString(t *testing.T, path string) string {
 // hungCleanup is a backend whose cleanup hangs, as on an S3 that accepts
 // connections and never answers, until its context ends or a minute
 // passes.
-type hungCleanup struct{ transcode.Backend }
-
-func (hungCleanup) Finish(ctx context.Context, keep bool) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Minute):
-		return nil
-	}
+func hungCleanup(b transcode.Backend) transcode.Backend {
+	return hook{Backend: b, close: func(ctx context.Context, keep bool) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Minute):
+			return nil
+		}
+	}}
 }
 
 func TestCleanupIsBounded(t *testing.T) {
@@ -707,7 +755,7 @@ func TestCleanupIsBounded(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.mp4")
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			p := &transcode.Pipeline{Backend: hungCleanup{&transcode.Local{}}, CleanupTimeout: time.Second}
+			p := &transcode.Pipeline{Backend: hungCleanup(&transcode.Local{}), CleanupTimeout: time.Second}
 			p.Notify = func(e transcode.Event) {
 				if interrupted && e.Kind == transcode.EventSegment {
 					cancel()

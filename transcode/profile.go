@@ -40,6 +40,16 @@ func (p Profile) Quality() int {
 	return p.Codec.DefaultCRF()
 }
 
+// Equal reports whether p and o ask for the same encode: the same
+// settings, a nil CRF being the codec's default.
+func (p Profile) Equal(o Profile) bool {
+	if p.Quality() != o.Quality() {
+		return false
+	}
+	p.CRF, o.CRF = nil, nil
+	return p == o
+}
+
 // SettingError is a setting that can never work, found before any encoding.
 // Setting names it as Profile's JSON field does ("height", "crf").
 type SettingError struct {

@@ -63,7 +63,7 @@ type Result struct {
 	Bytes         int64   `json:"bytes"`
 	EncodeSeconds float64 `json:"encode_seconds"`
 	// Remote holds backend-specific timings, such as a Lambda's billed time.
-	Remote map[string]float64 `json:"remote,omitempty"`
+	Remote *RemoteStats `json:"remote,omitempty"`
 }
 
 // Validate checks the values a job from outside must respect.

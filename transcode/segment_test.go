@@ -17,14 +17,15 @@ func TestJobValidate(t *testing.T) {
 	t.Run("fills the codec's default quality", func(t *testing.T) {
 		j := valid()
 		require.NoError(t, j.Validate())
-		assert.Equal(t, 23, j.Profile.CRF)
+		require.NotNil(t, j.Profile.CRF)
+		assert.Equal(t, 23, *j.Profile.CRF)
 	})
 	t.Run("audio settings play no part", func(t *testing.T) {
 		// A WebM output's opus audio must not fail the video-only segment.
 		j := valid()
 		j.Profile = transcode.Profile{Codec: media.VP9, CRF: transcode.CRF(31), AudioCodec: "opus", AudioBitrate: "96k"}
 		require.NoError(t, j.Validate())
-		assert.Equal(t, "opus", j.Profile.AudioCodec, "the job's own profile is left as it came")
+		assert.Equal(t, media.Opus, j.Profile.AudioCodec, "the job's own profile is left as it came")
 	})
 	for _, tc := range []struct {
 		name  string

@@ -70,7 +70,7 @@ func (fp fingerprint) mismatch(have fingerprint) string {
 		return "the input is another file"
 	case fp.Size != have.Size || !fp.ModTime.Equal(have.ModTime) || fp.Content != have.Content:
 		return "the input has changed"
-	case fp.Profile != have.Profile:
+	case !fp.Profile.Equal(have.Profile):
 		return "the settings have changed"
 	case !slices.Equal(fp.Segments, have.Segments):
 		return "the segment plan has changed"

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"runtime"
 
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
@@ -25,17 +24,18 @@ func (o *backendOptions) AddFlags(f *pflag.FlagSet) {
 func (o *backendOptions) backend(ctx context.Context, workers int) (transcode.Backend, int, error) {
 	switch o.name {
 	case "local", "":
+		b := &transcode.Local{}
 		if workers == 0 {
-			workers = runtime.NumCPU()
+			workers = b.Properties().Workers
 		}
-		return &transcode.Local{}, workers, nil
+		return b, workers, nil
 	case "lambda":
 		b, err := o.lambda.backend(ctx)
 		if err != nil {
 			return nil, 0, err
 		}
 		if workers == 0 {
-			workers = b.Workers()
+			workers = b.Properties().Workers
 		}
 		return b, workers, nil
 	}

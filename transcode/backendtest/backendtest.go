@@ -44,7 +44,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		src := s.source(t, "gop")
 		seg := src.segment(t, func(g splitter.Segment) bool { return g.Keyframe && g.Index > 0 })
 		job := src.job(seg, filepath.Join(t.TempDir(), "seg.mp4"))
-		b := s.backend(t, src, job)
+		b := s.session(t, src, job)
 		var reported []int
 		var mu sync.Mutex
 		res, err := b.Encode(context.Background(), job, func(n int) {
@@ -67,7 +67,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		src := s.source(t, "single-keyframe")
 		seg := src.segment(t, func(g splitter.Segment) bool { return !g.Keyframe })
 		job := src.job(seg, filepath.Join(t.TempDir(), "seg.mp4"))
-		res, err := s.backend(t, src, job).Encode(context.Background(), job, nil)
+		res, err := s.session(t, src, job).Encode(context.Background(), job, nil)
 		require.NoError(t, err)
 		src.check(t, seg, job, res)
 	})
@@ -82,7 +82,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		for i, seg := range src.plan.Segments {
 			jobs[i] = src.job(seg, filepath.Join(dir, fmt.Sprintf("seg-%d.mp4", i)))
 		}
-		b := s.backend(t, src, jobs...)
+		b := s.session(t, src, jobs...)
 		for i, seg := range src.plan.Segments {
 			res, err := b.Encode(context.Background(), jobs[i], nil)
 			require.NoError(t, err, "segment %d", i)
@@ -95,7 +95,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		src := s.source(t, "vfr")
 		seg := src.plan.Segments[1]
 		job := src.job(seg, filepath.Join(t.TempDir(), "seg.mp4"))
-		res, err := s.backend(t, src, job).Encode(context.Background(), job, nil)
+		res, err := s.session(t, src, job).Encode(context.Background(), job, nil)
 		require.NoError(t, err)
 		src.check(t, seg, job, res)
 		got := fixture.FrameTimes(t, job.Output)
@@ -111,7 +111,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		seg := src.plan.Segments[0]
 		job := src.job(seg, filepath.Join(t.TempDir(), "seg.mp4"))
 		job.Profile.Height = 60
-		res, err := s.backend(t, src, job).Encode(context.Background(), job, nil)
+		res, err := s.session(t, src, job).Encode(context.Background(), job, nil)
 		require.NoError(t, err)
 		assert.Equal(t, job.Frames, res.Frames)
 		v := fixture.Inspect(t, job.Output).Video(t)
@@ -124,7 +124,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		seg := src.plan.Segments[0]
 		job := src.job(seg, filepath.Join(t.TempDir(), "seg.mp4"))
 		job.RotatePixels = true
-		res, err := s.backend(t, src, job).Encode(context.Background(), job, nil)
+		res, err := s.session(t, src, job).Encode(context.Background(), job, nil)
 		require.NoError(t, err)
 		src.check(t, seg, job, res)
 		v := fixture.Inspect(t, job.Output).Video(t)
@@ -139,7 +139,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		job := src.job(seg, filepath.Join(t.TempDir(), "seg.mp4"))
 		// What a failed earlier attempt may have left behind.
 		fixture.WriteFile(t, job.Output, "partial output of an earlier attempt")
-		b := s.backend(t, src, job)
+		b := s.session(t, src, job)
 		for range 2 {
 			res, err := b.Encode(context.Background(), job, nil)
 			require.NoError(t, err)
@@ -155,7 +155,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		for i, seg := range src.plan.Segments {
 			jobs[i] = src.job(seg, filepath.Join(dir, fmt.Sprintf("seg-%d.mp4", i)))
 		}
-		b := s.backend(t, src, jobs...)
+		b := s.session(t, src, jobs...)
 		results := make([]transcode.Result, len(jobs))
 		errs := make([]error, len(jobs))
 		var wg sync.WaitGroup
@@ -172,11 +172,57 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		assert.Equal(t, len(src.frames), total, "the segments hold every source frame")
 	})
 
+	t.Run("runs one after another on one backend", func(t *testing.T) {
+		t.Parallel()
+		// A backend outlives its runs: what one run holds, such as staged
+		// objects, must not be what the next one reads once it is freed.
+		src := s.source(t, "gop")
+		b := s.newBackend(t)
+		for run := range 2 {
+			seg := src.plan.Segments[run%len(src.plan.Segments)]
+			job := src.job(seg, filepath.Join(t.TempDir(), "seg.mp4"))
+			sess, err := b.Start(context.Background(), src.media, []transcode.Job{job})
+			require.NoError(t, err, "run %d: start", run+1)
+			res, err := sess.Encode(context.Background(), job, nil)
+			require.NoError(t, err, "run %d: encode", run+1)
+			src.check(t, seg, job, res)
+			require.NoError(t, sess.Close(context.Background(), false), "run %d: close", run+1)
+		}
+	})
+
+	t.Run("runs at the same time on one backend are independent", func(t *testing.T) {
+		t.Parallel()
+		src := s.source(t, "gop")
+		b := s.newBackend(t)
+		dir := t.TempDir()
+		jobs := make([]transcode.Job, len(src.plan.Segments))
+		for i, seg := range src.plan.Segments {
+			jobs[i] = src.job(seg, filepath.Join(dir, fmt.Sprintf("seg-%d.mp4", i)))
+		}
+		first, err := b.Start(context.Background(), src.media, jobs)
+		require.NoError(t, err)
+		second, err := b.Start(context.Background(), src.media, jobs[:1])
+		require.NoError(t, err)
+		// The second run ends, and frees what it holds, while the first
+		// is still encoding.
+		other := src.job(src.plan.Segments[0], filepath.Join(dir, "other.mp4"))
+		res, err := second.Encode(context.Background(), other, nil)
+		require.NoError(t, err)
+		src.check(t, src.plan.Segments[0], other, res)
+		require.NoError(t, second.Close(context.Background(), false))
+		for i, seg := range src.plan.Segments {
+			res, err := first.Encode(context.Background(), jobs[i], nil)
+			require.NoError(t, err, "segment %d of the first run, after the second closed", i+1)
+			src.check(t, seg, jobs[i], res)
+		}
+		require.NoError(t, first.Close(context.Background(), false))
+	})
+
 	t.Run("an already cancelled context fails at once", func(t *testing.T) {
 		t.Parallel()
 		src := s.source(t, "gop")
 		job := src.job(src.plan.Segments[0], filepath.Join(t.TempDir(), "seg.mp4"))
-		b := s.backend(t, src, job)
+		b := s.session(t, src, job)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		start := time.Now()
@@ -192,7 +238,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 		src := s.source(t, "long")
 		job := src.job(src.plan.Segments[0], filepath.Join(t.TempDir(), "seg.mp4"))
 		job.Profile.Preset = "veryslow" // long enough to be cancelled mid-way
-		b := s.backend(t, src, job)
+		b := s.session(t, src, job)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var once sync.Once
@@ -235,7 +281,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) transcode.Backend) {
 			t.Run(name, func(t *testing.T) {
 				job := src.job(src.plan.Segments[0], filepath.Join(t.TempDir(), "seg.mp4"))
 				job.Source = path
-				_, err := s.backend(t, src, job).Encode(context.Background(), job, nil)
+				_, err := s.session(t, src, job).Encode(context.Background(), job, nil)
 				require.Error(t, err)
 				assertUnusable(t, job)
 			})
@@ -350,17 +396,22 @@ func (src *source) job(seg splitter.Segment, out string) transcode.Job {
 	}
 }
 
-// backend makes a backend and prepares it for jobs.
-func (s *suite) backend(t *testing.T, src *source, jobs ...transcode.Job) transcode.Backend {
+// session makes a backend and starts a session on it for jobs, which is
+// closed when the test ends.
+func (s *suite) session(t *testing.T, src *source, jobs ...transcode.Job) transcode.Session {
 	t.Helper()
-	b := s.newBackend(t)
-	if f, ok := b.(transcode.Finisher); ok {
-		t.Cleanup(func() { assert.NoError(t, f.Finish(context.Background(), false)) })
+	return start(t, s.newBackend(t), src, jobs...)
+}
+
+// start starts a session on b for jobs, which is closed when the test ends.
+func start(t *testing.T, b transcode.Backend, src *source, jobs ...transcode.Job) transcode.Session {
+	t.Helper()
+	sess, err := b.Start(context.Background(), src.media, jobs)
+	if sess != nil {
+		t.Cleanup(func() { assert.NoError(t, sess.Close(context.Background(), false)) })
 	}
-	if p, ok := b.(transcode.Preparer); ok {
-		require.NoError(t, p.Prepare(context.Background(), src.media, jobs))
-	}
-	return b
+	require.NoError(t, err)
+	return sess
 }
 
 // check asserts that the segment at job.Output holds exactly the source's

@@ -106,8 +106,10 @@ type Stats struct {
 }
 
 // Backend encodes segments by invoking a Lambda function. Create it with New;
-// it is safe for concurrent use. Prepare stages the source, Encode invokes
-// the function and downloads its result, Finish deletes what was staged.
+// it is safe for concurrent use and for any number of runs. Each run's
+// Start stages its source under a key prefix of its own, its session's
+// Encode invokes the function and downloads the result, and its Close
+// deletes what the run staged.
 type Backend struct {
 	opts Options
 	// lambdas holds the free endpoints of Options.Endpoints; it is nil
@@ -115,20 +117,29 @@ type Backend struct {
 	lambdas  chan *endpoint
 	regional *endpoint
 	store    *store
-	run      string // key prefix of this run, ending in "/"
+
+	mu      sync.Mutex
+	stats   Stats
+	memory  int
+	arch    string
+	fetched bool
+}
+
+// session is one run on a Backend: the objects it staged under run, which
+// Close deletes.
+type session struct {
+	b   *Backend
+	run string // key prefix of this run, ending in "/"
 
 	mu          sync.Mutex
 	firstInvoke time.Time
 	lastStaged  time.Time
-	staged      map[string]string // local source path → key
+	source      string // the local source staged whole, at sourceKey
+	sourceKey   string
 	// pieces holds, by job index, the staged pieces of the source piecesOf.
 	pieces   map[int]*piece
 	piecesOf string
 	staging  chan struct{} // closed when the pieces are all staged or failed
-	stats    Stats
-	memory   int
-	arch     string
-	fetched  bool
 }
 
 type endpoint struct {
@@ -137,10 +148,8 @@ type endpoint struct {
 }
 
 var (
-	_ transcode.Backend  = (*Backend)(nil)
-	_ transcode.Preparer = (*Backend)(nil)
-	_ transcode.Finisher = (*Backend)(nil)
-
+	_ transcode.Backend      = (*Backend)(nil)
+	_ transcode.Session      = (*session)(nil)
 	_ transcode.SourceReader = (*Backend)(nil)
 )
 
@@ -184,8 +193,6 @@ func New(cfg aws.Config, opts Options) (*Backend, error) {
 			client: s3client, presign: s3.NewPresignClient(s3client), bucket: opts.Bucket,
 			concurrency: opts.UploadConcurrency, expiry: opts.Expiry,
 		},
-		run:    opts.Prefix + runID() + "/",
-		staged: map[string]string{},
 		stats:  Stats{Invocations: map[string]int{}},
 		memory: opts.MemoryMB,
 		arch:   opts.Arch,
@@ -222,28 +229,26 @@ func randomHex(n int) string {
 	return hex.EncodeToString(r)
 }
 
-// Name returns "lambda".
-func (b *Backend) Name() string { return "lambda" }
-
-// Workers is the fan-out that keeps every endpoint busy.
-func (b *Backend) Workers() int {
+// Properties says that the functions encode elsewhere, with a fan-out
+// that keeps every endpoint busy, and that the backend reads s3:// sources
+// where they lie.
+func (b *Backend) Properties() transcode.Properties {
+	workers := DefaultWorkers
 	if len(b.opts.Endpoints) > 0 {
-		return len(b.opts.Endpoints)
+		workers = len(b.opts.Endpoints)
 	}
-	return DefaultWorkers
+	return transcode.Properties{Name: transcode.LambdaBackend, Workers: workers, Source: b}
 }
 
-// RunPrefix is the key prefix of this run's staging objects.
-func (b *Backend) RunPrefix() string { return b.run }
+// Prefix is the key prefix under which every run stages its objects, each
+// under a run prefix of its own.
+func (b *Backend) Prefix() string { return b.opts.Prefix }
 
-// Stats returns a copy of the run-wide counters.
+// Stats returns a copy of the counters, added up over every run.
 func (b *Backend) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.stats
-	if !b.firstInvoke.IsZero() && b.lastStaged.After(b.firstInvoke) {
-		s.StagingOverlap = b.lastStaged.Sub(b.firstInvoke).Seconds()
-	}
 	s.Invocations = make(map[string]int, len(b.stats.Invocations))
 	for k, v := range b.stats.Invocations {
 		s.Invocations[k] = v
@@ -251,63 +256,60 @@ func (b *Backend) Stats() Stats {
 	return s
 }
 
-// Prepare stages a local source, unless it already is an s3:// URL. Where
-// it can and the source is larger than Options.PiecesAbove, it cuts every job's range into a piece of its own and uploads the
-// pieces in the order of jobs, in the background, returning once the first
-// is in S3: later pieces upload while the first segments encode (see
-// planPieces). Otherwise it uploads the source whole and returns when that
-// is done. Jobs whose Source is not src fail in Encode.
-func (b *Backend) Prepare(ctx context.Context, src *media.Media, jobs []transcode.Job) error {
+// Start begins a run under a key prefix of its own and stages a local
+// source, unless it already is an s3:// URL. Where it can and the source is
+// larger than Options.PiecesAbove, it cuts every job's range into a piece
+// of its own and uploads the pieces in the order of jobs, in the
+// background, returning once the first is in S3: later pieces upload while
+// the first segments encode (see planPieces). Otherwise it uploads the
+// source whole and returns when that is done. Jobs whose Source is not src
+// fail in Encode. The session it returns, even with an error, must be
+// closed.
+func (b *Backend) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
 	b.fetchConfig(ctx)
+	s := &session{b: b, run: b.opts.Prefix + runID() + "/"}
 	path := src.Path
 	if _, _, ok := ParseS3URL(path); ok || len(jobs) == 0 {
-		return nil
+		return s, nil
 	}
-	b.mu.Lock()
-	_, done := b.staged[path]
-	done = done || b.piecesOf == path
-	var first *piece
 	threshold := b.opts.PiecesAbove
 	if threshold == 0 {
 		threshold = DefaultPiecesAbove
 	}
-	if !done && b.pieces == nil && src.Size > threshold {
+	if src.Size > threshold {
 		if pieces := planPieces(src, jobs); pieces != nil {
-			b.pieces, b.piecesOf, done = pieces, path, true
-			b.staging = make(chan struct{})
+			s.mu.Lock()
+			s.pieces, s.piecesOf = pieces, path
+			s.staging = make(chan struct{})
+			s.mu.Unlock()
 			go func() {
-				defer close(b.staging)
-				b.stagePieces(ctx, src, jobs, pieces)
+				defer close(s.staging)
+				s.stagePieces(ctx, src, jobs, pieces)
 			}()
-			first = pieces[jobs[0].Index]
+			// The first segment can start once its piece is in; a source
+			// that cannot be staged at all fails here, named once.
+			select {
+			case <-pieces[jobs[0].Index].ready:
+				return s, pieces[jobs[0].Index].err
+			case <-ctx.Done():
+				return s, ctx.Err()
+			}
 		}
 	}
-	b.mu.Unlock()
-	if first != nil {
-		// The first segment can start once its piece is in; a source that
-		// cannot be staged at all fails here, named once.
-		select {
-		case <-first.ready:
-			return first.err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if done {
-		return nil
-	}
-	key := b.run + "input" + strings.ToLower(filepath.Ext(path))
+	key := s.run + "input" + strings.ToLower(filepath.Ext(path))
 	t := time.Now()
 	n, err := b.store.upload(ctx, path, key)
 	if err != nil {
-		return fmt.Errorf("stage %s to %s: %w", path, b.store.objectURL(key), err)
+		return s, fmt.Errorf("stage %s to %s: %w", path, b.store.objectURL(key), err)
 	}
+	s.mu.Lock()
+	s.source, s.sourceKey = path, key
+	s.mu.Unlock()
 	b.mu.Lock()
-	b.staged[path] = key
 	b.stats.UploadSeconds += time.Since(t).Seconds()
 	b.stats.UploadBytes += n
 	b.mu.Unlock()
-	return nil
+	return s, nil
 }
 
 // fetchConfig reads the function's memory and architecture for pricing,
@@ -334,11 +336,11 @@ func (b *Backend) fetchConfig(ctx context.Context) {
 // Encode invokes the function for job and downloads the segment to
 // job.Output. A function error, a timeout or a wrong result is an error the
 // pipeline retries; nothing usable is left at job.Output then.
-func (b *Backend) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+func (s *session) Encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return transcode.Result{}, err
 	}
-	res, err := b.encode(ctx, job, progress)
+	res, err := s.encode(ctx, job, progress)
 	if err != nil {
 		os.Remove(job.Output)
 		if ctx.Err() != nil {
@@ -349,19 +351,20 @@ func (b *Backend) Encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	return res, nil
 }
 
-func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
-	remote, srcURL, inPiece, err := b.pieceJob(ctx, job)
+func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg.Progress) (transcode.Result, error) {
+	b := s.b
+	remote, srcURL, inPiece, err := s.pieceJob(ctx, job)
 	if err != nil {
 		return transcode.Result{}, err
 	}
 	if !inPiece {
-		if srcURL, err = b.sourceURL(ctx, job.Source); err != nil {
+		if srcURL, err = s.sourceURL(ctx, job.Source); err != nil {
 			return transcode.Result{}, err
 		}
 	}
 	// A key of its own per attempt: an earlier attempt that timed out here
 	// may still be running and upload late.
-	key := fmt.Sprintf("%sseg-%05d-%s%s", b.run, job.Index, randomHex(4), transcode.SegmentExt)
+	key := fmt.Sprintf("%sseg-%05d-%s%s", s.run, job.Index, randomHex(4), transcode.SegmentExt)
 	putURL, err := b.store.putURL(ctx, key)
 	if err != nil {
 		return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
@@ -384,6 +387,11 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	if progress != nil {
 		stop = b.pollProgress(ctx, progressKey, progress)
 	}
+	s.mu.Lock()
+	if s.firstInvoke.IsZero() {
+		s.firstInvoke = time.Now()
+	}
+	s.mu.Unlock()
 	resp, rep, err := b.invoke(ctx, payload)
 	if stop != nil {
 		stop()
@@ -420,7 +428,7 @@ func (b *Backend) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 
 // remoteStats are the Result.Remote counters of one invocation: its
 // timings, billed time and, when the memory size is known, its cost.
-func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Response, download time.Duration) map[string]float64 {
+func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Response, download time.Duration) *transcode.RemoteStats {
 	billed := rep.billed
 	if billed == 0 {
 		billed = billedDuration(invokeTime)
@@ -434,17 +442,15 @@ func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Respons
 	if memory == 0 {
 		memory = rep.memoryMB
 	}
-	stats := map[string]float64{
-		"invoke_seconds":        invokeTime.Seconds(),
-		"remote_encode_seconds": resp.EncodeSeconds,
-		"remote_upload_seconds": resp.UploadSeconds,
-		"download_seconds":      download.Seconds(),
-		"billed_seconds":        billed.Seconds(),
+	stats := &transcode.RemoteStats{
+		InvokeSeconds:   invokeTime.Seconds(),
+		EncodeSeconds:   resp.EncodeSeconds,
+		UploadSeconds:   resp.UploadSeconds,
+		DownloadSeconds: download.Seconds(),
+		BilledSeconds:   billed.Seconds(),
 	}
 	if memory > 0 {
-		gbs, usd := cost(billed, memory, arch)
-		stats["gb_seconds"] = gbs
-		stats["usd"] = usd
+		stats.GBSeconds, stats.USD = cost(billed, memory, arch)
 	}
 	return stats
 }
@@ -474,18 +480,31 @@ func (b *Backend) pollProgress(ctx context.Context, key string, progress ffmpeg.
 	return func() { cancel(); <-done }
 }
 
-// sourceURL presigns a GET of the source: its staged copy, or the object an
-// s3:// source names.
+// sourceURL presigns a GET of the source: the copy this run staged, or the
+// object an s3:// source names.
+func (s *session) sourceURL(ctx context.Context, source string) (string, error) {
+	if _, _, ok := ParseS3URL(source); ok {
+		return s.b.sourceURL(ctx, source)
+	}
+	s.mu.Lock()
+	key := s.sourceKey
+	staged := s.source == source
+	s.mu.Unlock()
+	if !staged {
+		return "", fmt.Errorf("source %s: not staged (the run was started with another source)", source)
+	}
+	u, err := s.b.store.getURL(ctx, "", key)
+	if err != nil {
+		return "", fmt.Errorf("presign source %s: %w", source, err)
+	}
+	return u, nil
+}
+
+// sourceURL presigns a GET of the object the s3:// URL source names.
 func (b *Backend) sourceURL(ctx context.Context, source string) (string, error) {
 	bucket, key, ok := ParseS3URL(source)
 	if !ok {
-		b.mu.Lock()
-		key, ok = b.staged[source]
-		b.mu.Unlock()
-		if !ok {
-			return "", fmt.Errorf("source %s: not staged (Prepare was not called with it)", source)
-		}
-		bucket = ""
+		return "", fmt.Errorf("source %s: not an s3:// URL", source)
 	}
 	u, err := b.store.getURL(ctx, bucket, key)
 	if err != nil {
@@ -506,11 +525,6 @@ func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report,
 		}
 		defer func() { b.lambdas <- ep }()
 	}
-	b.mu.Lock()
-	if b.firstInvoke.IsZero() {
-		b.firstInvoke = time.Now()
-	}
-	b.mu.Unlock()
 	where := fmt.Sprintf("function %q", b.opts.Function)
 	if ep.url != "" {
 		where += " at " + ep.url
@@ -622,19 +636,27 @@ func (b *Backend) UploadOutput(ctx context.Context, path, dst string) error {
 	return nil
 }
 
-// Finish deletes every object of the run unless keep.
-func (b *Backend) Finish(ctx context.Context, keep bool) error {
-	b.mu.Lock()
-	staging := b.staging
-	b.mu.Unlock()
+// Close deletes every object of the run unless keep, and adds the run's
+// staging overlap to the backend's Stats.
+func (s *session) Close(ctx context.Context, keep bool) error {
+	s.mu.Lock()
+	staging := s.staging
+	s.mu.Unlock()
 	if staging != nil {
 		<-staging // no piece lands after the deletion
 	}
+	s.mu.Lock()
+	if !s.firstInvoke.IsZero() && s.lastStaged.After(s.firstInvoke) {
+		s.b.mu.Lock()
+		s.b.stats.StagingOverlap += s.lastStaged.Sub(s.firstInvoke).Seconds()
+		s.b.mu.Unlock()
+	}
+	s.mu.Unlock()
 	if keep {
 		return nil
 	}
-	if err := b.store.deletePrefix(ctx, b.run); err != nil {
-		return fmt.Errorf("delete staging objects under %s: %w", b.store.objectURL(b.run), err)
+	if err := s.b.store.deletePrefix(ctx, s.run); err != nil {
+		return fmt.Errorf("delete staging objects under %s: %w", s.b.store.objectURL(s.run), err)
 	}
 	return nil
 }

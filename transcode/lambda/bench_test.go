@@ -37,7 +37,7 @@ func BenchmarkLoopback(b *testing.B) {
 		p := &transcode.Pipeline{Backend: backend}
 		sum, err := p.Run(context.Background(), req)
 		if err != nil {
-			b.Fatalf("%s: %v\n%s", backend.Name(), err, fns.Logs())
+			b.Fatalf("%s: %v\n%s", backend.Properties().Name, err, fns.Logs())
 		}
 		return sum
 	}
@@ -60,7 +60,7 @@ func BenchmarkLoopback(b *testing.B) {
 		remote += sum.WallSeconds
 		upload += sum.Stages.Prepare
 		encode += sum.Stages.Encode
-		download += sum.Remote["download_seconds"]
+		download += sum.Remote.DownloadSeconds
 		merge += sum.Stages.Merge
 	}
 	n := float64(b.N)

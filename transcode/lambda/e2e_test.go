@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,8 +50,11 @@ func request(in, out string) transcode.Request {
 // newBackend is a Lambda backend on the emulators and the S3 server.
 func newBackend(t *testing.T, s3 *lambdatest.S3, fns *lambdatest.Functions, edits ...func(*lambda.Options)) *lambda.Backend {
 	t.Helper()
+	// A prefix of its own, so that staged sees this backend's objects
+	// only, whatever other tests share the bucket.
 	opts := lambda.Options{
 		Bucket: s3.Bucket, Endpoints: fns.Endpoints, S3Endpoint: s3.Endpoint, MemoryMB: 1024, Arch: "arm64",
+		Prefix: fmt.Sprintf("test-%d/", backendSeq.Add(1)),
 	}
 	for _, edit := range edits {
 		edit(&opts)
@@ -75,12 +80,14 @@ func run(t *testing.T, b transcode.Backend, req transcode.Request) (*transcode.S
 	return sum, retries, err
 }
 
-// staged lists the objects left under b's run prefix.
+var backendSeq atomic.Int64
+
+// staged lists the objects left under b's prefix.
 func staged(t *testing.T, s3 *lambdatest.S3, b *lambda.Backend) []string {
 	t.Helper()
 	var left []string
 	for _, k := range s3.Keys(t) {
-		if strings.HasPrefix(k, b.RunPrefix()) {
+		if strings.HasPrefix(k, b.Prefix()) {
 			left = append(left, k)
 		}
 	}
@@ -130,10 +137,10 @@ func TestEmulators(t *testing.T) {
 			assert.Contains(t, st.FFmpeg, "ffmpeg version")
 			require.Len(t, sum.Results, sum.Segments)
 			for _, r := range sum.Results {
-				assert.Positive(t, r.Remote["billed_seconds"], "segment %d billed time", r.Index)
-				assert.Positive(t, r.Remote["gb_seconds"], "segment %d GB-seconds", r.Index)
+				assert.Positive(t, r.Remote.BilledSeconds, "segment %d billed time", r.Index)
+				assert.Positive(t, r.Remote.GBSeconds, "segment %d GB-seconds", r.Index)
 			}
-			assert.Positive(t, sum.Remote["usd"], "the summary adds up the cost")
+			assert.Positive(t, sum.Remote.USD, "the summary adds up the cost")
 			assert.Empty(t, staged(t, s3, b), "staging objects left")
 		})
 
@@ -282,7 +289,7 @@ func TestEmulators(t *testing.T) {
 			assert.Equal(t, 2, sum.Workers, "one worker per endpoint")
 			assert.Equal(t, frames, sum.Frames)
 			assert.Equal(t, "s3://"+s3.Bucket+"/results/out.mp4", sum.Output)
-			assert.Positive(t, sum.Remote["gb_seconds"])
+			assert.Positive(t, sum.Remote.GBSeconds)
 
 			// The output was uploaded, complete.
 			obj, err := s3.Client().GetObject(context.Background(), &awss3.GetObjectInput{Bucket: &s3.Bucket, Key: aws.String("results/out.mp4")})

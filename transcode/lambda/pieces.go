@@ -82,12 +82,12 @@ func planPieces(src *media.Media, jobs []transcode.Job) map[int]*piece {
 // stagePieces cuts and uploads the pieces of jobs, in their order, and
 // closes each piece's ready channel when it is done. It returns once all
 // are done or ctx is cancelled.
-func (b *Backend) stagePieces(ctx context.Context, src *media.Media, jobs []transcode.Job, pieces map[int]*piece) {
+func (s *session) stagePieces(ctx context.Context, src *media.Media, jobs []transcode.Job, pieces map[int]*piece) {
 	dir, err := os.MkdirTemp("", "chunkcode-pieces-")
 	for _, j := range jobs {
 		p := pieces[j.Index]
 		if err == nil {
-			p.err = b.stagePiece(ctx, src, j.Index, p, dir)
+			p.err = s.stagePiece(ctx, src, j.Index, p, dir)
 		} else {
 			p.err = fmt.Errorf("stage %s: %w", src.Path, err)
 		}
@@ -97,7 +97,8 @@ func (b *Backend) stagePieces(ctx context.Context, src *media.Media, jobs []tran
 }
 
 // stagePiece cuts p from the source into dir and uploads it.
-func (b *Backend) stagePiece(ctx context.Context, src *media.Media, index int, p *piece, dir string) error {
+func (s *session) stagePiece(ctx context.Context, src *media.Media, index int, p *piece, dir string) error {
+	b := s.b
 	path := filepath.Join(dir, fmt.Sprintf("piece-%05d%s", index, transcode.SegmentExt))
 	defer os.Remove(path)
 	args := []string{"-ss", transcode.FormatMicros(p.from)}
@@ -110,7 +111,7 @@ func (b *Backend) stagePiece(ctx context.Context, src *media.Media, index int, p
 	if err := b.opts.Runner.Run(ctx, args, nil); err != nil {
 		return fmt.Errorf("stage %s: cut the piece of segment %d: %w", src.Path, index, err)
 	}
-	key := fmt.Sprintf("%spiece-%05d%s", b.run, index, transcode.SegmentExt)
+	key := fmt.Sprintf("%spiece-%05d%s", s.run, index, transcode.SegmentExt)
 	t := time.Now()
 	n, err := b.store.upload(ctx, path, key)
 	if err != nil {
@@ -120,19 +121,22 @@ func (b *Backend) stagePiece(ctx context.Context, src *media.Media, index int, p
 	b.stats.UploadSeconds += time.Since(t).Seconds()
 	b.stats.UploadBytes += n
 	b.stats.Pieces++
-	b.lastStaged = time.Now()
 	b.mu.Unlock()
+	s.mu.Lock()
+	s.lastStaged = time.Now()
+	s.mu.Unlock()
 	p.key = key
 	return nil
 }
 
 // pieceJob waits for job's piece, if it has one, and returns the job as the
 // function must see it: reading the piece.
-func (b *Backend) pieceJob(ctx context.Context, job transcode.Job) (transcode.Job, string, bool, error) {
-	b.mu.Lock()
-	p := b.pieces[job.Index]
-	b.mu.Unlock()
-	if p == nil || job.Source != b.piecesOf {
+func (s *session) pieceJob(ctx context.Context, job transcode.Job) (transcode.Job, string, bool, error) {
+	s.mu.Lock()
+	p := s.pieces[job.Index]
+	piecesOf := s.piecesOf
+	s.mu.Unlock()
+	if p == nil || job.Source != piecesOf {
 		return job, "", false, nil
 	}
 	select {
@@ -143,9 +147,9 @@ func (b *Backend) pieceJob(ctx context.Context, job transcode.Job) (transcode.Jo
 	if p.err != nil {
 		return job, "", true, p.err
 	}
-	u, err := b.store.getURL(ctx, "", p.key)
+	u, err := s.b.store.getURL(ctx, "", p.key)
 	if err != nil {
-		return job, "", true, fmt.Errorf("presign %s: %w", b.store.objectURL(p.key), err)
+		return job, "", true, fmt.Errorf("presign %s: %w", s.b.store.objectURL(p.key), err)
 	}
 	job.SeekMicros, job.StreamIndex = p.seek, 0
 	return job, u, true, nil

@@ -203,13 +203,32 @@ func (b *Backend) ReadsSource(input string) bool {
 // made into dir: the probe, the encoded audio and the extras. Only those
 // travel to this machine, never the source itself. A source that is not
 // media chunkcode can transcode is an *media.Error naming input.
-func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.Profile, dir string) (*transcode.Source, error) {
+//
+// The function's files are kept under a run prefix of their own until the
+// Source's Close deletes them; a failed read deletes them at once.
+func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.Profile, dir string) (_ *transcode.Source, err error) {
 	b.fetchConfig(ctx)
 	srcURL, err := b.sourceURL(ctx, input)
 	if err != nil {
 		return nil, err
 	}
-	base := fmt.Sprintf("%ssource-%s/", b.run, randomHex(4))
+	base := b.opts.Prefix + runID() + "/source/"
+	closeRead := func(ctx context.Context, keep bool) error {
+		if keep {
+			return nil
+		}
+		if err := b.store.deletePrefix(ctx, base); err != nil {
+			return fmt.Errorf("delete the source job's objects under %s: %w", b.store.objectURL(base), err)
+		}
+		return nil
+	}
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), transcode.CleanupTimeout)
+			defer cancel()
+			closeRead(cctx, false)
+		}
+	}()
 	keys := map[string]string{
 		"probe": base + "probe.json.gz", "audio": base + "audio" + prof.AudioCodec.Ext(), "extras": base + "extras",
 	}
@@ -241,7 +260,7 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 	}
 
 	t = time.Now()
-	src := &transcode.Source{Extras: filepath.Join(dir, "extras")}
+	src := &transcode.Source{Extras: filepath.Join(dir, "extras"), Close: closeRead}
 	files := []struct {
 		what, path string
 		bytes      int64

@@ -194,9 +194,9 @@ func TestS3Input(t *testing.T) {
 			assert.Equal(t, sum.Segments+1, total, "invocations")
 			segments := 0.0
 			for _, r := range sum.Results {
-				segments += r.Remote["billed_seconds"]
+				segments += r.Remote.BilledSeconds
 			}
-			assert.Greater(t, sum.Remote["billed_seconds"], segments, "the summary counts the source job")
+			assert.Greater(t, sum.Remote.BilledSeconds, segments, "the summary counts the source job")
 
 			_, err = s3.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &key})
 			require.NoError(t, err)
@@ -398,7 +398,17 @@ func TestSourceProbeKeepsNoSignature(t *testing.T) {
 	assert.Contains(t, string(doc), "/"+s3.Bucket+"/"+key, "the probe names the object, without the query")
 	assert.NotContains(t, strings.ToLower(string(doc)), "x-amz-", "the probe holds a presigned URL's query")
 
-	require.NoError(t, b.Finish(ctx, false))
+	// The same backend runs again, without --keep: it leaves nothing of
+	// its own and deletes nothing of the kept run's.
+	kept := staged(t, s3, b)
+	req.Keep = false
+	_, _, err = run(t, b, req)
+	require.NoError(t, err, fns.Logs())
+	assert.ElementsMatch(t, kept, staged(t, s3, b), "objects after a second run")
+	for _, k := range kept {
+		_, err = s3.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &k})
+		require.NoError(t, err)
+	}
 	_, err = s3.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s3.Bucket, Key: &key})
 	require.NoError(t, err)
 	assert.Empty(t, s3.Keys(t), "objects left in the bucket")

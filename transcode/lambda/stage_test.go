@@ -27,7 +27,7 @@ func TestStageMultipart(t *testing.T) {
 	src := filepath.Join(dir, "src.bin")
 	require.NoError(t, os.WriteFile(src, data, 0o644))
 	ctx := context.Background()
-	key := b.RunPrefix() + "input.bin"
+	key := b.Prefix() + "input.bin"
 	n, err := b.store.upload(ctx, src, key)
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(data)), n)
@@ -40,9 +40,9 @@ func TestStageMultipart(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(data, got), "the object is the file")
 
-	_, err = b.store.upload(ctx, filepath.Join(dir, "missing"), b.RunPrefix()+"missing")
+	_, err = b.store.upload(ctx, filepath.Join(dir, "missing"), b.Prefix()+"missing")
 	assert.ErrorIs(t, err, os.ErrNotExist)
 
-	require.NoError(t, b.Finish(ctx, false))
-	assert.Empty(t, s3.Keys(t), "Finish deletes the run's objects")
+	require.NoError(t, b.store.deletePrefix(ctx, b.Prefix()))
+	assert.Empty(t, s3.Keys(t), "deletePrefix deletes every object under the prefix")
 }
