@@ -90,4 +90,20 @@ $bin transcode --backend lambda --bucket $BUCKET$endpoints --threads $threads IN
 
 Ctrl-C stops everything.
 EOF
-wait
+
+# Ctrl-C ends the run as asked for, with status 0: make then says nothing.
+trap 'exit 0' INT TERM
+if [ -t 0 ]; then
+	# Wait in a process group of our own that holds the terminal, so that
+	# Ctrl-C reaches only that wait, not make, this script or the servers,
+	# which cleanup stops in order.
+	trap : INT
+	set -m
+	sleep infinity &
+	fg %% >/dev/null || true
+	set +m
+	echo
+else
+	wait
+fi
+echo "lambda-local: stopped; removed $dir"
