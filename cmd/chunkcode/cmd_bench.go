@@ -235,7 +235,7 @@ func writeReport(w io.Writer, rep *benchmarks.Report, o *benchOptions) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if o.chart != "" {
-		if err := writeFileAtomic(o.chart, rep.WriteSVG); err != nil {
+		if err := writeFileAtomic(o.chart, 0o644, rep.WriteSVG); err != nil {
 			return fmt.Errorf("write chart: %w", err)
 		}
 	}
@@ -256,25 +256,4 @@ func reportRun(w io.Writer, r benchmarks.Run, runs int) {
 		result = "failed: " + oneLine(r.Error)
 	}
 	fmt.Fprintf(w, "%-8s %s, %s: %s\n", which, r.Input, r.Case(), result)
-}
-
-// writeFileAtomic writes path through a temporary file beside it, so no
-// partial file is ever left at path.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // a no-op once renamed
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/spf13/cobra"
@@ -61,19 +61,9 @@ func runLambdaPackage(cmd *cobra.Command, o lambdaPackageOptions) error {
 			return err
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(o.output), "."+filepath.Base(o.output)+".*")
+	files := lambda.PackageFiles(bootstrap, o.ffmpeg)
+	err = writeFileAtomic(o.output, 0o600, func(w io.Writer) error { return lambda.WriteZip(w, files) })
 	if err != nil {
-		return fmt.Errorf("create %s: %w", o.output, err)
-	}
-	defer os.Remove(tmp.Name())
-	err = lambda.WriteZip(tmp, lambda.PackageFiles(bootstrap, o.ffmpeg))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", o.output, err)
-	}
-	if err := os.Rename(tmp.Name(), o.output); err != nil {
 		return fmt.Errorf("write %s: %w", o.output, err)
 	}
 	fi, _ := os.Stat(o.output)
