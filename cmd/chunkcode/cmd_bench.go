@@ -20,9 +20,9 @@ import (
 
 type benchOptions struct {
 	encodeOptions
-	// backendOptions carries the Lambda backend's flags; bench has
-	// --backends instead of its --backend.
-	backendOptions
+	// lambda configures the Lambda backend; bench has --backends instead
+	// of transcode's --backend.
+	lambda             lambdaOptions
 	backends           []string
 	workers            []int
 	lambdaWorkers      int
@@ -46,6 +46,7 @@ type benchOptions struct {
 
 func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
+	o.lambda.AddFlags(f)
 	f.StringSliceVar(&o.backends, "backends", benchmarks.Backends, "backends to compare: ffmpeg (one plain ffmpeg process, the baseline), local, lambda")
 	f.IntSliceVarP(&o.workers, "workers", "w", nil, "local worker counts to sweep, for example 1,2,4 (default: one per core)")
 	f.IntVar(&o.lambdaWorkers, "lambda-workers", 0, "parallel Lambda invocations (default: the Lambda backend's)")
@@ -65,20 +66,6 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntSliceVar(&o.projectConcurrency, "project-concurrency", nil, "also project the wall time on this many parallel Lambdas, for example 100,1000")
 	f.DurationVar(&o.invocationOverhead, "invocation-overhead", benchmarks.DefaultInvocationOverhead, "projection: fixed cost of one Lambda invocation, when no Lambda run measured it")
 	f.Float64Var(&o.stagingMBps, "staging-throughput", benchmarks.DefaultStagingThroughput/1e6, "projection: MB/s to and from S3, when no Lambda run measured it")
-
-	// The Lambda backend's own flags (function, bucket, endpoints…),
-	// whatever they are, without --backend.
-	bf := pflag.NewFlagSet("backend", pflag.ContinueOnError)
-	o.backendOptions.AddFlags(bf)
-	bf.VisitAll(func(fl *pflag.Flag) {
-		if fl.Name == "backend" || f.Lookup(fl.Name) != nil {
-			return
-		}
-		if fl.Shorthand != "" && f.ShorthandLookup(fl.Shorthand) != nil {
-			fl.Shorthand = ""
-		}
-		f.AddFlag(fl)
-	})
 }
 
 func newBenchCommand() *cobra.Command {
@@ -184,11 +171,10 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 	}
 
 	lambda := func(ctx context.Context, workers int) (transcode.Backend, int, error) {
-		bo := o.backendOptions
+		bo := backendOptions{name: benchmarks.Lambda, lambda: o.lambda}
 		if bo.lambda.bucket == "" {
 			return nil, 0, errors.New("not configured: give --bucket and the other Lambda flags")
 		}
-		bo.name = benchmarks.Lambda
 		return bo.backend(ctx, workers)
 	}
 	cfg := benchmarks.Config{
