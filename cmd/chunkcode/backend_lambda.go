@@ -85,7 +85,7 @@ type remoteOutput struct {
 func (o *backendOptions) output(in, out string) (*remoteOutput, error) {
 	inBucket, inKey, remoteIn := lambda.ParseS3URL(in)
 	switch {
-	case remoteIn && o.name != "lambda":
+	case remoteIn && o.name != transcode.LambdaBackend:
 		return nil, usagef("%s: an s3:// INPUT needs --backend lambda", in)
 	case !remoteIn && strings.HasPrefix(in, "s3://"):
 		return nil, usagef("%s: want s3://bucket/key", in)
@@ -100,7 +100,7 @@ func (o *backendOptions) output(in, out string) (*remoteOutput, error) {
 		}
 		return &remoteOutput{local: out}, nil
 	}
-	if o.name != "lambda" {
+	if o.name != transcode.LambdaBackend {
 		return nil, usagef("%s: an s3:// OUTPUT needs --backend lambda", out)
 	}
 	dir, err := os.MkdirTemp("", "chunkcode-output-")
@@ -110,13 +110,13 @@ func (o *backendOptions) output(in, out string) (*remoteOutput, error) {
 	return &remoteOutput{url: out, local: filepath.Join(dir, "output"+path.Ext(out)), dir: dir}, nil
 }
 
-// finish uploads a verified s3:// OUTPUT.
-func (r *remoteOutput) finish(ctx context.Context, backend transcode.Backend) error {
+// finish uploads a verified s3:// OUTPUT with b, the Lambda backend the run
+// encoded on; b is nil on any other backend.
+func (r *remoteOutput) finish(ctx context.Context, b *lambda.Backend) error {
 	if r.url == "" {
 		return nil
 	}
-	b, ok := backend.(*lambda.Backend)
-	if !ok {
+	if b == nil {
 		return fmt.Errorf("upload %s: not on the lambda backend", r.url)
 	}
 	return b.UploadOutput(ctx, r.local, r.url)

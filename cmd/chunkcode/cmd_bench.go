@@ -171,11 +171,14 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 	}
 
 	lambda := func(ctx context.Context, workers int) (transcode.Backend, int, error) {
-		bo := backendOptions{name: benchmarks.Lambda, lambda: o.lambda}
-		if bo.lambda.bucket == "" {
+		if o.lambda.bucket == "" {
 			return nil, 0, errors.New("not configured: give --bucket and the other Lambda flags")
 		}
-		return bo.backend(ctx, workers)
+		b, err := o.lambda.backend(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		return b, defaultWorkers(b, workers), nil
 	}
 	cfg := benchmarks.Config{
 		Inputs: inputs, Profile: prof, SegmentDuration: segDur,

@@ -163,7 +163,7 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 		return err
 	}
 	defer dest.cleanup()
-	backend, workers, err := o.backendOptions.backend(cmd.Context(), o.workers)
+	backend, remote, workers, err := o.backendOptions.backend(cmd.Context(), o.workers)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 		err = settingUsage(se)
 	}
 	if err == nil {
-		err = dest.finish(cmd.Context(), backend)
+		err = dest.finish(cmd.Context(), remote)
 		sum.Output = out
 	}
 	prog.finish(err == nil)
