@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/spf13/pflag"
@@ -37,22 +36,17 @@ func (o *lambdaOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.arch, "lambda-arch", "", "lambda: function architecture for the cost estimate, arm64 or x86_64 (default from the function configuration)")
 }
 
-// backend builds the Lambda backend with the standard AWS configuration:
-// credentials and region from the environment, shared files or roles.
-func (o *lambdaOptions) backend(ctx context.Context) (*lambda.Backend, error) {
+// backend builds the Lambda backend with the AWS configuration d loads.
+func (o *lambdaOptions) backend(ctx context.Context, d *deps) (*lambda.Backend, error) {
 	if o.bucket == "" {
 		return nil, usagef("--backend lambda needs --bucket")
 	}
 	if o.memory < 0 {
 		return nil, usagef("--memory must not be negative")
 	}
-	var opts []func(*config.LoadOptions) error
-	if o.region != "" {
-		opts = append(opts, config.WithRegion(o.region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := d.awsConfig(ctx, o.region)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, err
 	}
 	endpoint := o.s3Endpoint
 	if endpoint == "" {

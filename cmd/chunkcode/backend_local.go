@@ -23,13 +23,13 @@ func (o *backendOptions) AddFlags(f *pflag.FlagSet) {
 // backend returns the chosen backend and the worker count to use with it.
 // When that is the Lambda backend, it is returned a second time as what it
 // is, for uploading an s3:// OUTPUT; otherwise the second result is nil.
-func (o *backendOptions) backend(ctx context.Context, workers int) (transcode.Backend, *lambda.Backend, int, error) {
+func (o *backendOptions) backend(ctx context.Context, d *deps, workers int) (transcode.Backend, *lambda.Backend, int, error) {
 	switch o.name {
 	case transcode.LocalBackend, "":
-		b := &transcode.Local{}
+		b := &transcode.Local{Runner: d.runner}
 		return b, nil, defaultWorkers(b, workers), nil
 	case transcode.LambdaBackend:
-		b, err := o.lambda.backend(ctx)
+		b, err := o.lambda.backend(ctx, d)
 		if err != nil {
 			return nil, nil, 0, err
 		}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/chunkcode/chunkcode/benchmarks"
 	"github.com/chunkcode/chunkcode/transcode"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -42,6 +41,8 @@ type benchOptions struct {
 	projectConcurrency []int
 	invocationOverhead time.Duration
 	stagingMBps        float64
+	scaleSet           bool     // whether --scale was given
+	args               []string // INPUT...
 }
 
 func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
@@ -68,8 +69,10 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.Float64Var(&o.stagingMBps, "staging-throughput", benchmarks.DefaultStagingThroughput/1e6, "projection: MB/s to and from S3, when no Lambda run measured it")
 }
 
-func newBenchCommand() *cobra.Command {
-	var o benchOptions
+// newBenchCommand returns the bench command. It runs runF with the parsed
+// options instead of benchmarking when runF is not nil.
+func newBenchCommand(d *deps, runF func(*benchOptions) error) *cobra.Command {
+	o := &benchOptions{}
 	cmd := &cobra.Command{
 		Use:   "bench INPUT...",
 		Short: "Compare chunkcode's backends with one plain ffmpeg process",
@@ -94,15 +97,19 @@ from the measured segment encode times.`,
   chunkcode bench --profile seed --scale 0.02 --workers 2 --json
   chunkcode bench --project-concurrency 100,1000 --backends ffmpeg,local clip.mp4`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runBench(cmd, &o, args)
+			o.args = args
+			o.scaleSet = cmd.Flags().Changed("scale")
+			if runF != nil {
+				return runF(o)
+			}
+			return runBench(cmd.Context(), d, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
-	ctx := cmd.Context()
+func runBench(ctx context.Context, d *deps, o *benchOptions) error {
 	prof, segDur, err := o.profile()
 	if err != nil {
 		return err
@@ -112,9 +119,9 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 		return usagef("--json and --csv are exclusive")
 	case o.inputs != "" && o.inputs != "seed":
 		return usagef("unknown --profile %q (want seed)", o.inputs)
-	case o.inputs == "" && len(args) == 0:
+	case o.inputs == "" && len(o.args) == 0:
 		return usagef("bench needs at least one INPUT or --profile seed")
-	case o.inputs == "" && cmd.Flags().Changed("scale"):
+	case o.inputs == "" && o.scaleSet:
 		return usagef("--scale needs --profile seed")
 	case o.scale <= 0 || o.scale > 1:
 		return usagef("--scale must be above 0 and at most 1")
@@ -143,11 +150,10 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 			return fmt.Errorf("%s: directory %s does not exist", o.chart, filepath.Dir(o.chart))
 		}
 	}
-	runner := ffmpeg.Runner{}
-	if err := runner.Check(); err != nil {
+	if err := d.runner.Check(); err != nil {
 		return err
 	}
-	stderr := cmd.ErrOrStderr()
+	stderr := d.stderr
 
 	var inputs []benchmarks.Input
 	if o.inputs == "seed" {
@@ -162,11 +168,11 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 		if !o.quiet {
 			fmt.Fprintf(stderr, "seed inputs at scale %g in %s\n", o.scale, dir)
 		}
-		if inputs, err = benchmarks.GenerateSeed(ctx, runner, dir, o.scale); err != nil {
+		if inputs, err = benchmarks.GenerateSeed(ctx, d.runner, dir, o.scale); err != nil {
 			return err
 		}
 	}
-	for _, a := range args {
+	for _, a := range o.args {
 		inputs = append(inputs, benchmarks.Input{Path: a})
 	}
 
@@ -174,7 +180,7 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 		if o.lambda.bucket == "" {
 			return nil, 0, errors.New("not configured: give --bucket and the other Lambda flags")
 		}
-		b, err := o.lambda.backend(ctx)
+		b, err := o.lambda.backend(ctx, d)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -188,7 +194,7 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 			Concurrency: o.projectConcurrency, InvocationOverhead: o.invocationOverhead,
 			StagingThroughput: o.stagingMBps * 1e6,
 		},
-		Runner: runner,
+		Runner: d.runner,
 	}
 	if !o.quiet {
 		cfg.Notify = func(r benchmarks.Run) { reportRun(stderr, r, o.runs) }
@@ -197,7 +203,7 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 	if rep == nil {
 		return err
 	}
-	if werr := writeReport(cmd.OutOrStdout(), rep, o); werr != nil && err == nil {
+	if werr := writeReport(d.stdout, rep, o); werr != nil && err == nil {
 		err = werr
 	}
 	if err != nil {
