@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/spf13/pflag"
@@ -37,22 +36,17 @@ func (o *lambdaOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.arch, "lambda-arch", "", "lambda: function architecture for the cost estimate, arm64 or x86_64 (default from the function configuration)")
 }
 
-// backend builds the Lambda backend with the standard AWS configuration:
-// credentials and region from the environment, shared files or roles.
-func (o *lambdaOptions) backend(ctx context.Context) (*lambda.Backend, error) {
+// backend builds the Lambda backend with the AWS configuration d loads.
+func (o *lambdaOptions) backend(ctx context.Context, d *deps) (*lambda.Backend, error) {
 	if o.bucket == "" {
 		return nil, usagef("--backend lambda needs --bucket")
 	}
 	if o.memory < 0 {
 		return nil, usagef("--memory must not be negative")
 	}
-	var opts []func(*config.LoadOptions) error
-	if o.region != "" {
-		opts = append(opts, config.WithRegion(o.region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := d.awsConfig(ctx, o.region)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, err
 	}
 	endpoint := o.s3Endpoint
 	if endpoint == "" {
@@ -85,7 +79,7 @@ type remoteOutput struct {
 func (o *backendOptions) output(in, out string) (*remoteOutput, error) {
 	inBucket, inKey, remoteIn := lambda.ParseS3URL(in)
 	switch {
-	case remoteIn && o.name != "lambda":
+	case remoteIn && o.name != transcode.LambdaBackend:
 		return nil, usagef("%s: an s3:// INPUT needs --backend lambda", in)
 	case !remoteIn && strings.HasPrefix(in, "s3://"):
 		return nil, usagef("%s: want s3://bucket/key", in)
@@ -100,7 +94,7 @@ func (o *backendOptions) output(in, out string) (*remoteOutput, error) {
 		}
 		return &remoteOutput{local: out}, nil
 	}
-	if o.name != "lambda" {
+	if o.name != transcode.LambdaBackend {
 		return nil, usagef("%s: an s3:// OUTPUT needs --backend lambda", out)
 	}
 	dir, err := os.MkdirTemp("", "chunkcode-output-")
@@ -110,13 +104,13 @@ func (o *backendOptions) output(in, out string) (*remoteOutput, error) {
 	return &remoteOutput{url: out, local: filepath.Join(dir, "output"+path.Ext(out)), dir: dir}, nil
 }
 
-// finish uploads a verified s3:// OUTPUT.
-func (r *remoteOutput) finish(ctx context.Context, backend transcode.Backend) error {
+// finish uploads a verified s3:// OUTPUT with b, the Lambda backend the run
+// encoded on; b is nil on any other backend.
+func (r *remoteOutput) finish(ctx context.Context, b *lambda.Backend) error {
 	if r.url == "" {
 		return nil
 	}
-	b, ok := backend.(*lambda.Backend)
-	if !ok {
+	if b == nil {
 		return fmt.Errorf("upload %s: not on the lambda backend", r.url)
 	}
 	return b.UploadOutput(ctx, r.local, r.url)

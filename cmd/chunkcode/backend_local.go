@@ -11,35 +11,39 @@ import (
 
 // backendOptions choose where segments are encoded.
 type backendOptions struct {
-	name   string
+	name   transcode.BackendName
 	lambda lambdaOptions
 }
 
 func (o *backendOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.name, "backend", "local", "where segments are encoded: local or lambda")
+	f.StringVar((*string)(&o.name), "backend", string(transcode.LocalBackend), "where segments are encoded: local or lambda")
 	o.lambda.AddFlags(f)
 }
 
 // backend returns the chosen backend and the worker count to use with it.
-func (o *backendOptions) backend(ctx context.Context, workers int) (transcode.Backend, int, error) {
+// When that is the Lambda backend, it is returned a second time as what it
+// is, for uploading an s3:// OUTPUT; otherwise the second result is nil.
+func (o *backendOptions) backend(ctx context.Context, d *deps, workers int) (transcode.Backend, *lambda.Backend, int, error) {
 	switch o.name {
-	case "local", "":
-		b := &transcode.Local{}
-		if workers == 0 {
-			workers = b.Properties().Workers
-		}
-		return b, workers, nil
-	case "lambda":
-		b, err := o.lambda.backend(ctx)
+	case transcode.LocalBackend, "":
+		b := &transcode.Local{Runner: d.runner}
+		return b, nil, defaultWorkers(b, workers), nil
+	case transcode.LambdaBackend:
+		b, err := o.lambda.backend(ctx, d)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
-		if workers == 0 {
-			workers = b.Properties().Workers
-		}
-		return b, workers, nil
+		return b, b, defaultWorkers(b, workers), nil
 	}
-	return nil, 0, usagef("unknown backend %q (want local or lambda)", o.name)
+	return nil, nil, 0, usagef("unknown backend %q (want local or lambda)", o.name)
+}
+
+// defaultWorkers returns workers, or b's own default when workers is 0.
+func defaultWorkers(b transcode.Backend, workers int) int {
+	if workers == 0 {
+		return b.Properties().Workers
+	}
+	return workers
 }
 
 // maybeLambdaHandler serves as a Lambda function handler when started by the

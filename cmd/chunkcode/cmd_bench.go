@@ -13,16 +13,15 @@ import (
 
 	"github.com/chunkcode/chunkcode/benchmarks"
 	"github.com/chunkcode/chunkcode/transcode"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
 type benchOptions struct {
 	encodeOptions
-	// backendOptions carries the Lambda backend's flags; bench has
-	// --backends instead of its --backend.
-	backendOptions
+	// lambda configures the Lambda backend; bench has --backends instead
+	// of transcode's --backend.
+	lambda             lambdaOptions
 	backends           []string
 	workers            []int
 	lambdaWorkers      int
@@ -42,10 +41,13 @@ type benchOptions struct {
 	projectConcurrency []int
 	invocationOverhead time.Duration
 	stagingMBps        float64
+	scaleSet           bool     // whether --scale was given
+	args               []string // INPUT...
 }
 
 func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
+	o.lambda.AddFlags(f)
 	f.StringSliceVar(&o.backends, "backends", benchmarks.Backends, "backends to compare: ffmpeg (one plain ffmpeg process, the baseline), local, lambda")
 	f.IntSliceVarP(&o.workers, "workers", "w", nil, "local worker counts to sweep, for example 1,2,4 (default: one per core)")
 	f.IntVar(&o.lambdaWorkers, "lambda-workers", 0, "parallel Lambda invocations (default: the Lambda backend's)")
@@ -65,24 +67,12 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntSliceVar(&o.projectConcurrency, "project-concurrency", nil, "also project the wall time on this many parallel Lambdas, for example 100,1000")
 	f.DurationVar(&o.invocationOverhead, "invocation-overhead", benchmarks.DefaultInvocationOverhead, "projection: fixed cost of one Lambda invocation, when no Lambda run measured it")
 	f.Float64Var(&o.stagingMBps, "staging-throughput", benchmarks.DefaultStagingThroughput/1e6, "projection: MB/s to and from S3, when no Lambda run measured it")
-
-	// The Lambda backend's own flags (function, bucket, endpoints…),
-	// whatever they are, without --backend.
-	bf := pflag.NewFlagSet("backend", pflag.ContinueOnError)
-	o.backendOptions.AddFlags(bf)
-	bf.VisitAll(func(fl *pflag.Flag) {
-		if fl.Name == "backend" || f.Lookup(fl.Name) != nil {
-			return
-		}
-		if fl.Shorthand != "" && f.ShorthandLookup(fl.Shorthand) != nil {
-			fl.Shorthand = ""
-		}
-		f.AddFlag(fl)
-	})
 }
 
-func newBenchCommand() *cobra.Command {
-	var o benchOptions
+// newBenchCommand returns the bench command. It runs runF with the parsed
+// options instead of benchmarking when runF is not nil.
+func newBenchCommand(d *deps, runF func(*benchOptions) error) *cobra.Command {
+	o := &benchOptions{}
 	cmd := &cobra.Command{
 		Use:   "bench INPUT...",
 		Short: "Compare chunkcode's backends with one plain ffmpeg process",
@@ -107,15 +97,19 @@ from the measured segment encode times.`,
   chunkcode bench --profile seed --scale 0.02 --workers 2 --json
   chunkcode bench --project-concurrency 100,1000 --backends ffmpeg,local clip.mp4`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runBench(cmd, &o, args)
+			o.args = args
+			o.scaleSet = cmd.Flags().Changed("scale")
+			if runF != nil {
+				return runF(o)
+			}
+			return runBench(cmd.Context(), d, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
-	ctx := cmd.Context()
+func runBench(ctx context.Context, d *deps, o *benchOptions) error {
 	prof, segDur, err := o.profile()
 	if err != nil {
 		return err
@@ -125,9 +119,9 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 		return usagef("--json and --csv are exclusive")
 	case o.inputs != "" && o.inputs != "seed":
 		return usagef("unknown --profile %q (want seed)", o.inputs)
-	case o.inputs == "" && len(args) == 0:
+	case o.inputs == "" && len(o.args) == 0:
 		return usagef("bench needs at least one INPUT or --profile seed")
-	case o.inputs == "" && cmd.Flags().Changed("scale"):
+	case o.inputs == "" && o.scaleSet:
 		return usagef("--scale needs --profile seed")
 	case o.scale <= 0 || o.scale > 1:
 		return usagef("--scale must be above 0 and at most 1")
@@ -156,11 +150,10 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 			return fmt.Errorf("%s: directory %s does not exist", o.chart, filepath.Dir(o.chart))
 		}
 	}
-	runner := ffmpeg.Runner{}
-	if err := runner.Check(); err != nil {
+	if err := d.runner.Check(); err != nil {
 		return err
 	}
-	stderr := cmd.ErrOrStderr()
+	stderr := d.stderr
 
 	var inputs []benchmarks.Input
 	if o.inputs == "seed" {
@@ -175,21 +168,23 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 		if !o.quiet {
 			fmt.Fprintf(stderr, "seed inputs at scale %g in %s\n", o.scale, dir)
 		}
-		if inputs, err = benchmarks.GenerateSeed(ctx, runner, dir, o.scale); err != nil {
+		if inputs, err = benchmarks.GenerateSeed(ctx, d.runner, dir, o.scale); err != nil {
 			return err
 		}
 	}
-	for _, a := range args {
+	for _, a := range o.args {
 		inputs = append(inputs, benchmarks.Input{Path: a})
 	}
 
 	lambda := func(ctx context.Context, workers int) (transcode.Backend, int, error) {
-		bo := o.backendOptions
-		if bo.lambda.bucket == "" {
+		if o.lambda.bucket == "" {
 			return nil, 0, errors.New("not configured: give --bucket and the other Lambda flags")
 		}
-		bo.name = benchmarks.Lambda
-		return bo.backend(ctx, workers)
+		b, err := o.lambda.backend(ctx, d)
+		if err != nil {
+			return nil, 0, err
+		}
+		return b, defaultWorkers(b, workers), nil
 	}
 	cfg := benchmarks.Config{
 		Inputs: inputs, Profile: prof, SegmentDuration: segDur,
@@ -199,7 +194,7 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 			Concurrency: o.projectConcurrency, InvocationOverhead: o.invocationOverhead,
 			StagingThroughput: o.stagingMBps * 1e6,
 		},
-		Runner: runner,
+		Runner: d.runner,
 	}
 	if !o.quiet {
 		cfg.Notify = func(r benchmarks.Run) { reportRun(stderr, r, o.runs) }
@@ -208,7 +203,7 @@ func runBench(cmd *cobra.Command, o *benchOptions, args []string) error {
 	if rep == nil {
 		return err
 	}
-	if werr := writeReport(cmd.OutOrStdout(), rep, o); werr != nil && err == nil {
+	if werr := writeReport(d.stdout, rep, o); werr != nil && err == nil {
 		err = werr
 	}
 	if err != nil {
@@ -235,7 +230,7 @@ func writeReport(w io.Writer, rep *benchmarks.Report, o *benchOptions) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if o.chart != "" {
-		if err := writeFileAtomic(o.chart, rep.WriteSVG); err != nil {
+		if err := writeFileAtomic(o.chart, 0o644, rep.WriteSVG); err != nil {
 			return fmt.Errorf("write chart: %w", err)
 		}
 	}
@@ -256,25 +251,4 @@ func reportRun(w io.Writer, r benchmarks.Run, runs int) {
 		result = "failed: " + oneLine(r.Error)
 	}
 	fmt.Fprintf(w, "%-8s %s, %s: %s\n", which, r.Input, r.Case(), result)
-}
-
-// writeFileAtomic writes path through a temporary file beside it, so no
-// partial file is ever left at path.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // a no-op once renamed
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

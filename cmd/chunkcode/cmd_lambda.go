@@ -2,7 +2,8 @@ package main
 
 import "github.com/spf13/cobra"
 
-func newLambdaCommand() *cobra.Command {
+// newLambdaCommand returns the lambda command and its subcommands.
+func newLambdaCommand(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lambda",
 		Short: "Package and deploy chunkcode as an AWS Lambda function",
@@ -15,6 +16,6 @@ chunkcode serves as the function handler instead of running a command.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newLambdaPackageCommand(), newLambdaDeployCommand())
+	cmd.AddCommand(newLambdaPackageCommand(d, nil), newLambdaDeployCommand(d, nil))
 	return cmd
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -36,8 +35,10 @@ func (o *lambdaDeployOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.bucket, "bucket", "", "S3 bucket to upload a package over 50 MB through")
 }
 
-func newLambdaDeployCommand() *cobra.Command {
-	var o lambdaDeployOptions
+// newLambdaDeployCommand returns the lambda deploy command. It runs runF
+// with the parsed options instead of deploying when runF is not nil.
+func newLambdaDeployCommand(d *deps, runF func(*lambdaDeployOptions) error) *cobra.Command {
+	o := &lambdaDeployOptions{}
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Create or update the function",
@@ -46,14 +47,17 @@ and the standard credential chain, then wait until it is ready to invoke.`,
 		Example: `  chunkcode lambda deploy --role arn:aws:iam::123456789012:role/chunkcode --layer arn:aws:lambda:us-east-1:123456789012:layer:ffmpeg:1`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLambdaDeploy(cmd, o)
+			if runF != nil {
+				return runF(o)
+			}
+			return runLambdaDeploy(cmd, d, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runLambdaDeploy(cmd *cobra.Command, o lambdaDeployOptions) error {
+func runLambdaDeploy(cmd *cobra.Command, d *deps, o *lambdaDeployOptions) error {
 	switch {
 	case o.memory < 128 || o.memory > 10240:
 		return usagef("--memory %d is out of range (128-10240)", o.memory)
@@ -65,13 +69,9 @@ func runLambdaDeploy(cmd *cobra.Command, o lambdaDeployOptions) error {
 	if _, err := lambda.GoArch(o.arch); err != nil {
 		return usagef("--arch: %v", err)
 	}
-	var opts []func(*config.LoadOptions) error
-	if o.region != "" {
-		opts = append(opts, config.WithRegion(o.region))
-	}
-	cfg, err := config.LoadDefaultConfig(cmd.Context(), opts...)
+	cfg, err := d.awsConfig(cmd.Context(), o.region)
 	if err != nil {
-		return fmt.Errorf("load AWS configuration: %w", err)
+		return err
 	}
 	arn, created, err := lambda.Deploy(cmd.Context(), cfg, lambda.DeployOptions{
 		Function: o.function, Zip: o.zip, Role: o.role, MemoryMB: int32(o.memory), Timeout: o.timeout,
@@ -84,6 +84,6 @@ func runLambdaDeploy(cmd *cobra.Command, o lambdaDeployOptions) error {
 	if created {
 		verb = "created"
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s %s\n", verb, arn)
+	fmt.Fprintf(d.stderr, "%s %s\n", verb, arn)
 	return nil
 }

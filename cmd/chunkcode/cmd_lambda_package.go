@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/spf13/cobra"
@@ -26,8 +26,10 @@ func (o *lambdaPackageOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.bootstrap, "bootstrap", "", "use this Linux chunkcode binary instead of building one")
 }
 
-func newLambdaPackageCommand() *cobra.Command {
-	var o lambdaPackageOptions
+// newLambdaPackageCommand returns the lambda package command. It runs runF
+// with the parsed options instead of packaging when runF is not nil.
+func newLambdaPackageCommand(d *deps, runF func(*lambdaPackageOptions) error) *cobra.Command {
+	o := &lambdaPackageOptions{}
 	cmd := &cobra.Command{
 		Use:   "package",
 		Short: "Build the function's deployment zip",
@@ -38,14 +40,17 @@ ffmpeg under bin/. Building needs the Go toolchain and the chunkcode source.`,
   chunkcode lambda package --arch amd64 --ffmpeg ./ffmpeg-static/ffmpeg -o function.zip`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLambdaPackage(cmd, o)
+			if runF != nil {
+				return runF(o)
+			}
+			return runLambdaPackage(cmd, d, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runLambdaPackage(cmd *cobra.Command, o lambdaPackageOptions) error {
+func runLambdaPackage(cmd *cobra.Command, d *deps, o *lambdaPackageOptions) error {
 	goarch, err := lambda.GoArch(o.arch)
 	if err != nil {
 		return usagef("--arch: %v", err)
@@ -61,22 +66,12 @@ func runLambdaPackage(cmd *cobra.Command, o lambdaPackageOptions) error {
 			return err
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(o.output), "."+filepath.Base(o.output)+".*")
+	files := lambda.PackageFiles(bootstrap, o.ffmpeg)
+	err = writeFileAtomic(o.output, 0o600, func(w io.Writer) error { return lambda.WriteZip(w, files) })
 	if err != nil {
-		return fmt.Errorf("create %s: %w", o.output, err)
-	}
-	defer os.Remove(tmp.Name())
-	err = lambda.WriteZip(tmp, lambda.PackageFiles(bootstrap, o.ffmpeg))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", o.output, err)
-	}
-	if err := os.Rename(tmp.Name(), o.output); err != nil {
 		return fmt.Errorf("write %s: %w", o.output, err)
 	}
 	fi, _ := os.Stat(o.output)
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s function package, %.1f MB\n", o.output, goarch, float64(fi.Size())/1e6)
+	fmt.Fprintf(d.stderr, "%s: %s function package, %.1f MB\n", o.output, goarch, float64(fi.Size())/1e6)
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,15 +9,22 @@ import (
 	"strings"
 
 	"github.com/chunkcode/chunkcode/splitter"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 type probeOptions struct {
 	json            bool
 	workers         int
 	segmentDuration string
+	input           string // INPUT
+}
+
+func (o *probeOptions) AddFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.json, "json", false, "print JSON")
+	f.IntVarP(&o.workers, "workers", "w", 0, "plan for this many workers (default: one per core)")
+	f.StringVar(&o.segmentDuration, "segment-duration", "", "plan with this target segment length")
 }
 
 // probeReport is what `chunkcode probe --json` prints.
@@ -36,52 +44,59 @@ type probeReport struct {
 	PlanWorkers int            `json:"plan_workers"`
 }
 
-func newProbeCommand() *cobra.Command {
-	var o probeOptions
+// newProbeCommand returns the probe command. It runs runF with the parsed
+// options instead of probing when runF is not nil.
+func newProbeCommand(d *deps, runF func(*probeOptions) error) *cobra.Command {
+	o := &probeOptions{}
 	cmd := &cobra.Command{
 		Use:   "probe INPUT",
 		Short: "Show INPUT's streams, timing, keyframes and the segment plan",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			segDur, err := parseDuration(o.segmentDuration)
-			if err != nil {
-				return usagef("--segment-duration: %v", err)
+			o.input = args[0]
+			if runF != nil {
+				return runF(o)
 			}
-			if strings.HasPrefix(args[0], "s3://") {
-				return usagef("%s: probe reads local files only; `chunkcode transcode --backend lambda` probes an s3:// INPUT on Lambda", args[0])
-			}
-			m, err := ffmpeg.Runner{}.Probe(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			workers := o.workers
-			if workers <= 0 {
-				workers = runtime.NumCPU()
-			}
-			plan, err := splitter.New(m, splitter.Options{Workers: workers, SegmentDuration: segDur})
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			r := probeReport{
-				Path: m.Path, Format: m.Format, Duration: m.Duration, Size: m.Size,
-				Frames: len(m.Frames), FrameRate: m.Video.FrameRate, VFR: m.VFR(),
-				Rotation: m.Video.Rotation, Keyframes: m.Keyframes(), Chapters: m.Chapters,
-				Streams: m.Streams, Plan: plan, PlanWorkers: workers,
-			}
-			if o.json {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
-			}
-			printProbe(cmd.OutOrStdout(), r)
-			return nil
+			return runProbe(cmd.Context(), d, o)
 		},
 	}
-	f := cmd.Flags()
-	f.BoolVar(&o.json, "json", false, "print JSON")
-	f.IntVarP(&o.workers, "workers", "w", 0, "plan for this many workers (default: one per core)")
-	f.StringVar(&o.segmentDuration, "segment-duration", "", "plan with this target segment length")
+	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+func runProbe(ctx context.Context, d *deps, o *probeOptions) error {
+	segDur, err := parseDuration(o.segmentDuration)
+	if err != nil {
+		return usagef("--segment-duration: %v", err)
+	}
+	if strings.HasPrefix(o.input, "s3://") {
+		return usagef("%s: probe reads local files only; `chunkcode transcode --backend lambda` probes an s3:// INPUT on Lambda", o.input)
+	}
+	m, err := d.runner.Probe(ctx, o.input)
+	if err != nil {
+		return err
+	}
+	workers := o.workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	plan, err := splitter.New(m, splitter.Options{Workers: workers, SegmentDuration: segDur})
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.input, err)
+	}
+	r := probeReport{
+		Path: m.Path, Format: m.Format, Duration: m.Duration, Size: m.Size,
+		Frames: len(m.Frames), FrameRate: m.Video.FrameRate, VFR: m.VFR(),
+		Rotation: m.Video.Rotation, Keyframes: m.Keyframes(), Chapters: m.Chapters,
+		Streams: m.Streams, Plan: plan, PlanWorkers: workers,
+	}
+	if o.json {
+		enc := json.NewEncoder(d.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	printProbe(d.stdout, r)
+	return nil
 }
 
 func printProbe(w io.Writer, r probeReport) {

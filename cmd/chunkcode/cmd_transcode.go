@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -110,6 +110,8 @@ type transcodeOptions struct {
 	json       bool
 	noProgress bool
 	playlists  bool
+	input      string // INPUT
+	output     string // OUTPUT
 }
 
 func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
@@ -126,8 +128,10 @@ func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.playlists, "allow-playlists", false, "read an INPUT that is a playlist or concat list (HLS, DASH, ffconcat), and the files it names")
 }
 
-func newTranscodeCommand() *cobra.Command {
-	var o transcodeOptions
+// newTranscodeCommand returns the transcode command. It runs runF with the
+// parsed options instead of transcoding when runF is not nil.
+func newTranscodeCommand(d *deps, runF func(*transcodeOptions) error) *cobra.Command {
+	o := &transcodeOptions{}
 	cmd := &cobra.Command{
 		Use:   "transcode INPUT OUTPUT",
 		Short: "Transcode INPUT to OUTPUT in parallel segments",
@@ -140,14 +144,19 @@ once its frame count and audio have been checked against INPUT.`,
   chunkcode transcode --work-dir work --resume in.mkv out.mkv`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTranscode(cmd, o, args[0], args[1])
+			o.input, o.output = args[0], args[1]
+			if runF != nil {
+				return runF(o)
+			}
+			return runTranscode(cmd.Context(), d, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error {
+func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
+	in, out := o.input, o.output
 	prof, segDur, err := o.profile()
 	if err != nil {
 		return err
@@ -163,7 +172,7 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 		return err
 	}
 	defer dest.cleanup()
-	backend, workers, err := o.backendOptions.backend(cmd.Context(), o.workers)
+	backend, remote, workers, err := o.backendOptions.backend(ctx, d, o.workers)
 	if err != nil {
 		return err
 	}
@@ -171,13 +180,12 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 		return usagef("--threads must not be negative")
 	}
 	prof.Threads = o.threads // 0: the pipeline chooses
-	runner := ffmpeg.Runner{}
-	if err := runner.Check(); err != nil {
+	if err := d.runner.Check(); err != nil {
 		return err
 	}
-	prog := newProgress(cmd.ErrOrStderr(), o.noProgress)
-	p := &transcode.Pipeline{Runner: runner, Backend: backend, Notify: prog.event}
-	sum, err := p.Run(cmd.Context(), transcode.Request{
+	prog := newProgress(d.stderr, o.noProgress)
+	p := &transcode.Pipeline{Runner: d.runner, Backend: backend, Notify: prog.event}
+	sum, err := p.Run(ctx, transcode.Request{
 		Input: in, Output: dest.local, Profile: prof, Workers: workers, SegmentDuration: segDur,
 		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
 		AllowPlaylists: o.playlists,
@@ -186,7 +194,7 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 		err = settingUsage(se)
 	}
 	if err == nil {
-		err = dest.finish(cmd.Context(), backend)
+		err = dest.finish(ctx, remote)
 		sum.Output = out
 	}
 	prog.finish(err == nil)
@@ -194,14 +202,14 @@ func runTranscode(cmd *cobra.Command, o transcodeOptions, in, out string) error 
 		return err
 	}
 	if o.json {
-		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc := json.NewEncoder(d.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(sum)
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d frames in %d segments, %.1fs (%.2fx realtime)\n",
+	fmt.Fprintf(d.stderr, "%s: %d frames in %d segments, %.1fs (%.2fx realtime)\n",
 		out, sum.Frames, sum.Segments, sum.WallSeconds, sum.Speed)
 	if sum.WorkDir != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "intermediates kept in %s\n", sum.WorkDir)
+		fmt.Fprintf(d.stderr, "intermediates kept in %s\n", sum.WorkDir)
 	}
 	return nil
 }

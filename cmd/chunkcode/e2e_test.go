@@ -33,7 +33,7 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
-	root := newRootCommand()
+	root := newRootCommand(newDeps())
 	// cobra adds these two when it executes; the binary has them.
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()

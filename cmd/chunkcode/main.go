@@ -35,15 +35,16 @@ func run() int {
 	if handled, code := maybeLambdaHandler(ctx); handled {
 		return code
 	}
-	err := newRootCommand().ExecuteContext(ctx)
+	d := newDeps()
+	err := newRootCommand(d).ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
 	code := exitCode(ctx, err)
 	if code == exitInterrupted {
-		fmt.Fprintln(os.Stderr, "chunkcode: interrupted")
+		fmt.Fprintln(d.stderr, "chunkcode: interrupted")
 	} else {
-		fmt.Fprintln(os.Stderr, "chunkcode: "+oneLine(err.Error()))
+		fmt.Fprintln(d.stderr, "chunkcode: "+oneLine(err.Error()))
 	}
 	return code
 }

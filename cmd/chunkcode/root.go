@@ -19,7 +19,9 @@ func buildVersion() string {
 	return "dev"
 }
 
-func newRootCommand() *cobra.Command {
+// newRootCommand returns the chunkcode command with all its subcommands,
+// which take what they use from outside from d.
+func newRootCommand(d *deps) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "chunkcode",
 		Short: "Transcode video faster by encoding segments in parallel",
@@ -32,11 +34,11 @@ with the same frames, audio, subtitles, chapters and metadata as the source.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
-		newTranscodeCommand(),
-		newProbeCommand(),
-		newVersionCommand(),
-		newLambdaCommand(),
-		newBenchCommand(),
+		newTranscodeCommand(d, nil),
+		newProbeCommand(d, nil),
+		newVersionCommand(d),
+		newLambdaCommand(d),
+		newBenchCommand(d, nil),
 	)
 	return root
 }
