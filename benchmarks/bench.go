@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -86,6 +87,9 @@ type Config struct {
 	Retries int
 	// SSIM compares every output with the plain ffmpeg output.
 	SSIM bool
+	// BaselineEnv is the environment of the plain ffmpeg baseline:
+	// BaselineTuned (the default) or BaselinePlain.
+	BaselineEnv string
 	// Dir holds the outputs; "" uses a temporary directory that is
 	// removed afterwards.
 	Dir string
@@ -201,6 +205,35 @@ type Machine struct {
 	LoadEnd   float64 `json:"load_average_end,omitempty"`
 }
 
+// The environments the plain ffmpeg baseline can run in.
+const (
+	// BaselineTuned runs it with the environment chunkcode's own encoders
+	// get (ffmpeg.Runner.WithHugePages), so the speed-up compares like
+	// with like.
+	BaselineTuned = "tuned"
+	// BaselinePlain runs it as a user would by hand, untuned.
+	BaselinePlain = "plain"
+)
+
+// LoadWarning says, when the machine was already busy as the bench started
+// (a one-minute load average of a quarter of its cores or more), that
+// other work ran beside it; "" otherwise. The load at the end counts the
+// bench's own encodes, so it says nothing of the others.
+func (m Machine) LoadWarning() string {
+	if m.Cores <= 0 || m.LoadStart < 0.25*float64(m.Cores) {
+		return ""
+	}
+	return fmt.Sprintf("warning: load average %.2f on %d cores when the bench started: other work was running, so timings are noisy", m.LoadStart, m.Cores)
+}
+
+// describeBaseline says how plain ffmpeg ran.
+func describeBaseline(env string) string {
+	if env == BaselinePlain {
+		return "plain ffmpeg, untuned (--baseline-env=plain)"
+	}
+	return "plain ffmpeg, with the environment chunkcode's encoders get (GLIBC_TUNABLES huge pages)"
+}
+
 // Settings are the encode settings and the method of a bench.
 type Settings struct {
 	Profile         transcode.Profile `json:"profile"`
@@ -208,10 +241,19 @@ type Settings struct {
 	Runs            int               `json:"runs"`
 	Warmup          int               `json:"warmup"`
 	Order           string            `json:"order"`
+	// BaselineEnv is the environment plain ffmpeg ran in: BaselineTuned
+	// or BaselinePlain.
+	BaselineEnv string `json:"baseline_env"`
 }
+
+// ReportSchema is the version of the report's JSON layout. It changes
+// whenever a field changes meaning, so that a committed report made by an
+// older chunkcode can be told apart.
+const ReportSchema = 2
 
 // Report is everything a bench measured.
 type Report struct {
+	Schema      int          `json:"schema"` // ReportSchema
 	Machine     Machine      `json:"machine"`
 	Settings    Settings     `json:"settings"`
 	Inputs      []InputInfo  `json:"inputs"`
@@ -248,9 +290,10 @@ func Bench(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{
+		Schema:  ReportSchema,
 		Machine: describeMachine(ctx, cfg.Runner),
 		Settings: Settings{Profile: cfg.Profile, SegmentDuration: cfg.SegmentDuration.Seconds(),
-			Runs: cfg.Runs, Warmup: cfg.Warmup, Order: orderDoc},
+			Runs: cfg.Runs, Warmup: cfg.Warmup, Order: orderDoc, BaselineEnv: cfg.BaselineEnv},
 	}
 	var cases []benchCase
 	for _, b := range cfg.Backends {
@@ -309,6 +352,24 @@ const orderDoc = "each input in turn: its warm-up rounds, then its measured roun
 func (c *Config) defaults() error {
 	if len(c.Inputs) == 0 {
 		return errors.New("no inputs to benchmark")
+	}
+	// An input that is not there fails the bench before any run, rather
+	// than as a row of failures after the others have run.
+	for _, in := range c.Inputs {
+		fi, err := os.Stat(in.Path)
+		if err != nil {
+			return &media.Error{Path: in.Path, Err: unwrapPath(err)}
+		}
+		if fi.IsDir() {
+			return &media.Error{Path: in.Path, Err: errors.New("is a directory")}
+		}
+	}
+	switch c.BaselineEnv {
+	case "":
+		c.BaselineEnv = BaselineTuned
+	case BaselineTuned, BaselinePlain:
+	default:
+		return fmt.Errorf("unknown baseline environment %q (want %s or %s)", c.BaselineEnv, BaselineTuned, BaselinePlain)
 	}
 	// Fill the codec and CRF defaults now, so the report shows them; the
 	// audio codec's default depends on each output's container.
@@ -469,17 +530,32 @@ func (b *bench) run(ctx context.Context, in *InputInfo, c benchCase, out string,
 	}
 }
 
-// runFFmpeg runs the plain ffmpeg baseline.
+// runFFmpeg runs the plain ffmpeg baseline, in the environment
+// Config.BaselineEnv says.
 func (b *bench) runFFmpeg(ctx context.Context, m *media.Media, out string) error {
 	args, err := transcode.BaselineArgs(m, b.cfg.Profile, out)
 	if err != nil {
 		return err
 	}
-	if err := b.cfg.Runner.Run(ctx, args, nil); err != nil {
+	r := b.cfg.Runner
+	if b.cfg.BaselineEnv == BaselineTuned {
+		r = r.WithHugePages()
+	}
+	if err := r.Run(ctx, args, nil); err != nil {
 		os.Remove(out)
 		return fmt.Errorf("run ffmpeg: %w", err)
 	}
 	return nil
+}
+
+// unwrapPath returns the cause of a *fs.PathError, which names the file
+// again.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // runPipeline runs chunkcode's pipeline on the local pool or on the

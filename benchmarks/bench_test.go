@@ -1,9 +1,11 @@
 package benchmarks_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -197,4 +199,75 @@ func TestGenerateSeed(t *testing.T) {
 	fi2, err := os.Stat(inputs[0].Path)
 	require.NoError(t, err)
 	assert.Equal(t, fi.ModTime(), fi2.ModTime(), "cached, not generated again")
+}
+
+// TestBaselineEnv checks that plain ffmpeg runs with the environment
+// chunkcode's encoders get unless told otherwise, and that the report says
+// which it used. A wrapper in front of the real ffmpeg logs the environment
+// of every run.
+func TestBaselineEnv(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	if os.Getenv("GLIBC_TUNABLES") != "" {
+		t.Skip("GLIBC_TUNABLES is set here, and a set one is left as it is")
+	}
+	real, err := exec.LookPath("ffmpeg")
+	require.NoError(t, err)
+	in := fixture.Video(t, fixture.Spec{Duration: time.Second})
+	for _, tc := range []struct{ env, want string }{
+		{"", "glibc.malloc.hugetlb=1"},
+		{benchmarks.BaselinePlain, "unset"},
+	} {
+		t.Run("env "+tc.env, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			log := filepath.Join(dir, "env.log")
+			wrapper := filepath.Join(dir, "ffmpeg")
+			script := "#!/bin/sh\necho \"${GLIBC_TUNABLES:-unset} $*\" >> '" + log + "'\nexec '" + real + "' \"$@\"\n"
+			require.NoError(t, os.WriteFile(wrapper, []byte(script), 0o755))
+			rep, err := benchmarks.Bench(context.Background(), benchmarks.Config{
+				Inputs: []benchmarks.Input{{Path: in}}, Profile: fast,
+				Backends: []string{benchmarks.FFmpeg}, Runs: 1, BaselineEnv: tc.env,
+				Runner: ffmpeg.Runner{FFmpeg: wrapper},
+			})
+			require.NoError(t, err)
+			require.Len(t, rep.Runs, 1)
+			require.False(t, rep.Runs[0].Failed(), rep.Runs[0].Error)
+			b, err := os.ReadFile(log)
+			require.NoError(t, err)
+			var encodes []string // the log has ffmpeg -version too
+			for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				if strings.Contains(l, "reference") {
+					encodes = append(encodes, strings.Fields(l)[0])
+				}
+			}
+			assert.Equal(t, []string{tc.want}, encodes, "the environment of the one baseline encode")
+			wantEnv := tc.env
+			if wantEnv == "" {
+				wantEnv = benchmarks.BaselineTuned
+			}
+			assert.Equal(t, wantEnv, rep.Settings.BaselineEnv)
+			var md bytes.Buffer
+			require.NoError(t, rep.WriteMarkdown(&md))
+			assert.Contains(t, md.String(), "Baseline: plain ffmpeg, ")
+		})
+	}
+}
+
+func TestBenchMissingInput(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	dir := t.TempDir()
+	good := fixture.Video(t, fixture.Spec{Dir: dir, Name: "good.mp4", Duration: time.Second})
+	missing := filepath.Join(dir, "missing.mp4")
+	var runs int
+	rep, err := benchmarks.Bench(context.Background(), benchmarks.Config{
+		Inputs: []benchmarks.Input{{Path: good}, {Path: missing}}, Profile: fast,
+		Backends: []string{benchmarks.FFmpeg}, Runs: 1,
+		Notify: func(benchmarks.Run) { runs++ },
+	})
+	require.Error(t, err)
+	assert.Nil(t, rep)
+	assert.Equal(t, missing+": no such file or directory", err.Error())
+	assert.Zero(t, runs, "nothing ran before the missing input was found")
 }

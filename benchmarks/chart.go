@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"text/template"
 )
 
@@ -19,7 +20,7 @@ const (
 	rowHeight   = 24
 	titleHeight = 26
 	panelGap    = 14
-	chartTop    = 84
+	chartTop    = 100
 )
 
 // Colours of the bars by backend; projections are drawn as outlines.
@@ -59,7 +60,8 @@ type chartData struct {
 	Subtitle      string
 	Legend        string
 	Machine       string
-	Left, Right   int // where bars start and the axis ends
+	Warning       string // LoadWarning, drawn in red
+	Left, Right   int    // where bars start and the axis ends
 	BarHeight     int
 	Panels        []chartPanel
 }
@@ -69,11 +71,21 @@ type chartData struct {
 // fastest to the slowest run, and each bar labelled with its speed-up over
 // plain ffmpeg. Projections, when present, are dashed outlines.
 func (r *Report) WriteSVG(w io.Writer) error {
+	m := r.Machine
+	machine := fmt.Sprintf("%d cores", m.Cores)
+	if m.CPU != "" {
+		machine += " (" + m.CPU + ")"
+	}
+	machine += fmt.Sprintf(", %s, %s", m.OS, m.FFmpeg)
+	if m.LoadStart > 0 || m.LoadEnd > 0 {
+		machine += fmt.Sprintf("; load average %.2f at the start, %.2f at the end", m.LoadStart, m.LoadEnd)
+	}
 	d := chartData{Width: chartWidth, Left: labelWidth, Right: labelWidth + barsWidth, BarHeight: barHeight,
 		Title:    "chunkcode bench: wall time per input (shorter is faster)",
-		Subtitle: describeProfile(r.Settings),
-		Legend:   fmt.Sprintf("Bars: median of %d runs; whiskers: min–max; ×: speed-up over plain ffmpeg in the same round; dashed: projection", r.Settings.Runs),
-		Machine:  fmt.Sprintf("%d cores, %s, %s", r.Machine.Cores, r.Machine.OS, r.Machine.FFmpeg)}
+		Subtitle: describeProfile(r.Settings) + "; baseline: " + describeBaseline(r.Settings.BaselineEnv),
+		Machine:  machine,
+		Warning:  m.LoadWarning(),
+	}
 	y := float64(chartTop)
 	for _, in := range r.Inputs {
 		p := chartPanel{Title: in.Name, TitleY: y + 16}
@@ -100,7 +112,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 				if res.Backend == FFmpeg {
 					b.Value += "  baseline"
 				} else if res.Speedup.Median > 0 {
-					b.Value += "  " + speedup(res.Speedup.Median)
+					b.Value += "  speed-up " + ratio(res.Speedup.Median)
 				}
 				if res.Failed > 0 {
 					b.Value += fmt.Sprintf("  (%d failed)", res.Failed)
@@ -121,7 +133,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 			}
 			b.Stroke, b.Dashed = barColours[Lambda], true
 			b.Width = pr.WallSeconds / scale * barsWidth
-			b.Value = fmt.Sprintf("%s s  %s  (projection)", secs(pr.WallSeconds), speedup(pr.SpeedupVsFFmpeg))
+			b.Value = fmt.Sprintf("%s s  speed-up %s  (projection)", secs(pr.WallSeconds), ratio(pr.SpeedupVsFFmpeg))
 		}
 		for i := range p.Bars {
 			b := &p.Bars[i]
@@ -136,6 +148,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		y += 14 + panelGap
 		d.Panels = append(d.Panels, p)
 	}
+	d.Legend = r.legend(d.Panels)
 	d.Height = int(y) + 10
 	var buf bytes.Buffer
 	if err := chartTemplate.Execute(&buf, d); err != nil {
@@ -143,6 +156,35 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// legend names what the chart draws, and only that: whiskers when some bar
+// has them, speed-ups when some bar shows one, and projections when there
+// are any.
+func (r *Report) legend(panels []chartPanel) string {
+	var whiskers, speedups, dashed bool
+	for _, p := range panels {
+		for _, b := range p.Bars {
+			whiskers = whiskers || (b.Note == "" && b.WhiskerHi > b.WhiskerLo)
+			speedups = speedups || strings.Contains(b.Value, "speed-up")
+			dashed = dashed || b.Dashed
+		}
+	}
+	runs := fmt.Sprintf("median of %d runs", r.Settings.Runs)
+	if r.Settings.Runs == 1 {
+		runs = "one run"
+	}
+	parts := []string{"Bars: " + runs}
+	if whiskers {
+		parts = append(parts, "whiskers: min–max")
+	}
+	if speedups {
+		parts = append(parts, "speed-up: plain ffmpeg's wall time in the same round over the bar's")
+	}
+	if dashed {
+		parts = append(parts, "dashed: projection")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // panelScale is the wall time the full bar width stands for on one input.
@@ -222,6 +264,9 @@ var chartTemplate = template.Must(template.New("chart").Funcs(template.FuncMap{
 <text x="12" y="40" fill="#555555">{{x .Subtitle}}</text>
 <text x="12" y="56" fill="#555555">{{x .Legend}}</text>
 <text x="12" y="72" fill="#555555">{{x .Machine}}</text>
+{{- if .Warning}}
+<text x="12" y="88" fill="#b00020">{{x .Warning}}</text>
+{{- end}}
 {{- range .Panels}}
 <g>
 <text x="12" y="{{f .TitleY}}" font-weight="bold">{{x .Title}}</text>

@@ -99,7 +99,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	ew.printf("Machine: %d cores%s, %s, %s, %s%s.\n", m.Cores, cpu, m.OS, m.Go, m.FFmpeg, load)
 	ew.printf("Encode: %s.\n", describeProfile(s))
+	if w := m.LoadWarning(); w != "" {
+		ew.printf("%s.\n", strings.ToUpper(w[:1])+w[1:])
+	}
 	ew.printf("Method: %d measured runs of every case after %d warm-up; %s.\n", s.Runs, s.Warmup, s.Order)
+	ew.printf("Baseline: %s.\n", describeBaseline(s.BaselineEnv))
 	ew.printf("Cells: median wall seconds (min–max), and the median speed-up over the plain ffmpeg run of the same round.\n\n")
 
 	// The original's table: inputs down, backends across.
@@ -263,6 +267,15 @@ func statCell(s Stat, prefix string, ok bool) string {
 		return prefix + f(s.Median)
 	}
 	return fmt.Sprintf("%s%s (%s–%s)", prefix, f(s.Median), f(s.Min), f(s.Max))
+}
+
+// ratio formats a speed-up without a sign, for the chart, where "×"
+// already names worker counts ("local ×2").
+func ratio(v float64) string {
+	if v <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 func speedup(v float64) string {

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -161,7 +162,64 @@ func TestWriteSVG(t *testing.T) {
 	}
 	assert.Equal(t, "svg", root)
 	all := strings.Join(texts, "\n")
-	for _, want := range []string{"in <1>", "ffmpeg", "local ×2", "×1.50", "skipped: no Lambda backend configured", "100 Lambdas", "(projection)"} {
+	for _, want := range []string{"in <1>", "ffmpeg", "local ×2", "speed-up 1.50", "skipped: no Lambda backend configured", "100 Lambdas", "(projection)",
+		"2 cores, linux/amd64, ffmpeg version 5.1", "baseline: plain ffmpeg, with the environment chunkcode's encoders get"} {
 		assert.Contains(t, all, want)
 	}
+	// "×" names worker counts only, never a speed-up.
+	workers := regexp.MustCompile(`local ×\d+`)
+	for _, text := range texts {
+		assert.NotContains(t, workers.ReplaceAllString(text, ""), "×", "× outside a worker count: %q", text)
+	}
+}
+
+// svgTexts returns the texts of the chart r draws, one a line.
+func svgTexts(t *testing.T, r *Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, r.WriteSVG(&b))
+	var texts []string
+	dec := xml.NewDecoder(&b)
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if cd, ok := tok.(xml.CharData); ok {
+			if s := strings.TrimSpace(string(cd)); s != "" {
+				texts = append(texts, s)
+			}
+		}
+	}
+	return strings.Join(texts, "\n")
+}
+
+func TestChartLegendNamesWhatItDraws(t *testing.T) {
+	rep := syntheticReport()
+	rep.Projections = nil
+	all := svgTexts(t, rep)
+	assert.NotContains(t, all, "dashed", "no projection is drawn")
+	assert.Contains(t, all, "whiskers: min–max")
+
+	rep.Settings.Runs = 1
+	for i := range rep.Results {
+		rep.Results[i].Wall.Min, rep.Results[i].Wall.Max = rep.Results[i].Wall.Median, rep.Results[i].Wall.Median
+	}
+	all = svgTexts(t, rep)
+	assert.NotContains(t, all, "whiskers", "one run draws no whiskers")
+	assert.Contains(t, all, "Bars: one run")
+}
+
+func TestChartLoadWarning(t *testing.T) {
+	rep := syntheticReport()
+	rep.Machine.LoadStart, rep.Machine.LoadEnd = 0.1, 2.5
+	assert.NotContains(t, svgTexts(t, rep), "warning", "the bench's own load at the end is no warning")
+	rep.Machine.LoadStart = 1.2
+	all := svgTexts(t, rep)
+	assert.Contains(t, all, "load average 1.20 at the start, 2.50 at the end")
+	assert.Contains(t, all, "warning: load average 1.20 on 2 cores when the bench started")
+	var text bytes.Buffer
+	require.NoError(t, rep.WriteMarkdown(&text))
+	assert.Contains(t, text.String(), "Warning: load average 1.20 on 2 cores")
 }
