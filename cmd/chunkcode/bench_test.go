@@ -75,6 +75,24 @@ func TestBenchMarkdownAndFailure(t *testing.T) {
 	assert.Equal(t, []string{"chunkcode: 2 of 4 runs failed"}, r.stderrLines())
 }
 
+// TestBenchMissingInput checks that an input that is not there fails the
+// bench before any run, with one line naming it, and leaves no chart.
+func TestBenchMissingInput(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	dir := t.TempDir()
+	good := fixture.Video(t, fixture.Spec{Dir: dir, Name: "good.mp4", Duration: time.Second})
+	missing := filepath.Join(dir, "missing.mp4")
+	chart := filepath.Join(dir, "chart.svg")
+	out := filepath.Join(dir, "out")
+	r := chunkcode(t, nil, "bench", "--runs", "1", "--warmup", "0", "--backends", "ffmpeg", "--chart", chart, "--out-dir", out, good, missing)
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, []string{"chunkcode: " + missing + ": no such file or directory"}, r.stderrLines())
+	assert.Empty(t, r.stdout, "no report")
+	assert.NoFileExists(t, chart)
+	assert.NoDirExists(t, out, "nothing ran, so nothing was written")
+}
+
 func TestBenchUsage(t *testing.T) {
 	t.Parallel()
 	for name, args := range map[string][]string{
@@ -84,6 +102,7 @@ func TestBenchUsage(t *testing.T) {
 		"unknown profile":   {"bench", "--profile", "imdb"},
 		"scale out of seed": {"bench", "--scale", "0.5", "x.mp4"},
 		"zero workers":      {"bench", "--workers", "0", "x.mp4"},
+		"baseline env":      {"bench", "--baseline-env", "tuned-up", "x.mp4"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -37,6 +37,7 @@ type benchOptions struct {
 	fixtures           string
 	outDir             string
 	noSSIM             bool
+	baselineEnv        string
 	quiet              bool
 	projectConcurrency []int
 	invocationOverhead time.Duration
@@ -63,6 +64,7 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.fixtures, "fixtures", "", "where --profile seed keeps its generated videos (default: the user cache directory)")
 	f.StringVar(&o.outDir, "out-dir", "", "keep the outputs of the last run of every case in this directory")
 	f.BoolVar(&o.noSSIM, "no-ssim", false, "do not compare outputs with the plain ffmpeg output")
+	f.StringVar(&o.baselineEnv, "baseline-env", benchmarks.BaselineTuned, `environment of the plain ffmpeg baseline: "tuned", as chunkcode's encoders (huge pages), or "plain", untuned`)
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not report each run on stderr")
 	f.IntSliceVar(&o.projectConcurrency, "project-concurrency", nil, "also project the wall time on this many parallel Lambdas, for example 100,1000")
 	f.DurationVar(&o.invocationOverhead, "invocation-overhead", benchmarks.DefaultInvocationOverhead, "projection: fixed cost of one Lambda invocation, when no Lambda run measured it")
@@ -150,6 +152,9 @@ func runBench(ctx context.Context, d *deps, o *benchOptions) error {
 			return fmt.Errorf("%s: directory %s does not exist", o.chart, filepath.Dir(o.chart))
 		}
 	}
+	if o.baselineEnv != benchmarks.BaselineTuned && o.baselineEnv != benchmarks.BaselinePlain {
+		return usagef("--baseline-env: want %s or %s, not %q", benchmarks.BaselineTuned, benchmarks.BaselinePlain, o.baselineEnv)
+	}
 	if err := d.runner.Check(); err != nil {
 		return err
 	}
@@ -189,7 +194,7 @@ func runBench(ctx context.Context, d *deps, o *benchOptions) error {
 	cfg := benchmarks.Config{
 		Inputs: inputs, Profile: prof, SegmentDuration: segDur,
 		Backends: o.backends, Workers: o.workers, Lambda: lambda, LambdaWorkers: o.lambdaWorkers, LambdaThreads: o.lambdaThreads,
-		Runs: o.runs, Warmup: o.warmup, Retries: o.retries, SSIM: !o.noSSIM, Dir: o.outDir,
+		Runs: o.runs, Warmup: o.warmup, Retries: o.retries, SSIM: !o.noSSIM, Dir: o.outDir, BaselineEnv: o.baselineEnv,
 		Project: benchmarks.ProjectOptions{
 			Concurrency: o.projectConcurrency, InvocationOverhead: o.invocationOverhead,
 			StagingThroughput: o.stagingMBps * 1e6,

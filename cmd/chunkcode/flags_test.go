@@ -147,6 +147,7 @@ func TestBenchFlags(t *testing.T) {
 		scale:              1,
 		invocationOverhead: benchmarks.DefaultInvocationOverhead,
 		stagingMBps:        benchmarks.DefaultStagingThroughput / 1e6,
+		baselineEnv:        benchmarks.BaselineTuned,
 		args:               []string{"a.mp4"},
 	}
 	for _, tc := range []struct {
@@ -176,6 +177,7 @@ func TestBenchFlags(t *testing.T) {
 			o.json, o.chart, o.outDir, o.noSSIM, o.quiet = true, "c.svg", "out", true, true
 		}},
 		{"csv", []string{"--csv"}, func(o *benchOptions) { o.csv = true }},
+		{"plain baseline", []string{"--baseline-env", "plain"}, func(o *benchOptions) { o.baselineEnv = benchmarks.BaselinePlain }},
 		{"seed", []string{"--profile", "seed", "--scale", "0.02", "--fixtures", "fx"}, func(o *benchOptions) {
 			o.inputs, o.scale, o.scaleSet, o.fixtures = "seed", 0.02, true, "fx"
 		}},
