@@ -343,9 +343,6 @@ func untrusted(stderr string) bool {
 	return strings.Contains(s, "certificate") && (strings.Contains(s, "verif") || strings.Contains(s, "trusted"))
 }
 
-// ProgressInterval is how often the handler reports progress.
-const ProgressInterval = time.Second
-
 // reportProgress PUTs the frame count to url every ProgressInterval while
 // it changes, until the returned stop is called. Progress is best effort:
 // failed PUTs are ignored.
@@ -443,32 +440,6 @@ func (h *Handler) ffmpegVersion(ctx context.Context) string {
 	return h.version
 }
 
-// injectFault fails the invocation as h.Fault asks.
-func (h *Handler) injectFault() error {
-	for _, f := range strings.Split(h.Fault, ",") {
-		switch f = strings.TrimSpace(f); f {
-		case "":
-		case "error":
-			return &FunctionError{Kind: KindFault, Message: "injected error (" + EnvTestFault + "=error)"}
-		case "error-once":
-			if h.firstTime(f) {
-				return &FunctionError{Kind: KindFault, Message: "injected error (" + EnvTestFault + "=error-once)"}
-			}
-		case "hang-once":
-			if h.firstTime(f) {
-				time.Sleep(time.Hour)
-			}
-		case "crash-once":
-			if h.firstTime(f) {
-				os.Exit(3)
-			}
-		default:
-			return &FunctionError{Kind: KindInvalid, Message: fmt.Sprintf("unknown %s %q", EnvTestFault, f)}
-		}
-	}
-	return nil
-}
-
 // JobsDir is the directory under tmp in which the function named function
 // keeps one directory per running invocation.
 func JobsDir(tmp, function string) string {
@@ -529,18 +500,4 @@ func (h *Handler) removeLeftovers() {
 			os.RemoveAll(p)
 		}
 	}
-}
-
-// firstTime reports whether fault name has not fired yet in this TempDir.
-func (h *Handler) firstTime(name string) bool {
-	dir := h.TempDir
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "chunkcode-fault-"+name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
 }
