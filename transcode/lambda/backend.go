@@ -274,7 +274,7 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 		return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
 	}
 	remote.Source = srcURL
-	req := Request{Job: remote, ResultURL: putURL}
+	req := Request{Version: ProtocolVersion, Job: remote, ResultURL: putURL}
 	progressKey := strings.TrimSuffix(key, transcode.SegmentExt) + ".progress"
 	if progress != nil {
 		if req.ProgressURL, err = b.store.putURL(ctx, progressKey); err != nil {

@@ -140,6 +140,10 @@ func Serve(ctx context.Context, h *Handler) {
 // and a warm sandbox keeps its /tmp for the next invocation.
 func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	h.removeLeftovers()
+	if req.Version > ProtocolVersion {
+		return Response{}, &FunctionError{Kind: KindInvalid, Message: fmt.Sprintf(
+			"request of protocol version %d, newer than the function's %d: deploy the function from this chunkcode", req.Version, ProtocolVersion)}
+	}
 	if req.Source != nil {
 		return h.handleSource(ctx, *req.Source)
 	}
@@ -184,7 +188,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 		return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
 	}
 	return Response{
-		Index: res.Index, Frames: res.Frames, Bytes: res.Bytes,
+		Version: ProtocolVersion, Index: res.Index, Frames: res.Frames, Bytes: res.Bytes,
 		EncodeSeconds: res.EncodeSeconds, UploadSeconds: time.Since(t).Seconds(),
 		FFmpeg: h.ffmpegVersion(ctx),
 	}, nil

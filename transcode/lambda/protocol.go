@@ -1,27 +1,41 @@
 package lambda
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
+
+// ProtocolVersion is the version of the wire format this package speaks:
+// Request and Response with their JSON field names, and the error payload.
+// A function refuses a request of a later version with KindInvalid; a
+// request without one (0) is from a chunkcode that predates versions and
+// speaks version 1.
+const ProtocolVersion = 1
 
 // Request is the payload of one invocation: one segment to encode, or with
 // Source set, a source to read. It holds values, never ffmpeg arguments.
+// Its JSON form is wireRequest's, so that renaming a field of
+// transcode.Job or transcode.Profile does not change the wire.
 type Request struct {
+	// Version is the ProtocolVersion of the client; 0 is 1.
+	Version int
 	// Job is the segment. Job.Source is a presigned GET URL of the source
-	// (https, or http when the function allows it).
-	Job transcode.Job `json:"job"`
+	// (https, or http when the function allows it). Job.Output does not
+	// travel.
+	Job transcode.Job
 	// ResultURL is a presigned PUT URL the encoded segment is uploaded to.
-	ResultURL string `json:"result_url"`
+	ResultURL string
 	// ProgressURL, when set, is a presigned PUT URL the function writes
 	// the frames done so far to, as a decimal number, about once a second.
-	ProgressURL string `json:"progress_url,omitempty"`
+	ProgressURL string
 	// Source, when set, makes the request a source job instead of a
 	// segment: Job, ResultURL and ProgressURL are ignored.
-	Source *SourceJob `json:"source,omitempty"`
+	Source *SourceJob
 }
 
 // SourceJob asks the function to read a whole source once for the pipeline,
@@ -30,17 +44,114 @@ type Request struct {
 // presigned PUT URL.
 type SourceJob struct {
 	// URL is a presigned GET URL of the source.
-	URL string `json:"url"`
+	URL string
 	// Profile gives the audio settings; the video settings are ignored.
-	Profile transcode.Profile `json:"profile"`
+	Profile transcode.Profile
 	// ProbeURL receives ffprobe's JSON document of the source, gzipped,
 	// for ffmpeg.ParseProbe.
-	ProbeURL string `json:"probe_url"`
+	ProbeURL string
 	// AudioURL receives the audio encoded with transcode.AudioArgs, unless
 	// the profile copies the audio or the source has none.
-	AudioURL string `json:"audio_url"`
+	AudioURL string
 	// ExtrasURL receives the file merger.ExtrasArgs writes.
-	ExtrasURL string `json:"extras_url"`
+	ExtrasURL string
+}
+
+// wireRequest is a Request on the wire.
+type wireRequest struct {
+	Version     int            `json:"version,omitempty"`
+	Job         wireJob        `json:"job"`
+	ResultURL   string         `json:"result_url"`
+	ProgressURL string         `json:"progress_url,omitempty"`
+	Source      *wireSourceJob `json:"source,omitempty"`
+}
+
+// wireJob is a transcode.Job on the wire, without its Output.
+type wireJob struct {
+	Index         int         `json:"index"`
+	Source        string      `json:"source"`
+	SeekMicros    int64       `json:"seek_us"`
+	PrerollMicros int64       `json:"preroll_us,omitempty"`
+	StartPTS      int64       `json:"start_pts,omitempty"`
+	Frames        int         `json:"frames"`
+	StreamIndex   int         `json:"stream_index"`
+	TimeScale     int64       `json:"time_scale,omitempty"`
+	FrameRate     string      `json:"frame_rate,omitempty"`
+	Rotation      int         `json:"rotation,omitempty"`
+	RotatePixels  bool        `json:"rotate_pixels,omitempty"`
+	Profile       wireProfile `json:"profile"`
+}
+
+// wireProfile is a transcode.Profile on the wire.
+type wireProfile struct {
+	Codec        string `json:"codec,omitempty"`
+	CRF          *int   `json:"crf,omitempty"`
+	Preset       string `json:"preset,omitempty"`
+	Height       int    `json:"height,omitempty"`
+	Threads      int    `json:"threads,omitempty"`
+	AudioCodec   string `json:"audio_codec,omitempty"`
+	AudioBitrate string `json:"audio_bitrate,omitempty"`
+}
+
+// wireSourceJob is a SourceJob on the wire.
+type wireSourceJob struct {
+	URL       string      `json:"url"`
+	Profile   wireProfile `json:"profile"`
+	ProbeURL  string      `json:"probe_url"`
+	AudioURL  string      `json:"audio_url"`
+	ExtrasURL string      `json:"extras_url"`
+}
+
+// MarshalJSON writes r in its wire form.
+func (r Request) MarshalJSON() ([]byte, error) {
+	w := wireRequest{Version: r.Version, Job: toWireJob(r.Job), ResultURL: r.ResultURL, ProgressURL: r.ProgressURL}
+	if s := r.Source; s != nil {
+		w.Source = &wireSourceJob{URL: s.URL, Profile: toWireProfile(s.Profile), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads r from its wire form.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	var w wireRequest
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = Request{Version: w.Version, Job: w.Job.job(), ResultURL: w.ResultURL, ProgressURL: w.ProgressURL}
+	if s := w.Source; s != nil {
+		r.Source = &SourceJob{URL: s.URL, Profile: s.Profile.profile(), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
+	}
+	return nil
+}
+
+func toWireJob(j transcode.Job) wireJob {
+	return wireJob{
+		Index: j.Index, Source: j.Source, SeekMicros: j.SeekMicros, PrerollMicros: j.PrerollMicros,
+		StartPTS: j.StartPTS, Frames: j.Frames, StreamIndex: j.StreamIndex, TimeScale: j.TimeScale,
+		FrameRate: j.FrameRate, Rotation: j.Rotation, RotatePixels: j.RotatePixels, Profile: toWireProfile(j.Profile),
+	}
+}
+
+func (w wireJob) job() transcode.Job {
+	return transcode.Job{
+		Index: w.Index, Source: w.Source, SeekMicros: w.SeekMicros, PrerollMicros: w.PrerollMicros,
+		StartPTS: w.StartPTS, Frames: w.Frames, StreamIndex: w.StreamIndex, TimeScale: w.TimeScale,
+		FrameRate: w.FrameRate, Rotation: w.Rotation, RotatePixels: w.RotatePixels, Profile: w.Profile.profile(),
+	}
+}
+
+func toWireProfile(p transcode.Profile) wireProfile {
+	return wireProfile{
+		Codec: string(p.Codec), CRF: p.CRF, Preset: p.Preset, Height: p.Height, Threads: p.Threads,
+		AudioCodec: string(p.AudioCodec), AudioBitrate: p.AudioBitrate,
+	}
+}
+
+func (w wireProfile) profile() transcode.Profile {
+	return transcode.Profile{
+		Codec: media.Codec(w.Codec), CRF: w.CRF, Preset: w.Preset, Height: w.Height, Threads: w.Threads,
+		AudioCodec: media.AudioCodec(w.AudioCodec), AudioBitrate: w.AudioBitrate,
+	}
 }
 
 // SourceResult is what a source job uploaded, in bytes; AudioBytes is 0
@@ -54,6 +165,9 @@ type SourceResult struct {
 
 // Response is what a successful invocation answers.
 type Response struct {
+	// Version is the function's ProtocolVersion; 0 from a function that
+	// predates versions.
+	Version       int     `json:"version,omitempty"`
 	Index         int     `json:"index"`
 	Frames        int     `json:"frames"`
 	Bytes         int64   `json:"bytes"`

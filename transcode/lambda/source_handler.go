@@ -111,7 +111,7 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 		*u.bytes = fi.Size()
 	}
 	return Response{
-		Bytes:         res.ProbeBytes + res.AudioBytes + res.ExtrasBytes,
+		Version: ProtocolVersion, Bytes: res.ProbeBytes + res.AudioBytes + res.ExtrasBytes,
 		EncodeSeconds: read.Seconds(), UploadSeconds: time.Since(t).Seconds(),
 		FFmpeg: h.ffmpegVersion(ctx), Source: &res,
 	}, nil
