@@ -46,6 +46,10 @@ func (o *lambdaOptions) backend(ctx context.Context) (*lambda.Backend, error) {
 	if o.memory < 0 {
 		return nil, usagef("--memory must not be negative")
 	}
+	arch, err := lambda.ParseArch(o.arch)
+	if err != nil {
+		return nil, usagef("--lambda-arch: %v", err)
+	}
 	var opts []func(*config.LoadOptions) error
 	if o.region != "" {
 		opts = append(opts, config.WithRegion(o.region))
@@ -67,7 +71,7 @@ func (o *lambdaOptions) backend(ctx context.Context) (*lambda.Backend, error) {
 	}
 	return lambda.New(cfg, lambda.Options{
 		Function: function, Bucket: o.bucket, Prefix: o.prefix, Endpoints: o.endpoints,
-		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: o.arch,
+		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: arch,
 	})
 }
 

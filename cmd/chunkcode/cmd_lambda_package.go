@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/chunkcode/chunkcode/transcode/lambda/deploy"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -31,7 +32,7 @@ func newLambdaPackageCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "package",
 		Short: "Build the function's deployment zip",
-		Long: `Build the deployment zip: chunkcode built for Linux with -tags ` + lambda.BuildTags + `,
+		Long: `Build the deployment zip: chunkcode built for Linux with -tags ` + deploy.BuildTags + `,
 named bootstrap for the provided.al2023 runtime, and optionally a static
 ffmpeg under bin/. Building needs the Go toolchain and the chunkcode source.`,
 		Example: `  chunkcode lambda package -o function.zip
@@ -46,7 +47,7 @@ ffmpeg under bin/. Building needs the Go toolchain and the chunkcode source.`,
 }
 
 func runLambdaPackage(cmd *cobra.Command, o lambdaPackageOptions) error {
-	goarch, err := lambda.GoArch(o.arch)
+	arch, err := lambda.ParseArch(o.arch)
 	if err != nil {
 		return usagef("--arch: %v", err)
 	}
@@ -57,7 +58,7 @@ func runLambdaPackage(cmd *cobra.Command, o lambdaPackageOptions) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		if bootstrap, err = lambda.BuildBootstrap(cmd.Context(), o.source, goarch, dir); err != nil {
+		if bootstrap, err = deploy.BuildBootstrap(cmd.Context(), o.source, arch, dir); err != nil {
 			return err
 		}
 	}
@@ -66,7 +67,7 @@ func runLambdaPackage(cmd *cobra.Command, o lambdaPackageOptions) error {
 		return fmt.Errorf("create %s: %w", o.output, err)
 	}
 	defer os.Remove(tmp.Name())
-	err = lambda.WriteZip(tmp, lambda.PackageFiles(bootstrap, o.ffmpeg))
+	err = deploy.WriteZip(tmp, deploy.PackageFiles(bootstrap, o.ffmpeg))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -77,6 +78,6 @@ func runLambdaPackage(cmd *cobra.Command, o lambdaPackageOptions) error {
 		return fmt.Errorf("write %s: %w", o.output, err)
 	}
 	fi, _ := os.Stat(o.output)
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s function package, %.1f MB\n", o.output, goarch, float64(fi.Size())/1e6)
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s function package, %.1f MB\n", o.output, arch.GoArch(), float64(fi.Size())/1e6)
 	return nil
 }

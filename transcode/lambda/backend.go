@@ -54,7 +54,7 @@ type Options struct {
 	// MemoryMB and Arch price invocations. When zero or empty they come
 	// from the log tail's REPORT line or the function configuration.
 	MemoryMB int
-	Arch     string // "arm64" or "x86_64"
+	Arch     Arch
 	// Expiry is how long presigned URLs are valid; 0 is DefaultExpiry.
 	Expiry time.Duration
 	// UploadConcurrency is how many parts of the source are uploaded at
@@ -107,7 +107,7 @@ type Backend struct {
 	mu      sync.Mutex
 	stats   Stats
 	memory  int
-	arch    string
+	arch    Arch
 	fetched bool
 }
 

@@ -47,7 +47,7 @@ func (b *Backend) fetchConfig(ctx context.Context) {
 		b.memory = int(*out.MemorySize)
 	}
 	if b.arch == "" && len(out.Architectures) > 0 {
-		b.arch = string(out.Architectures[0])
+		b.arch = Arch(out.Architectures[0])
 	}
 }
 
