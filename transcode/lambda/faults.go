@@ -1,3 +1,8 @@
+//go:build chunkcode_faults
+
+// Faults for the end-to-end tests, which lambdatest.Chunkcode builds the
+// function with; the production binary has none of this code.
+
 package lambda
 
 import (
@@ -8,9 +13,17 @@ import (
 	"time"
 )
 
-// injectFault fails the invocation as h.Fault asks.
+// faultFromEnv returns EnvTestFault: a comma-separated list of failures to
+// inject. "error" fails every invocation; "error-once" fails the first one;
+// "hang-once" makes the first one sleep past any timeout, ignoring its
+// deadline; "crash-once" exits the process. "Once" is tracked by a marker
+// file in the handler's TempDir, so it holds across restarts of the function
+// process.
+func faultFromEnv() string { return os.Getenv(EnvTestFault) }
+
+// injectFault fails the invocation as h.fault asks.
 func (h *Handler) injectFault() error {
-	for _, f := range strings.Split(h.Fault, ",") {
+	for _, f := range strings.Split(h.fault, ",") {
 		switch f = strings.TrimSpace(f); f {
 		case "":
 		case "error":

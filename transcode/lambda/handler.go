@@ -31,8 +31,9 @@ const (
 	// besides AWS's own (see Handler.S3Endpoint), for an S3-compatible
 	// server; the local emulator setup sets it to 127.0.0.1.
 	EnvS3Endpoint = "CHUNKCODE_S3_ENDPOINT"
-	// EnvTestFault injects failures for the end-to-end tests; only the
-	// test harness sets it. See Handler.Fault.
+	// EnvTestFault injects failures for the end-to-end tests into a
+	// function built with -tags chunkcode_faults (see faults.go); only the
+	// test harness sets it, and any other build ignores it.
 	EnvTestFault = "CHUNKCODE_TEST_FAULT"
 	// EnvRuntimeAPI is set by Lambda and the emulator when they start the
 	// function.
@@ -70,12 +71,8 @@ type Handler struct {
 	// Client uploads results; nil is http.DefaultClient. Whichever it
 	// is, the handler follows no redirect: a 3xx answer is an error.
 	Client *http.Client
-	// Fault, for tests only, is a comma-separated list of failures to
-	// inject: "error" fails every invocation; "error-once" fails the first
-	// one; "hang-once" makes the first one sleep past any timeout, ignoring
-	// its deadline; "crash-once" exits the process. "Once" is tracked by a marker file in TempDir, so it
-	// holds across restarts of the function process.
-	Fault string
+	// fault is EnvTestFault's value in a build with faults, else "".
+	fault string
 
 	versionOnce sync.Once
 	version     string
@@ -86,7 +83,8 @@ type Handler struct {
 
 // NewHandler returns a Handler configured from the environment: ffmpeg from
 // /opt/bin (a layer), then the package's own bin/, then PATH;
-// CHUNKCODE_ALLOW_HTTP, CHUNKCODE_S3_ENDPOINT and CHUNKCODE_TEST_FAULT.
+// CHUNKCODE_ALLOW_HTTP, CHUNKCODE_S3_ENDPOINT, and CHUNKCODE_TEST_FAULT in a
+// build with faults.
 func NewHandler() *Handler {
 	dirs := []string{"/opt/bin"}
 	if root := os.Getenv("LAMBDA_TASK_ROOT"); root != "" {
@@ -96,7 +94,7 @@ func NewHandler() *Handler {
 		Runner:     findFFmpeg(dirs...),
 		AllowHTTP:  os.Getenv(EnvAllowHTTP) == "1",
 		S3Endpoint: os.Getenv(EnvS3Endpoint),
-		Fault:      os.Getenv(EnvTestFault),
+		fault:      faultFromEnv(),
 		Function:   os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}
 }

@@ -118,7 +118,7 @@ func TestNewHandlerFindsFFmpeg(t *testing.T) {
 		assert.Equal(t, ff, h.Runner.FFmpeg, "the package's own bin/ffmpeg, without an ffprobe beside it")
 	}
 	assert.False(t, h.AllowHTTP)
-	assert.Empty(t, h.Fault)
+	assert.Empty(t, h.fault)
 
 	t.Setenv("LAMBDA_TASK_ROOT", t.TempDir())
 	t.Setenv(EnvAllowHTTP, "1")

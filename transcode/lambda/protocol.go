@@ -209,7 +209,8 @@ const (
 	// KindCrash means the function process exited during the invocation.
 	// Lambda reports it as Runtime.ExitError.
 	KindCrash Kind = "Runtime.ExitError"
-	// KindFault is an error injected by CHUNKCODE_TEST_FAULT.
+	// KindFault is an error injected by CHUNKCODE_TEST_FAULT, in a
+	// function built with -tags chunkcode_faults.
 	KindFault Kind = "InjectedFault"
 )
 
