@@ -171,7 +171,7 @@ func functionError(out *lambdasvc.InvokeOutput) *FunctionError {
 	if out.FunctionError == nil && !isErr {
 		return nil
 	}
-	fe := &FunctionError{Kind: Kind(p.Type), Message: p.Message}
+	fe := decodeFunctionError(p.Type, p.Message)
 	switch {
 	case strings.Contains(p.Message, "Task timed out"):
 		fe.Kind = KindTimeout

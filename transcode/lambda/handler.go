@@ -123,7 +123,8 @@ func Serve(ctx context.Context, h *Handler) {
 			if !errors.As(err, &fe) {
 				fe = &FunctionError{Kind: KindInternal, Message: err.Error()}
 			}
-			return resp, messages.InvokeResponse_Error{Type: string(fe.Kind), Message: fe.Message}
+			typ, msg := fe.payload()
+			return resp, messages.InvokeResponse_Error{Type: typ, Message: msg}
 		}
 		return resp, nil
 	}, awslambda.WithContext(ctx))
@@ -176,10 +177,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	opts = append(opts, "-max_pixels", strconv.FormatInt(maxPixels(job.Frames), 10))
 	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, opts...)
 	if err != nil {
-		fe := encodeError(ctx, err)
-		// ffmpeg names its input: keep the signature out of messages.
-		fe.Message = strings.ReplaceAll(fe.Message, job.Source, withoutQuery(job.Source))
-		return Response{}, fe
+		return Response{}, encodeError(ctx, err).redact(job.Source)
 	}
 	t := time.Now()
 	if err := h.upload(ctx, "segment", req.ResultURL, job.Output, res.Bytes); err != nil {
@@ -423,6 +421,14 @@ func redactURL(err error) error {
 		ue.URL = withoutQuery(ue.URL)
 	}
 	return err
+}
+
+// redact removes from e's message and detail the query of rawURL, which
+// holds the presigned signature, wherever ffmpeg named its input.
+func (e *FunctionError) redact(rawURL string) *FunctionError {
+	e.Message = strings.ReplaceAll(e.Message, rawURL, withoutQuery(rawURL))
+	e.Detail = strings.ReplaceAll(e.Detail, rawURL, withoutQuery(rawURL))
+	return e
 }
 
 // withoutQuery returns rawURL without its query.

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,13 +27,15 @@ func TestFunctionError(t *testing.T) {
 		kind    Kind // "" for success
 		message string
 	}{
-		"a response":                      {"", `{"index":1,"frames":25}`, "", ""},
-		"Lambda sets the header":          {"Unhandled", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited with status 1: boom"}`, KindEncode, "boom"},
-		"the emulator sets no header":     {"", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited"}`, KindEncode, "ffmpeg exited"},
-		"the emulator times out":          {"", `Task timed out after 2.00 seconds`, KindTimeout, "Task timed out"},
-		"Lambda times out":                {"Unhandled", `{"errorMessage":"2026-11-26T21:00:00Z 1 Task timed out after 900.00 seconds"}`, KindTimeout, "900.00"},
-		"a crash with an unknown payload": {"Unhandled", `{"unexpected":true}`, KindInternal, "Unhandled"},
-		"an error type without a message": {"", `{"errorType":"Runtime.ExitError"}`, "Runtime.ExitError", ""},
+		"a response":                       {"", `{"index":1,"frames":25}`, "", ""},
+		"Lambda sets the header":           {"Unhandled", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited with status 1: boom"}`, KindEncode, "boom"},
+		"the emulator sets no header":      {"", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited"}`, KindEncode, "ffmpeg exited"},
+		"the emulator times out":           {"", `Task timed out after 2.00 seconds`, KindTimeout, "Task timed out"},
+		"Lambda times out":                 {"Unhandled", `{"errorMessage":"2026-11-26T21:00:00Z 1 Task timed out after 900.00 seconds"}`, KindTimeout, "900.00"},
+		"a crash with an unknown payload":  {"Unhandled", `{"unexpected":true}`, KindInternal, "Unhandled"},
+		"an error type without a message":  {"", `{"errorType":"Runtime.ExitError"}`, "Runtime.ExitError", ""},
+		"a media error names its cause":    {"Unhandled", `{"errorType":"InvalidMedia.truncated","errorMessage":"moov atom not found"}`, KindMedia, "truncated or damaged (moov atom not found)"},
+		"a media error of an old function": {"Unhandled", `{"errorType":"InvalidMedia","errorMessage":"not a media file"}`, KindMedia, "not a media file"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -127,4 +130,25 @@ func TestNewHandlerFindsFFmpeg(t *testing.T) {
 	if _, err := os.Stat("/opt/bin/ffmpeg"); err != nil {
 		assert.Equal(t, "", h.Runner.FFmpeg, "ffmpeg from PATH")
 	}
+}
+
+// TestMediaErrorWire checks that a media error crosses the wire with its
+// cause and detail, and comes back as the *media.Error of the input.
+func TestMediaErrorWire(t *testing.T) {
+	for name, cause := range MediaCauses {
+		t.Run(name, func(t *testing.T) {
+			sent := mediaFunctionError(&media.Error{Path: "https://b/in.mp4", Err: cause, Detail: "ffprobe said so"})
+			assert.Equal(t, KindMedia, sent.Kind)
+			assert.Equal(t, cause.Error()+" (ffprobe said so)", sent.Message)
+			typ, msg := sent.payload()
+			got := decodeFunctionError(typ, msg)
+			assert.Equal(t, sent, got)
+			me := got.mediaError("s3://b/in.mp4")
+			assert.ErrorIs(t, me, cause)
+			assert.Equal(t, &media.Error{Path: "s3://b/in.mp4", Err: cause, Detail: "ffprobe said so"}, me)
+		})
+	}
+	old := decodeFunctionError(string(KindMedia), "not a media file (whatever)")
+	assert.Equal(t, &media.Error{Path: "in", Err: media.ErrNotMedia, Detail: "not a media file (whatever)"}, old.mediaError("in"),
+		"a function that predates Media: the cause is not media")
 }

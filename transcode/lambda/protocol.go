@@ -180,7 +180,8 @@ type Response struct {
 }
 
 // Kind classifies a function error. It is the errorType of the error
-// payload Lambda returns.
+// payload Lambda returns, which for KindMedia is followed by a dot and the
+// FunctionError's Media: "InvalidMedia.truncated".
 type Kind string
 
 // The kinds of function error.
@@ -191,8 +192,8 @@ const (
 	// its 15 minutes (see MaxJobPixelFrames and the other limits).
 	KindLimit Kind = "LimitExceeded"
 	// KindMedia means the source of a source job is not media chunkcode
-	// can transcode; the message is what media.Error says of it,
-	// without the URL.
+	// can transcode; the FunctionError's Media and Detail say why, and its
+	// message is what media.Error says of it, without the URL.
 	KindMedia Kind = "InvalidMedia"
 	// KindTLS means the source's TLS certificate did not verify.
 	KindTLS Kind = "TLSVerifyFailed"
@@ -224,6 +225,71 @@ var ErrFunction = errors.New("function error")
 type FunctionError struct {
 	Kind    Kind
 	Message string
+	// Media, for KindMedia, names the cause (see MediaCauses); "" from a
+	// function that predates it, or for a cause without a name. Detail is
+	// what ffprobe said. On the wire, Detail is the message of a
+	// KindMedia error with a Media, which Message is made from again.
+	Media  string
+	Detail string
+}
+
+// MediaCauses names on the wire the causes of a media.Error, in
+// FunctionError.Media.
+var MediaCauses = map[string]error{
+	"not_media": media.ErrNotMedia,
+	"truncated": media.ErrTruncated,
+	"no_video":  media.ErrNoVideo,
+	"playlist":  media.ErrPlaylist,
+}
+
+// mediaFunctionError is the KindMedia error of me, without its path.
+func mediaFunctionError(me *media.Error) *FunctionError {
+	fe := &FunctionError{Kind: KindMedia, Detail: me.Detail}
+	for name, cause := range MediaCauses {
+		if me.Err == cause {
+			fe.Media = name
+		}
+	}
+	fe.Message = mediaMessage(me.Err, me.Detail)
+	return fe
+}
+
+// mediaMessage is what a media.Error with cause and detail says, without
+// its path.
+func mediaMessage(cause error, detail string) string {
+	if detail == "" {
+		return cause.Error()
+	}
+	return cause.Error() + " (" + detail + ")"
+}
+
+// mediaError is the *media.Error of input that e, of KindMedia, reports.
+// Without a Media, from a function that predates it, the cause is
+// media.ErrNotMedia and the message the detail.
+func (e *FunctionError) mediaError(input string) *media.Error {
+	if cause, ok := MediaCauses[e.Media]; ok {
+		return &media.Error{Path: input, Err: cause, Detail: e.Detail}
+	}
+	return &media.Error{Path: input, Err: media.ErrNotMedia, Detail: e.Message}
+}
+
+// payload is e as an error payload: errorType and errorMessage.
+func (e *FunctionError) payload() (errorType, message string) {
+	if e.Kind == KindMedia && e.Media != "" {
+		return string(e.Kind) + "." + e.Media, e.Detail
+	}
+	return string(e.Kind), e.Message
+}
+
+// decodeFunctionError is the *FunctionError of an error payload, the
+// inverse of payload.
+func decodeFunctionError(errorType, message string) *FunctionError {
+	if name, ok := strings.CutPrefix(errorType, string(KindMedia)+"."); ok {
+		if cause, ok := MediaCauses[name]; ok {
+			return &FunctionError{Kind: KindMedia, Media: name, Detail: message, Message: mediaMessage(cause, message)}
+		}
+	}
+	return &FunctionError{Kind: Kind(errorType), Message: message}
 }
 
 // Permanent reports whether an error of kind k would come back for the same

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
@@ -75,7 +74,7 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 	if err != nil {
 		var fe *FunctionError
 		if errors.As(err, &fe) && fe.Kind == KindMedia {
-			return nil, mediaError(input, fe.Message)
+			return nil, fe.mediaError(input)
 		}
 		return nil, fmt.Errorf("read %s: %w", input, err)
 	}
@@ -127,16 +126,4 @@ func parseProbe(path, input string) (*media.Media, error) {
 		return nil, fmt.Errorf("read probe of %s: %w", input, err)
 	}
 	return ffmpeg.ParseProbe(gz, input)
-}
-
-// mediaError rebuilds the *media.Error a source job reported as
-// msg, for input.
-func mediaError(input, msg string) error {
-	for _, e := range []error{media.ErrNotMedia, media.ErrTruncated, media.ErrNoVideo} {
-		if rest, ok := strings.CutPrefix(msg, e.Error()); ok {
-			detail := strings.TrimSuffix(strings.TrimPrefix(rest, " ("), ")")
-			return &media.Error{Path: input, Err: e, Detail: detail}
-		}
-	}
-	return &media.Error{Path: input, Err: media.ErrNotMedia, Detail: msg}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/chunkcode/chunkcode/merger"
@@ -36,11 +35,6 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
 	}
 	defer h.removeJobDir(dir)
-	// ffmpeg names its input: keep the signature out of messages.
-	redact := func(fe *FunctionError) *FunctionError {
-		fe.Message = strings.ReplaceAll(fe.Message, job.URL, withoutQuery(job.URL))
-		return fe
-	}
 
 	t := time.Now()
 	opts, err := h.inputOptions(job.URL)
@@ -52,13 +46,9 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 	if err != nil {
 		var me *media.Error
 		if errors.As(err, &me) {
-			msg := me.Err.Error()
-			if me.Detail != "" {
-				msg += " (" + me.Detail + ")"
-			}
-			return Response{}, redact(&FunctionError{Kind: KindMedia, Message: msg})
+			return Response{}, mediaFunctionError(me).redact(job.URL)
 		}
-		return Response{}, redact(encodeError(ctx, fmt.Errorf("probe: %w", err)))
+		return Response{}, encodeError(ctx, fmt.Errorf("probe: %w", err)).redact(job.URL)
 	}
 
 	audio := ""
@@ -83,7 +73,7 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 		return nil
 	})
 	if err := g.Wait(); err != nil {
-		return Response{}, redact(encodeError(ctx, err))
+		return Response{}, encodeError(ctx, err).redact(job.URL)
 	}
 	read := time.Since(t)
 
