@@ -54,26 +54,13 @@ func (b *Backend) fetchConfig(ctx context.Context) {
 // pollProgress reads the frame count the function writes to key every
 // ProgressInterval and reports it, until the returned stop is called.
 func (b *Backend) pollProgress(ctx context.Context, key string, progress ffmpeg.Progress) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(ProgressInterval)
-		defer tick.Stop()
-		last := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if n, err := b.store.readInt(ctx, key); err == nil && n > last {
-				last = n
-				progress(n)
-			}
+	last := 0
+	return everyInterval(ctx, func(ctx context.Context) {
+		if n, err := b.store.readInt(ctx, key); err == nil && n > last {
+			last = n
+			progress(n)
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
 }
 
 // invoke runs one invocation, on a free endpoint of Options.Endpoints or
@@ -183,6 +170,3 @@ func functionError(out *lambdasvc.InvokeOutput) *FunctionError {
 	}
 	return fe
 }
-
-// ProgressInterval is how often the handler reports progress.
-const ProgressInterval = time.Second

@@ -91,25 +91,12 @@ func NewHandler() *Handler {
 		dirs = append(dirs, filepath.Join(root, "bin"))
 	}
 	return &Handler{
-		Runner:     findFFmpeg(dirs...),
+		Runner:     ffmpeg.Find(dirs...),
 		AllowHTTP:  os.Getenv(EnvAllowHTTP) == "1",
 		S3Endpoint: os.Getenv(EnvS3Endpoint),
 		fault:      faultFromEnv(),
 		Function:   os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}
-}
-
-// findFFmpeg returns a Runner for the ffmpeg in the first of dirs that has
-// one, with the ffprobe beside it, else for both on PATH. Segments need
-// only ffmpeg; a source job, for an s3:// input, needs ffprobe too.
-func findFFmpeg(dirs ...string) ffmpeg.Runner {
-	for _, d := range dirs {
-		p := filepath.Join(d, "ffmpeg")
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return ffmpeg.Runner{FFmpeg: p, FFprobe: filepath.Join(d, "ffprobe")}
-		}
-	}
-	return ffmpeg.Runner{}
 }
 
 // Serve runs h as the Lambda function handler until the runtime stops it.
@@ -347,27 +334,14 @@ func untrusted(stderr string) bool {
 // it changes, until the returned stop is called. Progress is best effort:
 // failed PUTs are ignored.
 func (h *Handler) reportProgress(ctx context.Context, url string, frames *atomic.Int64) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(ProgressInterval)
-		defer tick.Stop()
-		last := int64(0)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if n := frames.Load(); n != last {
-				last = n
-				body := strconv.FormatInt(n, 10)
-				h.put(ctx, url, strings.NewReader(body), int64(len(body)))
-			}
+	last := int64(0)
+	return everyInterval(ctx, func(ctx context.Context) {
+		if n := frames.Load(); n != last {
+			last = n
+			body := strconv.FormatInt(n, 10)
+			h.put(ctx, url, strings.NewReader(body), int64(len(body)))
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
 }
 
 // upload PUTs the file at path, holding what, to the presigned URL with
