@@ -120,7 +120,7 @@ func TestEmulators(t *testing.T) {
 			ov, oa := fixture.Onsets(t, out)
 			assert.InDelta(t, sa-sv, oa-ov, 0.005, "audio minus video onset: source %.4fs, output %.4fs", sa-sv, oa-ov)
 
-			assert.Equal(t, "lambda", sum.Backend)
+			assert.Equal(t, transcode.LambdaBackend, sum.Backend)
 			assert.GreaterOrEqual(t, sum.Segments, 4, "the clip is cut several times")
 			for i, n := range fns.Invocations() {
 				assert.Positive(t, n, "emulator %d was never invoked", i)
@@ -261,7 +261,7 @@ func TestEmulators(t *testing.T) {
 			start := time.Now()
 			_, _, err := run(t, b, request(in, out))
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), "stage "+in+" to s3://"+down.Bucket+"/chunkcode/")
+			assert.Contains(t, err.Error(), "stage "+in+" to s3://"+down.Bucket+"/"+b.Prefix())
 			assert.Contains(t, err.Error(), "connection refused")
 			assert.Less(t, time.Since(start), 30*time.Second)
 			assert.NoFileExists(t, out)
@@ -285,7 +285,7 @@ func TestEmulators(t *testing.T) {
 			require.NoError(t, err, "stderr: %s\n%s", stderr.String(), fns.Logs())
 			var sum transcode.Summary
 			require.NoError(t, json.Unmarshal(stdout, &sum), "%s", stdout)
-			assert.Equal(t, "lambda", sum.Backend)
+			assert.Equal(t, transcode.LambdaBackend, sum.Backend)
 			assert.Equal(t, 2, sum.Workers, "one worker per endpoint")
 			assert.Equal(t, frames, sum.Frames)
 			assert.Equal(t, "s3://"+s3.Bucket+"/results/out.mp4", sum.Output)
