@@ -2,8 +2,6 @@ package lambda
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -199,17 +197,6 @@ func New(cfg aws.Config, opts Options) (*Backend, error) {
 	return b, nil
 }
 
-// runID names a run: a UTC timestamp and random bits.
-func runID() string {
-	return time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(4)
-}
-
-func randomHex(n int) string {
-	r := make([]byte, n)
-	crand.Read(r)
-	return hex.EncodeToString(r)
-}
-
 // Properties says that the functions encode elsewhere, with a fan-out
 // that keeps every endpoint busy, and that the backend reads s3:// sources
 // where they lie.
@@ -266,16 +253,14 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 			return transcode.Result{}, err
 		}
 	}
-	// A key of its own per attempt: an earlier attempt that timed out here
-	// may still be running and upload late.
-	key := fmt.Sprintf("%sseg-%05d-%s%s", s.run, job.Index, randomHex(4), transcode.SegmentExt)
+	key := segmentObject(s.run, job.Index)
 	putURL, err := b.store.putURL(ctx, key)
 	if err != nil {
 		return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
 	}
 	remote.Source = srcURL
 	req := Request{Version: ProtocolVersion, Job: remote, ResultURL: putURL}
-	progressKey := strings.TrimSuffix(key, transcode.SegmentExt) + ".progress"
+	progressKey := progressObject(key)
 	if progress != nil {
 		if req.ProgressURL, err = b.store.putURL(ctx, progressKey); err != nil {
 			return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(progressKey), err)

@@ -1,10 +1,13 @@
 package lambda
 
 import (
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/media"
@@ -318,4 +321,50 @@ func (e *FunctionError) Unwrap() []error {
 		return []error{ErrFunction, transcode.ErrPermanent}
 	}
 	return []error{ErrFunction}
+}
+
+// The names of a run's objects in the staging bucket, under its run
+// prefix (runPrefix). The function never sees them, only presigned URLs of
+// them; they are here with the wire because a run's objects are what it
+// leaves behind with --keep.
+
+// runPrefix is the key prefix of one run, under prefix (Options.Prefix):
+// a UTC timestamp and random bits, ending in "/".
+func runPrefix(prefix string) string {
+	return prefix + time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(4) + "/"
+}
+
+// inputObject is a local source staged whole; ext is its extension.
+func inputObject(run, ext string) string { return run + "input" + strings.ToLower(ext) }
+
+// pieceObject is the staged piece of the segment index (see planPieces).
+func pieceObject(run string, index int) string {
+	return fmt.Sprintf("%spiece-%05d%s", run, index, transcode.SegmentExt)
+}
+
+// segmentObject is one attempt at the segment index: each attempt has a
+// key of its own, since an earlier attempt that timed out on the client
+// may still be running and upload late.
+func segmentObject(run string, index int) string {
+	return fmt.Sprintf("%sseg-%05d-%s%s", run, index, randomHex(4), transcode.SegmentExt)
+}
+
+// progressObject is where the attempt that uploads to segment writes its
+// progress.
+func progressObject(segment string) string {
+	return strings.TrimSuffix(segment, transcode.SegmentExt) + ".progress"
+}
+
+// sourceJobObjects are what a source job uploads, by what they hold
+// ("probe", "audio", "extras"), for a profile whose audio has extension
+// audioExt.
+func sourceJobObjects(run, audioExt string) map[string]string {
+	base := run + "source/"
+	return map[string]string{"probe": base + "probe.json.gz", "audio": base + "audio" + audioExt, "extras": base + "extras"}
+}
+
+func randomHex(n int) string {
+	r := make([]byte, n)
+	crand.Read(r)
+	return hex.EncodeToString(r)
 }

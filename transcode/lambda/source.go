@@ -35,7 +35,8 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 	if err != nil {
 		return nil, err
 	}
-	base := b.opts.Prefix + runID() + "/source/"
+	run := runPrefix(b.opts.Prefix)
+	base := run + "source/"
 	closeRead := func(ctx context.Context, keep bool) error {
 		if keep {
 			return nil
@@ -52,9 +53,7 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 			closeRead(cctx, false)
 		}
 	}()
-	keys := map[string]string{
-		"probe": base + "probe.json.gz", "audio": base + "audio" + prof.AudioCodec.Ext(), "extras": base + "extras",
-	}
+	keys := sourceJobObjects(run, prof.AudioCodec.Ext())
 	urls := map[string]string{}
 	for what, key := range keys {
 		if urls[what], err = b.store.putURL(ctx, key); err != nil {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/chunkcode/chunkcode/splitter"
@@ -35,7 +34,7 @@ import (
 // closed.
 func (b *Backend) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
 	b.fetchConfig(ctx)
-	s := &session{b: b, run: b.opts.Prefix + runID() + "/"}
+	s := &session{b: b, run: runPrefix(b.opts.Prefix)}
 	path := src.Path
 	if _, _, ok := ParseS3URL(path); ok || len(jobs) == 0 {
 		return s, nil
@@ -64,7 +63,7 @@ func (b *Backend) Start(ctx context.Context, src *media.Media, jobs []transcode.
 			}
 		}
 	}
-	key := s.run + "input" + strings.ToLower(filepath.Ext(path))
+	key := inputObject(s.run, filepath.Ext(path))
 	t := time.Now()
 	n, err := b.store.upload(ctx, path, key)
 	if err != nil {
@@ -168,7 +167,7 @@ func (s *session) stagePiece(ctx context.Context, src *media.Media, index int, p
 	if err := b.opts.Runner.Run(ctx, args, nil); err != nil {
 		return fmt.Errorf("stage %s: cut the piece of segment %d: %w", src.Path, index, err)
 	}
-	key := fmt.Sprintf("%spiece-%05d%s", s.run, index, transcode.SegmentExt)
+	key := pieceObject(s.run, index)
 	t := time.Now()
 	n, err := b.store.upload(ctx, path, key)
 	if err != nil {
