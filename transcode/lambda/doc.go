@@ -13,5 +13,11 @@
 // it and encodes its audio on the function before the segments are
 // encoded, so the machine that runs the pipeline never reads it.
 //
+// The files follow the wire: protocol.go holds what crosses it (Request,
+// Response, the error kinds, the version and the staging objects' names);
+// the client side is backend.go, client.go, staging.go, store.go and
+// source.go; the function side is handler.go and source_handler.go.
+// Package deploy packages and deploys the function.
+//
 // The package imports transcode; transcode never imports it.
 package lambda
