@@ -261,10 +261,7 @@ func upload(ctx context.Context, client *s3.Client, path, bucket, key string) er
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: f, ContentLength: aws.Int64(fi.Size())})
+	// The SDK takes the length of a file by seeking it.
+	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: f})
 	return err
 }
