@@ -44,6 +44,10 @@ func (o *lambdaOptions) backend(ctx context.Context, d *deps) (*lambda.Backend, 
 	if o.memory < 0 {
 		return nil, usagef("--memory must not be negative")
 	}
+	arch, err := lambda.ParseArch(o.arch)
+	if err != nil {
+		return nil, usagef("--lambda-arch: %v", err)
+	}
 	cfg, err := d.awsConfig(ctx, o.region)
 	if err != nil {
 		return nil, err
@@ -61,7 +65,7 @@ func (o *lambdaOptions) backend(ctx context.Context, d *deps) (*lambda.Backend, 
 	}
 	return lambda.New(cfg, lambda.Options{
 		Function: function, Bucket: o.bucket, Prefix: o.prefix, Endpoints: o.endpoints,
-		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: o.arch,
+		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: arch,
 	})
 }
 

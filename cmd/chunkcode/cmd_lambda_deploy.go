@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/chunkcode/chunkcode/transcode/lambda/deploy"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -26,9 +27,9 @@ func (o *lambdaDeployOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.function, "function", "chunkcode", "function name")
 	f.StringVar(&o.zip, "zip", "function.zip", "deployment package from chunkcode lambda package")
 	f.StringVar(&o.role, "role", "", "execution role ARN (needed to create the function)")
-	f.IntVar(&o.memory, "memory", lambda.DefaultMemoryMB, "memory in MB; Lambda gives 6 vCPUs from 10240")
-	f.DurationVar(&o.timeout, "timeout", lambda.DefaultTimeout, "function timeout, at most 15m")
-	f.IntVar(&o.ephemeral, "ephemeral-storage", lambda.DefaultEphemeralMB, "/tmp size in MB (512-10240)")
+	f.IntVar(&o.memory, "memory", deploy.DefaultMemoryMB, "memory in MB; Lambda gives 6 vCPUs from 10240")
+	f.DurationVar(&o.timeout, "timeout", deploy.DefaultTimeout, "function timeout, at most 15m")
+	f.IntVar(&o.ephemeral, "ephemeral-storage", deploy.DefaultEphemeralMB, "/tmp size in MB (512-10240)")
 	f.StringSliceVar(&o.layers, "layer", nil, "layer ARN, such as an ffmpeg layer providing /opt/bin/ffmpeg; repeat for more")
 	f.StringVar(&o.arch, "arch", "arm64", "function architecture: arm64 or amd64; must match the package")
 	f.StringVar(&o.region, "region", "", "AWS region (default from the AWS configuration)")
@@ -66,16 +67,17 @@ func runLambdaDeploy(cmd *cobra.Command, d *deps, o *lambdaDeployOptions) error 
 	case o.ephemeral < 512 || o.ephemeral > 10240:
 		return usagef("--ephemeral-storage %d is out of range (512-10240)", o.ephemeral)
 	}
-	if _, err := lambda.GoArch(o.arch); err != nil {
+	arch, err := lambda.ParseArch(o.arch)
+	if err != nil {
 		return usagef("--arch: %v", err)
 	}
 	cfg, err := d.awsConfig(cmd.Context(), o.region)
 	if err != nil {
 		return err
 	}
-	arn, created, err := lambda.Deploy(cmd.Context(), cfg, lambda.DeployOptions{
+	arn, created, err := deploy.Function(cmd.Context(), cfg, deploy.Options{
 		Function: o.function, Zip: o.zip, Role: o.role, MemoryMB: int32(o.memory), Timeout: o.timeout,
-		EphemeralMB: int32(o.ephemeral), Layers: o.layers, Arch: o.arch, CodeBucket: o.bucket,
+		EphemeralMB: int32(o.ephemeral), Layers: o.layers, Arch: arch, CodeBucket: o.bucket,
 	})
 	if err != nil {
 		return err

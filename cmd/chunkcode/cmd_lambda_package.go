@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/chunkcode/chunkcode/transcode/lambda/deploy"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -33,7 +34,7 @@ func newLambdaPackageCommand(d *deps, runF func(*lambdaPackageOptions) error) *c
 	cmd := &cobra.Command{
 		Use:   "package",
 		Short: "Build the function's deployment zip",
-		Long: `Build the deployment zip: chunkcode built for Linux with -tags ` + lambda.BuildTags + `,
+		Long: `Build the deployment zip: chunkcode built for Linux with -tags ` + deploy.BuildTags + `,
 named bootstrap for the provided.al2023 runtime, and optionally a static
 ffmpeg under bin/. Building needs the Go toolchain and the chunkcode source.`,
 		Example: `  chunkcode lambda package -o function.zip
@@ -51,7 +52,7 @@ ffmpeg under bin/. Building needs the Go toolchain and the chunkcode source.`,
 }
 
 func runLambdaPackage(cmd *cobra.Command, d *deps, o *lambdaPackageOptions) error {
-	goarch, err := lambda.GoArch(o.arch)
+	arch, err := lambda.ParseArch(o.arch)
 	if err != nil {
 		return usagef("--arch: %v", err)
 	}
@@ -62,16 +63,16 @@ func runLambdaPackage(cmd *cobra.Command, d *deps, o *lambdaPackageOptions) erro
 			return err
 		}
 		defer os.RemoveAll(dir)
-		if bootstrap, err = lambda.BuildBootstrap(cmd.Context(), o.source, goarch, dir); err != nil {
+		if bootstrap, err = deploy.BuildBootstrap(cmd.Context(), o.source, arch, dir); err != nil {
 			return err
 		}
 	}
-	files := lambda.PackageFiles(bootstrap, o.ffmpeg)
-	err = writeFileAtomic(o.output, 0o600, func(w io.Writer) error { return lambda.WriteZip(w, files) })
+	files := deploy.PackageFiles(bootstrap, o.ffmpeg)
+	err = writeFileAtomic(o.output, 0o600, func(w io.Writer) error { return deploy.WriteZip(w, files) })
 	if err != nil {
 		return fmt.Errorf("write %s: %w", o.output, err)
 	}
 	fi, _ := os.Stat(o.output)
-	fmt.Fprintf(d.stderr, "%s: %s function package, %.1f MB\n", o.output, goarch, float64(fi.Size())/1e6)
+	fmt.Fprintf(d.stderr, "%s: %s function package, %.1f MB\n", o.output, arch.GoArch(), float64(fi.Size())/1e6)
 	return nil
 }

@@ -58,14 +58,14 @@ func (r Runner) WithHugePages() Runner {
 	return r
 }
 
-// Find returns a Runner whose programs come from the first of dirs that holds
-// both, falling back to PATH. The Lambda handler passes /opt/bin, where an
-// ffmpeg layer installs them.
+// Find returns a Runner for the ffmpeg in the first of dirs that holds one,
+// with the ffprobe beside it (which Check reports if it is missing), else
+// for both on PATH. The Lambda handler passes /opt/bin, where an ffmpeg
+// layer installs them, and its package's bin/.
 func Find(dirs ...string) Runner {
 	for _, d := range dirs {
-		ff, probe := filepath.Join(d, "ffmpeg"), filepath.Join(d, "ffprobe")
-		if isExecutable(ff) && isExecutable(probe) {
-			return Runner{FFmpeg: ff, FFprobe: probe}
+		if ff := filepath.Join(d, "ffmpeg"); isExecutable(ff) {
+			return Runner{FFmpeg: ff, FFprobe: filepath.Join(d, "ffprobe")}
 		}
 	}
 	return Runner{}

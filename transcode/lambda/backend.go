@@ -1,29 +1,20 @@
 package lambda
 
 import (
-	"bytes"
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
-	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/chunkcode/chunkcode/transcode/mp4"
 )
 
@@ -39,13 +30,6 @@ const (
 	// DefaultExpiry is how long presigned URLs stay valid: longer than the
 	// longest invocation (15 minutes) plus the wait for a free endpoint.
 	DefaultExpiry = 2 * time.Hour
-)
-
-// Throttling backoff: the first wait and the cap; waits have full jitter.
-const (
-	throttleBase     = 200 * time.Millisecond
-	throttleMax      = 20 * time.Second
-	throttleAttempts = 12
 )
 
 // Options configure a Backend.
@@ -68,7 +52,7 @@ type Options struct {
 	// MemoryMB and Arch price invocations. When zero or empty they come
 	// from the log tail's REPORT line or the function configuration.
 	MemoryMB int
-	Arch     string // "arm64" or "x86_64"
+	Arch     Arch
 	// Expiry is how long presigned URLs are valid; 0 is DefaultExpiry.
 	Expiry time.Duration
 	// UploadConcurrency is how many parts of the source are uploaded at
@@ -121,7 +105,7 @@ type Backend struct {
 	mu      sync.Mutex
 	stats   Stats
 	memory  int
-	arch    string
+	arch    Arch
 	fetched bool
 }
 
@@ -140,11 +124,6 @@ type session struct {
 	pieces   map[int]*piece
 	piecesOf string
 	staging  chan struct{} // closed when the pieces are all staged or failed
-}
-
-type endpoint struct {
-	url    string
-	client *lambdasvc.Client
 }
 
 var (
@@ -218,17 +197,6 @@ func New(cfg aws.Config, opts Options) (*Backend, error) {
 	return b, nil
 }
 
-// runID names a run: a UTC timestamp and random bits.
-func runID() string {
-	return time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(4)
-}
-
-func randomHex(n int) string {
-	r := make([]byte, n)
-	crand.Read(r)
-	return hex.EncodeToString(r)
-}
-
 // Properties says that the functions encode elsewhere, with a fan-out
 // that keeps every endpoint busy, and that the backend reads s3:// sources
 // where they lie.
@@ -254,83 +222,6 @@ func (b *Backend) Stats() Stats {
 		s.Invocations[k] = v
 	}
 	return s
-}
-
-// Start begins a run under a key prefix of its own and stages a local
-// source, unless it already is an s3:// URL. Where it can and the source is
-// larger than Options.PiecesAbove, it cuts every job's range into a piece
-// of its own and uploads the pieces in the order of jobs, in the
-// background, returning once the first is in S3: later pieces upload while
-// the first segments encode (see planPieces). Otherwise it uploads the
-// source whole and returns when that is done. Jobs whose Source is not src
-// fail in Encode. The session it returns, even with an error, must be
-// closed.
-func (b *Backend) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
-	b.fetchConfig(ctx)
-	s := &session{b: b, run: b.opts.Prefix + runID() + "/"}
-	path := src.Path
-	if _, _, ok := ParseS3URL(path); ok || len(jobs) == 0 {
-		return s, nil
-	}
-	threshold := b.opts.PiecesAbove
-	if threshold == 0 {
-		threshold = DefaultPiecesAbove
-	}
-	if src.Size > threshold {
-		if pieces := planPieces(src, jobs); pieces != nil {
-			s.mu.Lock()
-			s.pieces, s.piecesOf = pieces, path
-			s.staging = make(chan struct{})
-			s.mu.Unlock()
-			go func() {
-				defer close(s.staging)
-				s.stagePieces(ctx, src, jobs, pieces)
-			}()
-			// The first segment can start once its piece is in; a source
-			// that cannot be staged at all fails here, named once.
-			select {
-			case <-pieces[jobs[0].Index].ready:
-				return s, pieces[jobs[0].Index].err
-			case <-ctx.Done():
-				return s, ctx.Err()
-			}
-		}
-	}
-	key := s.run + "input" + strings.ToLower(filepath.Ext(path))
-	t := time.Now()
-	n, err := b.store.upload(ctx, path, key)
-	if err != nil {
-		return s, fmt.Errorf("stage %s to %s: %w", path, b.store.objectURL(key), err)
-	}
-	s.mu.Lock()
-	s.source, s.sourceKey = path, key
-	s.mu.Unlock()
-	b.mu.Lock()
-	b.stats.UploadSeconds += time.Since(t).Seconds()
-	b.stats.UploadBytes += n
-	b.mu.Unlock()
-	return s, nil
-}
-
-// fetchConfig reads the function's memory and architecture for pricing,
-// once, when the options do not give them. Emulators have no configuration.
-func (b *Backend) fetchConfig(ctx context.Context) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.fetched || len(b.opts.Endpoints) > 0 || (b.memory > 0 && b.arch != "") {
-		return
-	}
-	b.fetched = true
-	out, err := b.regional.client.GetFunctionConfiguration(ctx, &lambdasvc.GetFunctionConfigurationInput{FunctionName: &b.opts.Function})
-	if err != nil {
-		return // pricing falls back to the log tail
-	}
-	if b.memory == 0 && out.MemorySize != nil {
-		b.memory = int(*out.MemorySize)
-	}
-	if b.arch == "" && len(out.Architectures) > 0 {
-		b.arch = string(out.Architectures[0])
-	}
 }
 
 // Encode invokes the function for job and downloads the segment to
@@ -362,16 +253,14 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 			return transcode.Result{}, err
 		}
 	}
-	// A key of its own per attempt: an earlier attempt that timed out here
-	// may still be running and upload late.
-	key := fmt.Sprintf("%sseg-%05d-%s%s", s.run, job.Index, randomHex(4), transcode.SegmentExt)
+	key := segmentObject(s.run, job.Index)
 	putURL, err := b.store.putURL(ctx, key)
 	if err != nil {
 		return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
 	}
 	remote.Source = srcURL
-	req := Request{Job: remote, ResultURL: putURL}
-	progressKey := strings.TrimSuffix(key, transcode.SegmentExt) + ".progress"
+	req := Request{Version: ProtocolVersion, Job: remote, ResultURL: putURL}
+	progressKey := progressObject(key)
 	if progress != nil {
 		if req.ProgressURL, err = b.store.putURL(ctx, progressKey); err != nil {
 			return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(progressKey), err)
@@ -455,31 +344,6 @@ func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Respons
 	return stats
 }
 
-// pollProgress reads the frame count the function writes to key every
-// ProgressInterval and reports it, until the returned stop is called.
-func (b *Backend) pollProgress(ctx context.Context, key string, progress ffmpeg.Progress) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(ProgressInterval)
-		defer tick.Stop()
-		last := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if n, err := b.store.readInt(ctx, key); err == nil && n > last {
-				last = n
-				progress(n)
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
 // sourceURL presigns a GET of the source: the copy this run staged, or the
 // object an s3:// source names.
 func (s *session) sourceURL(ctx context.Context, source string) (string, error) {
@@ -511,114 +375,6 @@ func (b *Backend) sourceURL(ctx context.Context, source string) (string, error) 
 		return "", fmt.Errorf("presign source %s: %w", source, err)
 	}
 	return u, nil
-}
-
-// invoke runs one invocation, on a free endpoint of Options.Endpoints or
-// on the regional endpoint at once, backing off while Lambda throttles.
-func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report, error) {
-	ep := b.regional
-	if b.lambdas != nil {
-		select {
-		case ep = <-b.lambdas:
-		case <-ctx.Done():
-			return Response{}, report{}, ctx.Err()
-		}
-		defer func() { b.lambdas <- ep }()
-	}
-	where := fmt.Sprintf("function %q", b.opts.Function)
-	if ep.url != "" {
-		where += " at " + ep.url
-	}
-
-	var out *lambdasvc.InvokeOutput
-	var err error
-	for attempt := 0; ; attempt++ {
-		b.mu.Lock()
-		b.stats.Invocations[ep.url]++
-		b.mu.Unlock()
-		out, err = ep.client.Invoke(ctx, &lambdasvc.InvokeInput{
-			FunctionName:   &b.opts.Function,
-			InvocationType: lambdatypes.InvocationTypeRequestResponse,
-			LogType:        lambdatypes.LogTypeTail,
-			Payload:        payload,
-		})
-		if err == nil || !throttled(err) || attempt+1 >= throttleAttempts {
-			break
-		}
-		b.mu.Lock()
-		b.stats.Throttles++
-		b.mu.Unlock()
-		wait := time.Duration(rand.Int64N(int64(min(throttleMax, throttleBase<<attempt)) + 1))
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return Response{}, report{}, ctx.Err()
-		}
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return Response{}, report{}, ctx.Err()
-		}
-		var re *awshttp.ResponseError
-		if errors.As(err, &re) && ep.url != "" {
-			switch re.HTTPStatusCode() {
-			case http.StatusBadGateway:
-				// The emulator's answer when the function process dies.
-				err = &FunctionError{Kind: KindCrash, Message: "the function exited without answering (" + err.Error() + ")"}
-			case http.StatusNotFound:
-				err = fmt.Errorf("%w (the emulator serves only the function %q)", err, EmulatorFunction)
-			}
-		}
-		return Response{}, report{}, fmt.Errorf("invoke %s: %w", where, err)
-	}
-	rep := parseLogTail(aws.ToString(out.LogResult))
-	if fe := functionError(out); fe != nil {
-		return Response{}, rep, fmt.Errorf("invoke %s: %w", where, fe)
-	}
-	var resp Response
-	if err := json.Unmarshal(out.Payload, &resp); err != nil {
-		return Response{}, rep, fmt.Errorf("invoke %s: decode response %.200q: %w", where, out.Payload, err)
-	}
-	return resp, rep, nil
-}
-
-// throttled reports whether err is Lambda saying too many requests.
-func throttled(err error) bool {
-	var tm *lambdatypes.TooManyRequestsException
-	if errors.As(err, &tm) {
-		return true
-	}
-	var re *awshttp.ResponseError
-	return errors.As(err, &re) && re.HTTPStatusCode() == 429
-}
-
-// functionError finds a failed invocation in out: from the FunctionError
-// header that Lambda sets, from an error payload (the emulator sets no
-// header) or from the emulator's "Task timed out" answer.
-func functionError(out *lambdasvc.InvokeOutput) *FunctionError {
-	body := bytes.TrimSpace(out.Payload)
-	if bytes.HasPrefix(body, []byte("Task timed out")) {
-		return &FunctionError{Kind: KindTimeout, Message: string(body)}
-	}
-	var p struct {
-		Type    string `json:"errorType"`
-		Message string `json:"errorMessage"`
-	}
-	isErr := json.Unmarshal(body, &p) == nil && (p.Type != "" || p.Message != "")
-	if out.FunctionError == nil && !isErr {
-		return nil
-	}
-	fe := &FunctionError{Kind: Kind(p.Type), Message: p.Message}
-	switch {
-	case strings.Contains(p.Message, "Task timed out"):
-		fe.Kind = KindTimeout
-	case fe.Kind == "":
-		fe.Kind = KindInternal
-		if fe.Message == "" {
-			fe.Message = fmt.Sprintf("%s: %.500s", aws.ToString(out.FunctionError), body)
-		}
-	}
-	return fe
 }
 
 // UploadOutput copies the finished output at path to the s3://bucket/key

@@ -51,10 +51,10 @@ func billedDuration(d time.Duration) time.Duration {
 }
 
 // cost returns the GB-seconds and the estimated USD of one invocation.
-func cost(billed time.Duration, memoryMB int, arch string) (gbSeconds, usd float64) {
+func cost(billed time.Duration, memoryMB int, arch Arch) (gbSeconds, usd float64) {
 	gbSeconds = billed.Seconds() * float64(memoryMB) / 1024
 	price := PriceGBSecondArm64
-	if arch == "x86_64" || arch == "amd64" {
+	if arch == X86_64 {
 		price = PriceGBSecondX86
 	}
 	return gbSeconds, gbSeconds*price + PriceRequest

@@ -347,6 +347,7 @@ func TestHandlerRejects(t *testing.T) {
 			"unknown h264 preset"},
 		"height out of range":  {func(r *lambda.Request) { r.Job.Profile.Height = 100000 }, false, "height"},
 		"rotation not a right": {func(r *lambda.Request) { r.Job.Rotation = 45 }, false, "rotation"},
+		"a newer protocol":     {func(r *lambda.Request) { r.Version = lambda.ProtocolVersion + 1 }, false, "protocol version"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -31,8 +31,9 @@ const (
 	// besides AWS's own (see Handler.S3Endpoint), for an S3-compatible
 	// server; the local emulator setup sets it to 127.0.0.1.
 	EnvS3Endpoint = "CHUNKCODE_S3_ENDPOINT"
-	// EnvTestFault injects failures for the end-to-end tests; only the
-	// test harness sets it. See Handler.Fault.
+	// EnvTestFault injects failures for the end-to-end tests into a
+	// function built with -tags chunkcode_faults (see faults.go); only the
+	// test harness sets it, and any other build ignores it.
 	EnvTestFault = "CHUNKCODE_TEST_FAULT"
 	// EnvRuntimeAPI is set by Lambda and the emulator when they start the
 	// function.
@@ -70,12 +71,8 @@ type Handler struct {
 	// Client uploads results; nil is http.DefaultClient. Whichever it
 	// is, the handler follows no redirect: a 3xx answer is an error.
 	Client *http.Client
-	// Fault, for tests only, is a comma-separated list of failures to
-	// inject: "error" fails every invocation; "error-once" fails the first
-	// one; "hang-once" makes the first one sleep past any timeout, ignoring
-	// its deadline; "crash-once" exits the process. "Once" is tracked by a marker file in TempDir, so it
-	// holds across restarts of the function process.
-	Fault string
+	// fault is EnvTestFault's value in a build with faults, else "".
+	fault string
 
 	versionOnce sync.Once
 	version     string
@@ -86,32 +83,20 @@ type Handler struct {
 
 // NewHandler returns a Handler configured from the environment: ffmpeg from
 // /opt/bin (a layer), then the package's own bin/, then PATH;
-// CHUNKCODE_ALLOW_HTTP, CHUNKCODE_S3_ENDPOINT and CHUNKCODE_TEST_FAULT.
+// CHUNKCODE_ALLOW_HTTP, CHUNKCODE_S3_ENDPOINT, and CHUNKCODE_TEST_FAULT in a
+// build with faults.
 func NewHandler() *Handler {
 	dirs := []string{"/opt/bin"}
 	if root := os.Getenv("LAMBDA_TASK_ROOT"); root != "" {
 		dirs = append(dirs, filepath.Join(root, "bin"))
 	}
 	return &Handler{
-		Runner:     findFFmpeg(dirs...),
+		Runner:     ffmpeg.Find(dirs...),
 		AllowHTTP:  os.Getenv(EnvAllowHTTP) == "1",
 		S3Endpoint: os.Getenv(EnvS3Endpoint),
-		Fault:      os.Getenv(EnvTestFault),
+		fault:      faultFromEnv(),
 		Function:   os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}
-}
-
-// findFFmpeg returns a Runner for the ffmpeg in the first of dirs that has
-// one, with the ffprobe beside it, else for both on PATH. Segments need
-// only ffmpeg; a source job, for an s3:// input, needs ffprobe too.
-func findFFmpeg(dirs ...string) ffmpeg.Runner {
-	for _, d := range dirs {
-		p := filepath.Join(d, "ffmpeg")
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return ffmpeg.Runner{FFmpeg: p, FFprobe: filepath.Join(d, "ffprobe")}
-		}
-	}
-	return ffmpeg.Runner{}
 }
 
 // Serve runs h as the Lambda function handler until the runtime stops it.
@@ -125,7 +110,8 @@ func Serve(ctx context.Context, h *Handler) {
 			if !errors.As(err, &fe) {
 				fe = &FunctionError{Kind: KindInternal, Message: err.Error()}
 			}
-			return resp, messages.InvokeResponse_Error{Type: string(fe.Kind), Message: fe.Message}
+			typ, msg := fe.payload()
+			return resp, messages.InvokeResponse_Error{Type: typ, Message: msg}
 		}
 		return resp, nil
 	}, awslambda.WithContext(ctx))
@@ -140,6 +126,10 @@ func Serve(ctx context.Context, h *Handler) {
 // and a warm sandbox keeps its /tmp for the next invocation.
 func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	h.removeLeftovers()
+	if req.Version > ProtocolVersion {
+		return Response{}, &FunctionError{Kind: KindInvalid, Message: fmt.Sprintf(
+			"request of protocol version %d, newer than the function's %d: deploy the function from this chunkcode", req.Version, ProtocolVersion)}
+	}
 	if req.Source != nil {
 		return h.handleSource(ctx, *req.Source)
 	}
@@ -174,17 +164,14 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	opts = append(opts, "-max_pixels", strconv.FormatInt(maxPixels(job.Frames), 10))
 	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, opts...)
 	if err != nil {
-		fe := encodeError(ctx, err)
-		// ffmpeg names its input: keep the signature out of messages.
-		fe.Message = strings.ReplaceAll(fe.Message, job.Source, withoutQuery(job.Source))
-		return Response{}, fe
+		return Response{}, encodeError(ctx, err).redact(job.Source)
 	}
 	t := time.Now()
 	if err := h.upload(ctx, "segment", req.ResultURL, job.Output, res.Bytes); err != nil {
 		return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
 	}
 	return Response{
-		Index: res.Index, Frames: res.Frames, Bytes: res.Bytes,
+		Version: ProtocolVersion, Index: res.Index, Frames: res.Frames, Bytes: res.Bytes,
 		EncodeSeconds: res.EncodeSeconds, UploadSeconds: time.Since(t).Seconds(),
 		FFmpeg: h.ffmpegVersion(ctx),
 	}, nil
@@ -343,34 +330,18 @@ func untrusted(stderr string) bool {
 	return strings.Contains(s, "certificate") && (strings.Contains(s, "verif") || strings.Contains(s, "trusted"))
 }
 
-// ProgressInterval is how often the handler reports progress.
-const ProgressInterval = time.Second
-
 // reportProgress PUTs the frame count to url every ProgressInterval while
 // it changes, until the returned stop is called. Progress is best effort:
 // failed PUTs are ignored.
 func (h *Handler) reportProgress(ctx context.Context, url string, frames *atomic.Int64) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(ProgressInterval)
-		defer tick.Stop()
-		last := int64(0)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if n := frames.Load(); n != last {
-				last = n
-				body := strconv.FormatInt(n, 10)
-				h.put(ctx, url, strings.NewReader(body), int64(len(body)))
-			}
+	last := int64(0)
+	return everyInterval(ctx, func(ctx context.Context) {
+		if n := frames.Load(); n != last {
+			last = n
+			body := strconv.FormatInt(n, 10)
+			h.put(ctx, url, strings.NewReader(body), int64(len(body)))
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
 }
 
 // upload PUTs the file at path, holding what, to the presigned URL with
@@ -426,6 +397,14 @@ func redactURL(err error) error {
 	return err
 }
 
+// redact removes from e's message and detail the query of rawURL, which
+// holds the presigned signature, wherever ffmpeg named its input.
+func (e *FunctionError) redact(rawURL string) *FunctionError {
+	e.Message = strings.ReplaceAll(e.Message, rawURL, withoutQuery(rawURL))
+	e.Detail = strings.ReplaceAll(e.Detail, rawURL, withoutQuery(rawURL))
+	return e
+}
+
 // withoutQuery returns rawURL without its query.
 func withoutQuery(rawURL string) string {
 	u, _, _ := strings.Cut(rawURL, "?")
@@ -441,32 +420,6 @@ func (h *Handler) ffmpegVersion(ctx context.Context) string {
 		h.version = v
 	})
 	return h.version
-}
-
-// injectFault fails the invocation as h.Fault asks.
-func (h *Handler) injectFault() error {
-	for _, f := range strings.Split(h.Fault, ",") {
-		switch f = strings.TrimSpace(f); f {
-		case "":
-		case "error":
-			return &FunctionError{Kind: KindFault, Message: "injected error (" + EnvTestFault + "=error)"}
-		case "error-once":
-			if h.firstTime(f) {
-				return &FunctionError{Kind: KindFault, Message: "injected error (" + EnvTestFault + "=error-once)"}
-			}
-		case "hang-once":
-			if h.firstTime(f) {
-				time.Sleep(time.Hour)
-			}
-		case "crash-once":
-			if h.firstTime(f) {
-				os.Exit(3)
-			}
-		default:
-			return &FunctionError{Kind: KindInvalid, Message: fmt.Sprintf("unknown %s %q", EnvTestFault, f)}
-		}
-	}
-	return nil
 }
 
 // JobsDir is the directory under tmp in which the function named function
@@ -529,18 +482,4 @@ func (h *Handler) removeLeftovers() {
 			os.RemoveAll(p)
 		}
 	}
-}
-
-// firstTime reports whether fault name has not fired yet in this TempDir.
-func (h *Handler) firstTime(name string) bool {
-	dir := h.TempDir
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "chunkcode-fault-"+name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
 }

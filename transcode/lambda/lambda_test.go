@@ -1,8 +1,6 @@
 package lambda
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"io"
@@ -17,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.yaml.in/yaml/v3"
 )
 
 func TestFunctionError(t *testing.T) {
@@ -29,13 +27,15 @@ func TestFunctionError(t *testing.T) {
 		kind    Kind // "" for success
 		message string
 	}{
-		"a response":                      {"", `{"index":1,"frames":25}`, "", ""},
-		"Lambda sets the header":          {"Unhandled", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited with status 1: boom"}`, KindEncode, "boom"},
-		"the emulator sets no header":     {"", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited"}`, KindEncode, "ffmpeg exited"},
-		"the emulator times out":          {"", `Task timed out after 2.00 seconds`, KindTimeout, "Task timed out"},
-		"Lambda times out":                {"Unhandled", `{"errorMessage":"2026-11-26T21:00:00Z 1 Task timed out after 900.00 seconds"}`, KindTimeout, "900.00"},
-		"a crash with an unknown payload": {"Unhandled", `{"unexpected":true}`, KindInternal, "Unhandled"},
-		"an error type without a message": {"", `{"errorType":"Runtime.ExitError"}`, "Runtime.ExitError", ""},
+		"a response":                       {"", `{"index":1,"frames":25}`, "", ""},
+		"Lambda sets the header":           {"Unhandled", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited with status 1: boom"}`, KindEncode, "boom"},
+		"the emulator sets no header":      {"", `{"errorType":"EncodeFailed","errorMessage":"ffmpeg exited"}`, KindEncode, "ffmpeg exited"},
+		"the emulator times out":           {"", `Task timed out after 2.00 seconds`, KindTimeout, "Task timed out"},
+		"Lambda times out":                 {"Unhandled", `{"errorMessage":"2026-11-26T21:00:00Z 1 Task timed out after 900.00 seconds"}`, KindTimeout, "900.00"},
+		"a crash with an unknown payload":  {"Unhandled", `{"unexpected":true}`, KindInternal, "Unhandled"},
+		"an error type without a message":  {"", `{"errorType":"Runtime.ExitError"}`, "Runtime.ExitError", ""},
+		"a media error names its cause":    {"Unhandled", `{"errorType":"InvalidMedia.truncated","errorMessage":"moov atom not found"}`, KindMedia, "truncated or damaged (moov atom not found)"},
+		"a media error of an old function": {"Unhandled", `{"errorType":"InvalidMedia","errorMessage":"not a media file"}`, KindMedia, "not a media file"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -83,58 +83,6 @@ func TestParseS3URL(t *testing.T) {
 	}
 }
 
-func TestWriteZip(t *testing.T) {
-	dir := t.TempDir()
-	boot := filepath.Join(dir, "bootstrap-binary")
-	require.NoError(t, os.WriteFile(boot, []byte("binary"), 0o600))
-	ff := filepath.Join(dir, "ffmpeg")
-	require.NoError(t, os.WriteFile(ff, []byte("ffmpeg"), 0o755))
-
-	files := PackageFiles(boot, ff)
-	assert.Equal(t, []ZipFile{{"bootstrap", boot}, {"bin/ffmpeg", ff}}, files, "no ffprobe beside ffmpeg, so none in the zip")
-	var buf bytes.Buffer
-	require.NoError(t, WriteZip(&buf, files))
-	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	require.NoError(t, err)
-	require.Len(t, zr.File, 2)
-	assert.Equal(t, "bootstrap", zr.File[0].Name, "bootstrap at the root, where provided.al2023 looks")
-	for _, f := range zr.File {
-		assert.Equal(t, os.FileMode(0o755), f.Mode().Perm(), f.Name)
-	}
-	assert.Error(t, WriteZip(&buf, []ZipFile{{"bootstrap", filepath.Join(dir, "missing")}}))
-}
-
-func TestGoArch(t *testing.T) {
-	for in, want := range map[string]string{"": "arm64", "arm64": "arm64", "aarch64": "arm64", "amd64": "amd64", "x86_64": "amd64"} {
-		got, err := GoArch(in)
-		require.NoError(t, err)
-		assert.Equal(t, want, got, in)
-	}
-	_, err := GoArch("386")
-	assert.Error(t, err)
-}
-
-// TestSAMTemplate checks that deploy/template.yaml parses and describes the
-// function the way lambda deploy does.
-func TestSAMTemplate(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "template.yaml"))
-	require.NoError(t, err)
-	var tpl struct {
-		Transform string `yaml:"Transform"`
-		Resources map[string]struct {
-			Type       string         `yaml:"Type"`
-			Properties map[string]any `yaml:"Properties"`
-		} `yaml:"Resources"`
-	}
-	require.NoError(t, yaml.Unmarshal(b, &tpl))
-	assert.Equal(t, "AWS::Serverless-2016-10-31", tpl.Transform)
-	fn := tpl.Resources["Function"]
-	assert.Equal(t, "AWS::Serverless::Function", fn.Type)
-	assert.Equal(t, "bootstrap", fn.Properties["Handler"])
-	assert.Equal(t, "provided.al2023", fn.Properties["Runtime"])
-	assert.Equal(t, "AWS::S3::Bucket", tpl.Resources["StagingBucket"].Type)
-}
-
 // TestThrottling checks that 429 answers are retried with backoff. The
 // emulator never throttles, so a stand-in endpoint answers like Lambda does.
 func TestThrottling(t *testing.T) {
@@ -173,7 +121,7 @@ func TestNewHandlerFindsFFmpeg(t *testing.T) {
 		assert.Equal(t, ff, h.Runner.FFmpeg, "the package's own bin/ffmpeg, without an ffprobe beside it")
 	}
 	assert.False(t, h.AllowHTTP)
-	assert.Empty(t, h.Fault)
+	assert.Empty(t, h.fault)
 
 	t.Setenv("LAMBDA_TASK_ROOT", t.TempDir())
 	t.Setenv(EnvAllowHTTP, "1")
@@ -182,4 +130,25 @@ func TestNewHandlerFindsFFmpeg(t *testing.T) {
 	if _, err := os.Stat("/opt/bin/ffmpeg"); err != nil {
 		assert.Equal(t, "", h.Runner.FFmpeg, "ffmpeg from PATH")
 	}
+}
+
+// TestMediaErrorWire checks that a media error crosses the wire with its
+// cause and detail, and comes back as the *media.Error of the input.
+func TestMediaErrorWire(t *testing.T) {
+	for name, cause := range MediaCauses {
+		t.Run(name, func(t *testing.T) {
+			sent := mediaFunctionError(&media.Error{Path: "https://b/in.mp4", Err: cause, Detail: "ffprobe said so"})
+			assert.Equal(t, KindMedia, sent.Kind)
+			assert.Equal(t, cause.Error()+" (ffprobe said so)", sent.Message)
+			typ, msg := sent.payload()
+			got := decodeFunctionError(typ, msg)
+			assert.Equal(t, sent, got)
+			me := got.mediaError("s3://b/in.mp4")
+			assert.ErrorIs(t, me, cause)
+			assert.Equal(t, &media.Error{Path: "s3://b/in.mp4", Err: cause, Detail: "ffprobe said so"}, me)
+		})
+	}
+	old := decodeFunctionError(string(KindMedia), "not a media file (whatever)")
+	assert.Equal(t, &media.Error{Path: "in", Err: media.ErrNotMedia, Detail: "not a media file (whatever)"}, old.mediaError("in"),
+		"a function that predates Media: the cause is not media")
 }

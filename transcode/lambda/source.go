@@ -1,196 +1,19 @@
 package lambda
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/chunkcode/chunkcode/merger"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
-	"golang.org/x/sync/errgroup"
 )
-
-// handleSource runs a source job: it probes the source into a gzipped JSON
-// document, then encodes the audio and writes the extras at the same time,
-// and uploads the three.
-func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, error) {
-	if err := h.validateSource(&job); err != nil {
-		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}
-	}
-	if err := h.injectFault(); err != nil {
-		return Response{}, err
-	}
-	if err := h.Runner.Check(); err != nil {
-		return Response{}, &FunctionError{Kind: KindInternal, Message: fmt.Sprintf("%v; an s3:// INPUT needs ffprobe beside ffmpeg in the layer or the package", err)}
-	}
-	dir, err := h.jobDir("source")
-	if err != nil {
-		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
-	}
-	defer h.removeJobDir(dir)
-	// ffmpeg names its input: keep the signature out of messages.
-	redact := func(fe *FunctionError) *FunctionError {
-		fe.Message = strings.ReplaceAll(fe.Message, job.URL, withoutQuery(job.URL))
-		return fe
-	}
-
-	t := time.Now()
-	opts, err := h.inputOptions(job.URL)
-	if err != nil {
-		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
-	}
-	probe := filepath.Join(dir, "probe.json.gz")
-	src, err := h.probe(ctx, job.URL, probe, opts)
-	if err != nil {
-		var me *media.Error
-		if errors.As(err, &me) {
-			msg := me.Err.Error()
-			if me.Detail != "" {
-				msg += " (" + me.Detail + ")"
-			}
-			return Response{}, redact(&FunctionError{Kind: KindMedia, Message: msg})
-		}
-		return Response{}, redact(encodeError(ctx, fmt.Errorf("probe: %w", err)))
-	}
-
-	audio := ""
-	copyAudio := job.Profile.AudioCodec == media.AudioCopy
-	if !copyAudio && len(src.StreamsOf(media.Audio)) > 0 {
-		audio = filepath.Join(dir, "audio"+job.Profile.AudioCodec.Ext())
-	}
-	extras := filepath.Join(dir, "extras")
-	g, gctx := errgroup.WithContext(ctx)
-	if audio != "" {
-		g.Go(func() error {
-			if err := h.Runner.WithHugePages().Run(gctx, transcode.AudioArgs(src, job.Profile, audio, opts...), nil); err != nil {
-				return fmt.Errorf("encode audio: %w", err)
-			}
-			return nil
-		})
-	}
-	g.Go(func() error {
-		if err := h.Runner.Run(gctx, merger.ExtrasArgs(src, copyAudio, extras, opts...), nil); err != nil {
-			return fmt.Errorf("copy extras: %w", err)
-		}
-		return nil
-	})
-	if err := g.Wait(); err != nil {
-		return Response{}, redact(encodeError(ctx, err))
-	}
-	read := time.Since(t)
-
-	var res SourceResult
-	uploads := []struct {
-		what, url, path string
-		bytes           *int64
-	}{
-		{"probe", job.ProbeURL, probe, &res.ProbeBytes},
-		{"audio", job.AudioURL, audio, &res.AudioBytes},
-		{"extras", job.ExtrasURL, extras, &res.ExtrasBytes},
-	}
-	t = time.Now()
-	for _, u := range uploads {
-		if u.path == "" {
-			continue
-		}
-		fi, err := os.Stat(u.path)
-		if err != nil {
-			return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
-		}
-		if err := h.upload(ctx, u.what, u.url, u.path, fi.Size()); err != nil {
-			return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
-		}
-		*u.bytes = fi.Size()
-	}
-	return Response{
-		Bytes:         res.ProbeBytes + res.AudioBytes + res.ExtrasBytes,
-		EncodeSeconds: read.Seconds(), UploadSeconds: time.Since(t).Seconds(),
-		FFmpeg: h.ffmpegVersion(ctx), Source: &res,
-	}, nil
-}
-
-// probe probes url and writes ffprobe's JSON document, gzipped, to path.
-// The document names its input (format.filename): every occurrence of url
-// in it is written without the query, so that the presigned signature and
-// session token never reach the staging bucket.
-func (h *Handler) probe(ctx context.Context, url, path string, opts []string) (*media.Media, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	gz := gzip.NewWriter(f)
-	doc := newReplacer(gz, url, withoutQuery(url))
-	src, err := h.Runner.ProbeCopy(ctx, url, doc, opts...)
-	if err != nil {
-		return nil, err
-	}
-	if err := doc.Flush(); err != nil {
-		return nil, err
-	}
-	if err := gz.Close(); err != nil {
-		return nil, err
-	}
-	return src, f.Close()
-}
-
-// replacer is a writer that writes what it is given to w with every
-// occurrence of old replaced by new, also across Writes; Flush writes what
-// it holds back.
-type replacer struct {
-	w        io.Writer
-	old, new []byte
-	held     []byte // the end of the input, which may begin an occurrence
-}
-
-func newReplacer(w io.Writer, old, new string) *replacer {
-	return &replacer{w: w, old: []byte(old), new: []byte(new)}
-}
-
-func (r *replacer) Write(p []byte) (int, error) {
-	if len(r.old) == 0 {
-		return r.w.Write(p)
-	}
-	buf := bytes.ReplaceAll(append(r.held, p...), r.old, r.new)
-	keep := min(len(buf), len(r.old)-1)
-	if _, err := r.w.Write(buf[:len(buf)-keep]); err != nil {
-		return 0, err
-	}
-	r.held = append(r.held[:0], buf[len(buf)-keep:]...)
-	return len(p), nil
-}
-
-// Flush writes what r holds back.
-func (r *replacer) Flush() error {
-	_, err := r.w.Write(r.held)
-	r.held = r.held[:0]
-	return err
-}
-
-// validateSource checks every value of job that comes from outside.
-func (h *Handler) validateSource(job *SourceJob) error {
-	if err := job.Profile.CheckAudio(); err != nil {
-		return err
-	}
-	for _, u := range []struct{ what, url string }{
-		{"source", job.URL}, {"probe", job.ProbeURL}, {"audio", job.AudioURL}, {"extras", job.ExtrasURL},
-	} {
-		if err := h.checkURL(u.what, u.url); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // ReadsSource reports whether input is an s3://bucket/key URL, which the
 // backend reads where it lies.
@@ -212,7 +35,8 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 	if err != nil {
 		return nil, err
 	}
-	base := b.opts.Prefix + runID() + "/source/"
+	run := runPrefix(b.opts.Prefix)
+	base := run + "source/"
 	closeRead := func(ctx context.Context, keep bool) error {
 		if keep {
 			return nil
@@ -229,16 +53,14 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 			closeRead(cctx, false)
 		}
 	}()
-	keys := map[string]string{
-		"probe": base + "probe.json.gz", "audio": base + "audio" + prof.AudioCodec.Ext(), "extras": base + "extras",
-	}
+	keys := sourceJobObjects(run, prof.AudioCodec.Ext())
 	urls := map[string]string{}
 	for what, key := range keys {
 		if urls[what], err = b.store.putURL(ctx, key); err != nil {
 			return nil, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
 		}
 	}
-	payload, err := json.Marshal(Request{Source: &SourceJob{
+	payload, err := json.Marshal(Request{Version: ProtocolVersion, Source: &SourceJob{
 		URL: srcURL, Profile: prof, ProbeURL: urls["probe"], AudioURL: urls["audio"], ExtrasURL: urls["extras"],
 	}})
 	if err != nil {
@@ -251,7 +73,7 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 	if err != nil {
 		var fe *FunctionError
 		if errors.As(err, &fe) && fe.Kind == KindMedia {
-			return nil, mediaError(input, fe.Message)
+			return nil, fe.mediaError(input)
 		}
 		return nil, fmt.Errorf("read %s: %w", input, err)
 	}
@@ -303,16 +125,4 @@ func parseProbe(path, input string) (*media.Media, error) {
 		return nil, fmt.Errorf("read probe of %s: %w", input, err)
 	}
 	return ffmpeg.ParseProbe(gz, input)
-}
-
-// mediaError rebuilds the *media.Error a source job reported as
-// msg, for input.
-func mediaError(input, msg string) error {
-	for _, e := range []error{media.ErrNotMedia, media.ErrTruncated, media.ErrNoVideo} {
-		if rest, ok := strings.CutPrefix(msg, e.Error()); ok {
-			detail := strings.TrimSuffix(strings.TrimPrefix(rest, " ("), ")")
-			return &media.Error{Path: input, Err: e, Detail: detail}
-		}
-	}
-	return &media.Error{Path: input, Err: media.ErrNotMedia, Detail: msg}
 }

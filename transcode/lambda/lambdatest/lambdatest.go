@@ -14,7 +14,7 @@
 // Functions run with CHUNKCODE_ALLOW_HTTP=1, since the S3 server speaks plain
 // http, CHUNKCODE_S3_ENDPOINT=127.0.0.1, since it is no AWS endpoint, and
 // with whatever FunctionOptions.Env adds, such as CHUNKCODE_TEST_FAULT to
-// inject failures (see lambda.Handler.Fault).
+// inject failures, which the binary Chunkcode builds honours.
 package lambdatest
 
 import (
@@ -95,8 +95,12 @@ var build struct {
 	err  error
 }
 
-// Chunkcode builds the chunkcode binary once per test process and returns
-// its path. It is removed when the process exits only if the caller's
+// FaultsTag is the build tag that compiles the handler's test faults in
+// (see lambda.EnvTestFault).
+const FaultsTag = "chunkcode_faults"
+
+// Chunkcode builds the chunkcode binary once per test process, with
+// FaultsTag, and returns its path. It is removed when the process exits only if the caller's
 // TestMain calls Cleanup; otherwise it stays in the system temp directory.
 func Chunkcode(t testing.TB) string {
 	t.Helper()
@@ -106,7 +110,7 @@ func Chunkcode(t testing.TB) string {
 			return
 		}
 		build.path = filepath.Join(build.dir, "chunkcode")
-		cmd := exec.Command(goTool(), "build", "-o", build.path, "github.com/chunkcode/chunkcode/cmd/chunkcode")
+		cmd := exec.Command(goTool(), "build", "-tags", FaultsTag, "-o", build.path, "github.com/chunkcode/chunkcode/cmd/chunkcode")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			build.err = fmt.Errorf("build chunkcode: %v\n%s", err, out)

@@ -1,4 +1,7 @@
-package lambda
+// Package deploy packages chunkcode as a Lambda function and deploys it:
+// the bootstrap built for Linux, the zip of it with an optional ffmpeg, and
+// the function created or updated with the AWS SDK.
+package deploy
 
 import (
 	"archive/zip"
@@ -18,6 +21,7 @@ import (
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/chunkcode/chunkcode/transcode/lambda"
 )
 
 // Deployment defaults, the largest Lambda allows: memory buys vCPUs.
@@ -34,28 +38,9 @@ const (
 	modulePath = "github.com/chunkcode/chunkcode"
 )
 
-// GoArch maps an architecture name, Lambda's or Go's, to GOARCH.
-func GoArch(arch string) (string, error) {
-	switch arch {
-	case "", "arm64", "aarch64":
-		return "arm64", nil
-	case "amd64", "x86_64":
-		return "amd64", nil
-	}
-	return "", fmt.Errorf("unknown architecture %q (want arm64 or amd64)", arch)
-}
-
-// lambdaArch maps GOARCH to Lambda's architecture.
-func lambdaArch(goarch string) lambdatypes.Architecture {
-	if goarch == "amd64" {
-		return lambdatypes.ArchitectureX8664
-	}
-	return lambdatypes.ArchitectureArm64
-}
-
 // BuildBootstrap builds the chunkcode command from the module in source as
-// a Linux binary for goarch, with BuildTags, into dir/bootstrap.
-func BuildBootstrap(ctx context.Context, source, goarch, dir string) (string, error) {
+// a Linux binary for arch, with BuildTags, into dir/bootstrap.
+func BuildBootstrap(ctx context.Context, source string, arch lambda.Arch, dir string) (string, error) {
 	mod, err := os.ReadFile(filepath.Join(source, "go.mod"))
 	if err != nil || !strings.Contains(string(mod), "module "+modulePath+"\n") {
 		return "", fmt.Errorf("build bootstrap: %s is not the chunkcode source tree (give --source, or --bootstrap with a built binary)", source)
@@ -68,7 +53,7 @@ func BuildBootstrap(ctx context.Context, source, goarch, dir string) (string, er
 	cmd := exec.CommandContext(ctx, goTool, "build", "-tags", BuildTags, "-trimpath", "-ldflags", "-s -w",
 		"-o", out, "./cmd/chunkcode")
 	cmd.Dir = source
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch.GoArch(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build bootstrap: %w: %s", err, bytes.TrimSpace(b))
 	}
@@ -132,8 +117,8 @@ func addFile(zw *zip.Writer, f ZipFile) error {
 	return err
 }
 
-// DeployOptions configure Deploy.
-type DeployOptions struct {
+// Options configure Function.
+type Options struct {
 	Function string
 	// Zip is the deployment package, from WriteZip.
 	Zip string
@@ -143,7 +128,7 @@ type DeployOptions struct {
 	Timeout     time.Duration
 	EphemeralMB int32
 	Layers      []string
-	Arch        string // arm64 or amd64
+	Arch        lambda.Arch // "" is lambda.ARM64
 	// CodeBucket, when set, is where a package too large to send inline
 	// (over 50 MB) is uploaded first, under CodeKey.
 	CodeBucket string
@@ -152,12 +137,11 @@ type DeployOptions struct {
 	WaitTimeout time.Duration
 }
 
-// Deploy creates the function, or updates its code and configuration, and
-// waits until it is ready to invoke. It returns the function ARN.
-func Deploy(ctx context.Context, cfg aws.Config, o DeployOptions) (arn string, created bool, err error) {
-	goarch, err := GoArch(o.Arch)
-	if err != nil {
-		return "", false, err
+// Function creates the function, or updates its code and configuration,
+// and waits until it is ready to invoke. It returns the function ARN.
+func Function(ctx context.Context, cfg aws.Config, o Options) (arn string, created bool, err error) {
+	if o.Arch == "" {
+		o.Arch = lambda.ARM64
 	}
 	if o.MemoryMB == 0 {
 		o.MemoryMB = DefaultMemoryMB
@@ -176,7 +160,7 @@ func Deploy(ctx context.Context, cfg aws.Config, o DeployOptions) (arn string, c
 		return "", false, err
 	}
 	client := lambdasvc.NewFromConfig(cfg)
-	arch := []lambdatypes.Architecture{lambdaArch(goarch)}
+	arch := []lambdatypes.Architecture{lambdatypes.Architecture(o.Arch)}
 	timeout := aws.Int32(int32(o.Timeout / time.Second))
 	storage := &lambdatypes.EphemeralStorage{Size: aws.Int32(o.EphemeralMB)}
 
@@ -244,7 +228,7 @@ func Deploy(ctx context.Context, cfg aws.Config, o DeployOptions) (arn string, c
 
 // deployCode sends a small package inline and uploads a large one to
 // CodeBucket first.
-func deployCode(ctx context.Context, cfg aws.Config, o DeployOptions) (*lambdatypes.FunctionCode, error) {
+func deployCode(ctx context.Context, cfg aws.Config, o Options) (*lambdatypes.FunctionCode, error) {
 	fi, err := os.Stat(o.Zip)
 	if err != nil {
 		return nil, fmt.Errorf("read package: %w", err)
@@ -261,11 +245,23 @@ func deployCode(ctx context.Context, cfg aws.Config, o DeployOptions) (*lambdaty
 	}
 	key := o.CodeKey
 	if key == "" {
-		key = DefaultPrefix + "deploy/" + o.Function + ".zip"
+		key = lambda.DefaultPrefix + "deploy/" + o.Function + ".zip"
 	}
-	st := &store{client: s3.NewFromConfig(cfg), bucket: o.CodeBucket, concurrency: 8}
-	if _, err := st.upload(ctx, o.Zip, key); err != nil {
-		return nil, fmt.Errorf("upload package to %s: %w", st.objectURL(key), err)
+	if err := upload(ctx, s3.NewFromConfig(cfg), o.Zip, o.CodeBucket, key); err != nil {
+		return nil, fmt.Errorf("upload package to s3://%s/%s: %w", o.CodeBucket, key, err)
 	}
 	return &lambdatypes.FunctionCode{S3Bucket: &o.CodeBucket, S3Key: &key}, nil
+}
+
+// upload PUTs the file at path to bucket/key in one request, streamed from
+// disk: a package is at most 250 MB unzipped.
+func upload(ctx context.Context, client *s3.Client, path, bucket, key string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// The SDK takes the length of a file by seeking it.
+	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: f})
+	return err
 }

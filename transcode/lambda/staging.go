@@ -23,6 +23,62 @@ import (
 // the job seeks to its first frame inside it, which decodes the same
 // frames as a seek in the whole source.
 
+// Start begins a run under a key prefix of its own and stages a local
+// source, unless it already is an s3:// URL. Where it can and the source is
+// larger than Options.PiecesAbove, it cuts every job's range into a piece
+// of its own and uploads the pieces in the order of jobs, in the
+// background, returning once the first is in S3: later pieces upload while
+// the first segments encode (see planPieces). Otherwise it uploads the
+// source whole and returns when that is done. Jobs whose Source is not src
+// fail in Encode. The session it returns, even with an error, must be
+// closed.
+func (b *Backend) Start(ctx context.Context, src *media.Media, jobs []transcode.Job) (transcode.Session, error) {
+	b.fetchConfig(ctx)
+	s := &session{b: b, run: runPrefix(b.opts.Prefix)}
+	path := src.Path
+	if _, _, ok := ParseS3URL(path); ok || len(jobs) == 0 {
+		return s, nil
+	}
+	threshold := b.opts.PiecesAbove
+	if threshold == 0 {
+		threshold = DefaultPiecesAbove
+	}
+	if src.Size > threshold {
+		if pieces := planPieces(src, jobs); pieces != nil {
+			s.mu.Lock()
+			s.pieces, s.piecesOf = pieces, path
+			s.staging = make(chan struct{})
+			s.mu.Unlock()
+			go func() {
+				defer close(s.staging)
+				s.stagePieces(ctx, src, jobs, pieces)
+			}()
+			// The first segment can start once its piece is in; a source
+			// that cannot be staged at all fails here, named once.
+			select {
+			case <-pieces[jobs[0].Index].ready:
+				return s, pieces[jobs[0].Index].err
+			case <-ctx.Done():
+				return s, ctx.Err()
+			}
+		}
+	}
+	key := inputObject(s.run, filepath.Ext(path))
+	t := time.Now()
+	n, err := b.store.upload(ctx, path, key)
+	if err != nil {
+		return s, fmt.Errorf("stage %s to %s: %w", path, b.store.objectURL(key), err)
+	}
+	s.mu.Lock()
+	s.source, s.sourceKey = path, key
+	s.mu.Unlock()
+	b.mu.Lock()
+	b.stats.UploadSeconds += time.Since(t).Seconds()
+	b.stats.UploadBytes += n
+	b.mu.Unlock()
+	return s, nil
+}
+
 // pieceMargin is how far past a segment's last frame its piece goes, so
 // frames that follow it in decode order (B-frames' references) are there.
 const pieceMargin = time.Second
@@ -111,7 +167,7 @@ func (s *session) stagePiece(ctx context.Context, src *media.Media, index int, p
 	if err := b.opts.Runner.Run(ctx, args, nil); err != nil {
 		return fmt.Errorf("stage %s: cut the piece of segment %d: %w", src.Path, index, err)
 	}
-	key := fmt.Sprintf("%spiece-%05d%s", s.run, index, transcode.SegmentExt)
+	key := pieceObject(s.run, index)
 	t := time.Now()
 	n, err := b.store.upload(ctx, path, key)
 	if err != nil {

@@ -1,0 +1,23 @@
+// Package lambda runs chunkcode's segment step on AWS Lambda: a Backend that
+// stages the source in S3 and invokes a function for each segment, and the
+// Handler that function runs, which is the chunkcode binary itself.
+//
+// Media never travels in payloads. The backend uploads a local source once and
+// sends each invocation a Request holding the segment Job, a presigned GET
+// URL for the source and a presigned PUT URL for the result; the function
+// encodes with transcode.EncodeSegment, the same code as the local backend,
+// uploads the segment and answers with a Response. A failed invocation
+// answers with an error payload whose errorType is one of the Kind values.
+//
+// An s3:// source is read where it lies: one source job (SourceJob) probes
+// it and encodes its audio on the function before the segments are
+// encoded, so the machine that runs the pipeline never reads it.
+//
+// The files follow the wire: protocol.go holds what crosses it (Request,
+// Response, the error kinds, the version and the staging objects' names);
+// the client side is backend.go, client.go, staging.go, store.go and
+// source.go; the function side is handler.go and source_handler.go.
+// Package deploy packages and deploys the function.
+//
+// The package imports transcode; transcode never imports it.
+package lambda

@@ -1,0 +1,77 @@
+package lambda
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRequestWire pins the JSON of a request, so that a change to the wire
+// is a change to this test, and checks that it decodes back.
+func TestRequestWire(t *testing.T) {
+	req := Request{
+		Version: ProtocolVersion,
+		Job: transcode.Job{
+			Index: 3, Source: "https://b.s3.amazonaws.com/in.mp4", SeekMicros: 2_000_000, PrerollMicros: 500_000,
+			StartPTS: 90000, Frames: 25, StreamIndex: 1, TimeScale: 90000, FrameRate: "30000/1001",
+			Rotation: 90, RotatePixels: true,
+			Profile: transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23), Preset: "fast", Height: 720,
+				Threads: 4, AudioCodec: media.AudioCopy, AudioBitrate: "128k"},
+		},
+		ResultURL: "https://b.s3.amazonaws.com/seg", ProgressURL: "https://b.s3.amazonaws.com/progress",
+	}
+	b, err := json.Marshal(req)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"version":1,"job":{"index":3,"source":"https://b.s3.amazonaws.com/in.mp4","seek_us":2000000,
+		"preroll_us":500000,"start_pts":90000,"frames":25,"stream_index":1,"time_scale":90000,"frame_rate":"30000/1001",
+		"rotation":90,"rotate_pixels":true,"profile":{"codec":"`+string(media.H264)+`","crf":23,"preset":"fast","height":720,
+		"threads":4,"audio_codec":"`+string(media.AudioCopy)+`","audio_bitrate":"128k"}},
+		"result_url":"https://b.s3.amazonaws.com/seg","progress_url":"https://b.s3.amazonaws.com/progress"}`, string(b))
+	var got Request
+	require.NoError(t, json.Unmarshal(b, &got))
+	assert.Equal(t, req, got)
+
+	src := Request{Version: ProtocolVersion, Source: &SourceJob{URL: "u", Profile: transcode.Profile{AudioBitrate: "96k"},
+		ProbeURL: "p", AudioURL: "a", ExtrasURL: "e"}}
+	b, err = json.Marshal(src)
+	require.NoError(t, err)
+	got = Request{}
+	require.NoError(t, json.Unmarshal(b, &got))
+	assert.Equal(t, src, got)
+}
+
+// TestWireJobCoversJob fails when transcode.Job or transcode.Profile gains
+// a field the wire does not carry: every field but Output, set, survives
+// the round trip.
+func TestWireJobCoversJob(t *testing.T) {
+	var job transcode.Job
+	fill(t, reflect.ValueOf(&job).Elem())
+	job.Output = ""
+	assert.Equal(t, job, toWireJob(job).job())
+}
+
+// fill sets every field of v to a value other than its zero value.
+func fill(t *testing.T, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fill(t, v.Field(i))
+		}
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(t, v.Elem())
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Int, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Bool:
+		v.SetBool(true)
+	default:
+		t.Fatalf("fill: no value for a %s", v.Type())
+	}
+}
