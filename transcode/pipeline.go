@@ -612,26 +612,6 @@ func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *media.Medi
 	return work.markAudio(name)
 }
 
-// AudioArgs are the ffmpeg arguments that encode every audio track of src,
-// read from src.Path with inputOptions before it, into out, as prof says.
-// The pipeline runs them locally; a backend that reads the source for the
-// pipeline (see SourceReader) runs them where the source is.
-func AudioArgs(src *media.Media, prof Profile, out string, inputOptions ...string) []string {
-	args := append([]string{"-threads", "1"}, inputOptions...)
-	args = append(args, "-i", src.Path)
-	for _, a := range src.StreamsOf(media.Audio) {
-		args = append(args, "-map", fmt.Sprintf("0:%d", a.Index))
-	}
-	args = append(args, "-vn", "-sn", "-dn", "-map_chapters", "-1",
-		"-c:a", prof.AudioCodec.Encoder(), "-strict", "experimental")
-	if prof.AudioBitrate != "" {
-		args = append(args, "-b:a", prof.AudioBitrate)
-	}
-	// MP4 records the encoder's priming samples in an edit list, so the
-	// audio stays in sync; Matroska would shift it by the priming.
-	return append(args, "-f", prof.AudioCodec.Format(), "-y", out)
-}
-
 // verify checks the merged file against the source: the same number of
 // video frames, the same number of audio and subtitle tracks, and every
 // audio track as long as the source's.
