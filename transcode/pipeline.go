@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -56,75 +54,6 @@ type Request struct {
 // CleanupTimeout bounds a backend's cleanup at the end of a run, such as
 // deleting staged objects, so a hung service cannot keep a run alive.
 const CleanupTimeout = 30 * time.Second
-
-// EventKind says what an Event reports.
-type EventKind int
-
-// Event kinds, in the order a run produces them.
-const (
-	EventPlanned EventKind = iota // Summary holds the plan's totals
-	EventFrames                   // Frames more frames are done (negative after a retry)
-	EventSegment                  // a segment is finished: Segment, Result
-	EventRetry                    // a segment failed and will be retried: Segment, Err
-	EventStage                    // a stage started: Stage
-	EventWarning                  // something went wrong that does not fail the run: Err
-)
-
-// Event reports progress. Events are delivered one at a time.
-type Event struct {
-	Kind    EventKind
-	Summary *Summary
-	Frames  int
-	Segment splitter.Segment
-	Result  Result
-	Resumed bool
-	Err     error
-	Stage   string
-}
-
-// Stages holds the seconds each stage took. Encode and Audio run at the same
-// time. For a source a SourceReader reads, Probe is the whole read, which
-// encodes the audio too, and Audio is 0.
-type Stages struct {
-	Probe  float64 `json:"probe"`
-	Plan   float64 `json:"plan"`
-	Encode float64 `json:"encode"`
-	Audio  float64 `json:"audio"`
-	Merge  float64 `json:"merge"`
-	Verify float64 `json:"verify"`
-	// Prepare is the backend's preparation, such as staging the source in
-	// S3 for Lambda; it runs before Encode, beside Audio.
-	Prepare float64 `json:"prepare,omitempty"`
-}
-
-// Summary describes a finished run.
-type Summary struct {
-	Input           string      `json:"input"`
-	Output          string      `json:"output"`
-	Backend         BackendName `json:"backend"`
-	Codec           media.Codec `json:"codec"`
-	Workers         int         `json:"workers"`
-	Threads         int         `json:"threads_per_worker,omitempty"`
-	Segments        int         `json:"segments"`
-	KeyframeCuts    int         `json:"keyframe_cuts"`
-	ResumedSegments int         `json:"resumed_segments"`
-	Frames          int         `json:"frames"`
-	Duration        float64     `json:"duration_seconds"`
-	Stages          Stages      `json:"stages"`
-	WallSeconds     float64     `json:"wall_seconds"`
-	Speed           float64     `json:"speed_x_realtime"`
-	Retries         int         `json:"retries"`
-	// Warnings are problems that did not fail the run, such as staging
-	// objects a backend could not delete.
-	Warnings    []string `json:"warnings,omitempty"`
-	OutputBytes int64    `json:"output_bytes"`
-	WorkDir     string   `json:"work_dir,omitempty"`
-	Results     []Result `json:"segment_results,omitempty"`
-	// Remote adds up the Remote values of Results and of the source read,
-	// such as a Lambda backend's GB-seconds and estimated cost; nil for a
-	// local run.
-	Remote *RemoteStats `json:"remote,omitempty"`
-}
 
 // Pipeline runs transcodes. Its zero value uses the local backend with
 // ffmpeg from PATH.
@@ -199,7 +128,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	finish := p.finisher(ctx, props.Name, &session, req.Keep, sum)
 	defer finish()
 
-	p.notify(Event{Kind: EventStage, Stage: "probe"})
+	p.notify(Event{Kind: EventStage, Stage: StageProbe})
 	t := time.Now()
 	var src *media.Media
 	var read *sourceFiles
@@ -272,7 +201,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 		return nil, err
 	}
 
-	p.notify(Event{Kind: EventStage, Stage: "merge"})
+	p.notify(Event{Kind: EventStage, Stage: StageMerge})
 	t = time.Now()
 	pieces := make([]merger.Piece, len(plan.Segments))
 	for i, s := range plan.Segments {
@@ -295,7 +224,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	}
 	sum.Stages.Merge = time.Since(t).Seconds()
 
-	p.notify(Event{Kind: EventStage, Stage: "verify"})
+	p.notify(Event{Kind: EventStage, Stage: StageVerify})
 	t = time.Now()
 	if err := p.verify(ctx, src, tmp.path, req.Output); err != nil {
 		return nil, err
@@ -393,22 +322,11 @@ func (p *Pipeline) warn(sum *Summary, err error) {
 	p.notify(Event{Kind: EventWarning, Err: err})
 }
 
-// addRemote adds remote, when not nil, to the summary's remote counters.
-func addRemote(sum *Summary, remote *RemoteStats) {
-	if remote == nil {
-		return
-	}
-	if sum.Remote == nil {
-		sum.Remote = &RemoteStats{}
-	}
-	sum.Remote.Add(*remote)
-}
-
 // convert encodes every segment on the backend and, at the same time, the
 // audio once over the whole file, unless read holds it already. It calls
 // finish after the last segment.
 func (p *Pipeline) convert(ctx context.Context, req Request, backend Backend, session *Session, src *media.Media, read *sourceFiles, plan *splitter.Plan, jobs []Job, work *workDir, audioName string, sum *Summary, finish func()) (encodedAudio, error) {
-	p.notify(Event{Kind: EventStage, Stage: "encode"})
+	p.notify(Event{Kind: EventStage, Stage: StageEncode})
 	var pending []Job
 	for _, j := range jobs {
 		if req.Resume && p.segmentDone(j) {
@@ -610,104 +528,6 @@ func (p *Pipeline) encodeAudio(ctx context.Context, req Request, src *media.Medi
 		return fmt.Errorf("encode audio: %w", err)
 	}
 	return work.markAudio(name)
-}
-
-// verify checks the merged file against the source: the same number of
-// video frames, the same number of audio and subtitle tracks, and every
-// audio track as long as the source's.
-func (p *Pipeline) verify(ctx context.Context, src *media.Media, path, name string) error {
-	out, err := p.Runner.ProbeURL(ctx, path)
-	if err != nil {
-		return fmt.Errorf("%s: verify: %w", name, err)
-	}
-	if got, want := len(out.Frames), len(src.Frames); got != want {
-		return fmt.Errorf("%s: %w: %d video frames, source has %d", name, ErrVerify, got, want)
-	}
-	if got, want := len(out.StreamsOf(media.Subtitle)), len(src.StreamsOf(media.Subtitle)); got != want {
-		return fmt.Errorf("%s: %w: %d subtitle tracks, source has %d", name, ErrVerify, got, want)
-	}
-	if out.Chapters != src.Chapters {
-		return fmt.Errorf("%s: %w: %d chapters, source has %d", name, ErrVerify, out.Chapters, src.Chapters)
-	}
-	if err := audioMatches(src, out); err != nil {
-		return fmt.Errorf("%s: %w: %v", name, ErrVerify, err)
-	}
-	for _, typ := range []media.StreamType{media.Audio, media.Subtitle} {
-		a, b := src.StreamsOf(typ), out.StreamsOf(typ)
-		for i := range a {
-			if want := language(a[i]); want != "" && want != language(b[i]) {
-				return fmt.Errorf("%s: %w: %s track %d has language %q, source %q", name, ErrVerify, typ, i, b[i].Language, a[i].Language)
-			}
-		}
-	}
-	return nil
-}
-
-// language returns s's language tag, "" for none. "und" (undetermined) is
-// none too: MP4 writes it for an untagged track and Matroska leaves it out.
-func language(s *media.Stream) string {
-	if s.Language == "und" {
-		return ""
-	}
-	return s.Language
-}
-
-func audioMatches(src, out *media.Media) error {
-	a, b := src.StreamsOf(media.Audio), out.StreamsOf(media.Audio)
-	if len(a) != len(b) {
-		return fmt.Errorf("%d audio tracks, source has %d", len(b), len(a))
-	}
-	for i := range a {
-		if d := math.Abs(a[i].Duration() - b[i].Duration()); d > AudioTolerance {
-			return fmt.Errorf("audio track %d lasts %.3fs, source %.3fs", i, b[i].Duration(), a[i].Duration())
-		}
-	}
-	return nil
-}
-
-// checkStreams fails early, naming the input, when the output container
-// cannot hold one of the source's streams.
-func checkStreams(src *media.Media, c media.Container) error {
-	for _, s := range src.StreamsOf(media.Subtitle) {
-		if _, err := c.SubtitleCodec(s.Codec); err != nil {
-			return fmt.Errorf("%s: stream %d: %w; use .mkv", src.Path, s.Index, err)
-		}
-	}
-	return nil
-}
-
-// checkPaths refuses an output that is the input under any spelling, and an
-// output in a directory that does not exist. A remote input, which a
-// SourceReader reads, is not a local file.
-func checkPaths(in, out string, remote bool) error {
-	var inInfo os.FileInfo
-	if !remote {
-		var err error
-		if inInfo, err = os.Stat(in); err != nil {
-			return &media.Error{Path: in, Err: unwrapPathError(err)}
-		}
-	}
-	if outInfo, err := os.Stat(out); err == nil {
-		if inInfo != nil && os.SameFile(inInfo, outInfo) {
-			return fmt.Errorf("%s: %w %s; choose another output", out, ErrSameFile, in)
-		}
-		if outInfo.IsDir() {
-			return fmt.Errorf("%s: is a directory", out)
-		}
-	}
-	dir := filepath.Dir(out)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("%s: output directory %s does not exist", out, dir)
-	}
-	return nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // timeScale returns the MP4 time scale that holds tb's timestamps exactly,
