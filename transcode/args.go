@@ -197,7 +197,7 @@ func BaselineArgs(src *media.Media, p Profile, output string) ([]string, error) 
 	if src.Video == nil {
 		return nil, &media.Error{Path: src.Path, Err: media.ErrNoVideo}
 	}
-	rotatePixels := src.Video.Rotation != 0 && !container.Rotation
+	rotatePixels := rotatesPixels(src.Video, container)
 	in := ffargs.KwArgs{}
 	if !rotatePixels {
 		in["noautorotate"] = ""

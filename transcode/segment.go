@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/chunkcode/chunkcode/transcode/mp4"
@@ -86,6 +87,36 @@ func (j *Job) Validate() error {
 	// the job. Checking a copy leaves them as they came.
 	j.Profile = j.Profile.WithDefaults(media.Container{})
 	return j.Profile.CheckVideo()
+}
+
+// NewJob returns the job that encodes seg of src with prof into output.
+// When src is rotated and container cannot carry a display rotation, the
+// job turns the pictures upright (RotatePixels); otherwise the merge copies
+// the rotation.
+func NewJob(src *media.Media, seg splitter.Segment, prof Profile, container media.Container, output string) Job {
+	v := src.Video
+	return Job{
+		Index: seg.Index, Source: src.Path, SeekMicros: seg.SeekMicros, Frames: seg.Frames,
+		PrerollMicros: seg.PrerollMicros, StartPTS: seg.StartPTS,
+		StreamIndex: v.Index, TimeScale: timeScale(v.TimeBase), FrameRate: v.FrameRate,
+		Rotation: v.Rotation, RotatePixels: rotatesPixels(v, container),
+		Profile: prof, Output: output,
+	}
+}
+
+// rotatesPixels reports whether the pictures of video v are turned upright
+// because container cannot carry its display rotation.
+func rotatesPixels(v *media.Stream, container media.Container) bool {
+	return v.Rotation != 0 && !container.Rotation
+}
+
+// timeScale returns the MP4 time scale that holds tb's timestamps exactly,
+// or 0 to let ffmpeg choose.
+func timeScale(tb media.Rational) int64 {
+	if tb.Num == 1 && tb.Den >= 1000 && tb.Den <= 10_000_000 {
+		return tb.Den
+	}
+	return 0
 }
 
 // SegmentExt is the file extension of encoded segments.

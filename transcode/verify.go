@@ -11,6 +11,10 @@ import (
 	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
+// AudioTolerance is how far an output audio track's duration may be from the
+// source's.
+const AudioTolerance = 0.050
+
 // verify checks the merged file against the source: the same number of
 // video frames, the same number of audio and subtitle tracks, and every
 // audio track as long as the source's.
