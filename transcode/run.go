@@ -13,7 +13,6 @@ import (
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
-	"github.com/chunkcode/chunkcode/transcode/mp4"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -360,13 +359,6 @@ func (r *run) encodeWithRetries(ctx context.Context, job Job, seg splitter.Segme
 		seg.Index+1, seg.First, seg.First+seg.Frames-1, retries+1, err)
 }
 
-// segmentDone reports whether job's output already exists with the planned
-// frame count.
-func segmentDone(job Job) bool {
-	n, err := mp4.VideoFrames(job.Output)
-	return err == nil && n == job.Frames
-}
-
 // encodeAudio encodes every audio track of the source, once, over the whole
 // file, and reads where the result starts. With req.Resume, audio an earlier
 // run finished for the same input and settings is reused.
@@ -430,7 +422,7 @@ func (r *run) merge(ctx context.Context) error {
 func (r *run) verify(ctx context.Context) error {
 	r.p.notify(Event{Kind: EventStage, Stage: StageVerify})
 	t := time.Now()
-	if err := r.p.verify(ctx, r.src, r.tmp.path, r.req.Output); err != nil {
+	if err := checkOutput(ctx, r.p.Runner, r.src, r.tmp.path, r.req.Output); err != nil {
 		return err
 	}
 	r.sum.Stages.Verify = time.Since(t).Seconds()

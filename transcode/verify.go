@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
@@ -15,11 +16,12 @@ import (
 // source's.
 const AudioTolerance = 0.050
 
-// verify checks the merged file against the source: the same number of
+// checkOutput probes the merged file at path, which becomes the output
+// name, with runner and checks it against the source: the same number of
 // video frames, the same number of audio and subtitle tracks, and every
 // audio track as long as the source's.
-func (p *Pipeline) verify(ctx context.Context, src *media.Media, path, name string) error {
-	out, err := p.Runner.ProbeURL(ctx, path)
+func checkOutput(ctx context.Context, runner ffmpeg.Runner, src *media.Media, path, name string) error {
+	out, err := runner.ProbeURL(ctx, path)
 	if err != nil {
 		return fmt.Errorf("%s: verify: %w", name, err)
 	}
