@@ -76,7 +76,10 @@ func (p *Pipeline) notify(e Event) {
 func Threads(concurrent int) int { return max(1, runtime.NumCPU()/max(concurrent, 1)) }
 
 // Run transcodes req.Input to req.Output. On any error, nothing is left at
-// req.Output that was not there before and the input is untouched.
+// req.Output that was not there before and the input is untouched. The
+// stages run in order: probe (or read) the source, plan its segments,
+// convert them on the backend while the audio is encoded, merge, verify and
+// commit the output.
 func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
 	r, err := p.newRun(ctx, req)
 	if err != nil {
