@@ -4,18 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"os"
-	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/chunkcode/chunkcode/transcode/mp4"
-	ffargs "github.com/u2takey/ffmpeg-go"
 )
 
 // Job is one segment to encode: which frames of which source, and how. It is
@@ -93,6 +89,36 @@ func (j *Job) Validate() error {
 	return j.Profile.CheckVideo()
 }
 
+// NewJob returns the job that encodes seg of src with prof into output.
+// When src is rotated and container cannot carry a display rotation, the
+// job turns the pictures upright (RotatePixels); otherwise the merge copies
+// the rotation.
+func NewJob(src *media.Media, seg splitter.Segment, prof Profile, container media.Container, output string) Job {
+	v := src.Video
+	return Job{
+		Index: seg.Index, Source: src.Path, SeekMicros: seg.SeekMicros, Frames: seg.Frames,
+		PrerollMicros: seg.PrerollMicros, StartPTS: seg.StartPTS,
+		StreamIndex: v.Index, TimeScale: timeScale(v.TimeBase), FrameRate: v.FrameRate,
+		Rotation: v.Rotation, RotatePixels: rotatesPixels(v, container),
+		Profile: prof, Output: output,
+	}
+}
+
+// rotatesPixels reports whether the pictures of video v are turned upright
+// because container cannot carry its display rotation.
+func rotatesPixels(v *media.Stream, container media.Container) bool {
+	return v.Rotation != 0 && !container.Rotation
+}
+
+// timeScale returns the MP4 time scale that holds tb's timestamps exactly,
+// or 0 to let ffmpeg choose.
+func timeScale(tb media.Rational) int64 {
+	if tb.Num == 1 && tb.Den >= 1000 && tb.Den <= 10_000_000 {
+		return tb.Den
+	}
+	return 0
+}
+
 // SegmentExt is the file extension of encoded segments.
 const SegmentExt = ".mp4" // media.Segment.Ext
 
@@ -125,155 +151,10 @@ func EncodeSegment(ctx context.Context, r ffmpeg.Runner, job Job, progress ffmpe
 	return Result{Index: job.Index, Frames: n, Bytes: fi.Size(), EncodeSeconds: time.Since(start).Seconds()}, nil
 }
 
-// segmentArgs builds the ffmpeg arguments for one segment encode.
-func segmentArgs(job Job, extraInput []string) []string {
-	p := job.Profile
-	threads := p.Threads
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
-	in := ffargs.KwArgs{
-		"ss":      FormatMicros(job.SeekMicros),
-		"threads": strconv.Itoa(threads),
-	}
-	if !job.RotatePixels {
-		in["noautorotate"] = ""
-	}
-	var vf []string
-	if job.PrerollMicros > 0 {
-		// Decode from earlier and cut at the first frame's own timestamp,
-		// which -copyts leaves as the source has it.
-		in["ss"] = FormatMicros(job.SeekMicros - job.PrerollMicros)
-		in["copyts"] = ""
-		vf = append(vf, fmt.Sprintf("trim=start_pts=%d", job.StartPTS), "setpts=PTS-STARTPTS")
-	}
-	out := ffargs.KwArgs{
-		"map":      fmt.Sprintf("0:%d", job.StreamIndex),
-		"frames:v": strconv.Itoa(job.Frames),
-		"fps_mode": "passthrough",
-		// The encoder keeps the source's time base; its default, one
-		// tick per frame of the nominal rate, would round variable frame
-		// rate timestamps to a constant rate.
-		"enc_time_base:v": "-1",
-		"an":              "",
-		"sn":              "",
-		"dn":              "",
-		"map_metadata":    "-1",
-		"map_chapters":    "-1",
-		"f":               "mp4",
-		"y":               "",
-	}
-	maps.Copy(out, encoderOptions(p, threads))
-	if bsf := rateFilter(p.Codec, job.FrameRate); bsf != "" {
-		out["bsf:v"] = bsf
-	}
-	if job.TimeScale > 0 {
-		out["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
-	}
-	if f := scaleFilter(p.Height, job.Rotation, job.RotatePixels); f != "" {
-		vf = append(vf, f)
-	}
-	if len(vf) > 0 {
-		out["vf"] = strings.Join(vf, ",")
-	}
-	stream := ffargs.Input(job.Source, in).Output(job.Output, out)
-	args := stream.GetArgs()
-	if len(extraInput) > 0 {
-		// Input options go before the -i that opens the source.
-		for i, a := range args {
-			if a == "-i" {
-				args = append(append(append([]string{}, args[:i]...), extraInput...), args[i:]...)
-				break
-			}
-		}
-	}
-	return args
-}
-
-// encoderOptions returns the output options that choose p's video encoder
-// and its settings. threads > 0 limits the encoder to that many threads; 0
-// leaves the count to the encoder, as a plain ffmpeg run does.
-func encoderOptions(p Profile, threads int) ffargs.KwArgs {
-	out := ffargs.KwArgs{
-		"c:v": p.Codec.Encoder(),
-		"crf": strconv.Itoa(p.Quality()),
-	}
-	if threads > 0 {
-		out["threads"] = strconv.Itoa(threads)
-	}
-	switch p.Codec {
-	case media.H264:
-		// stitchable keeps headers identical across separately encoded
-		// segments, so they join with a stream copy.
-		out["x264-params"] = "stitchable=1"
-		if p.Preset != "" {
-			out["preset"] = p.Preset
-		}
-	case media.H265:
-		out["x265-params"] = "log-level=error"
-		if threads > 0 {
-			out["x265-params"] = fmt.Sprintf("log-level=error:pools=%d:frame-threads=%d", threads, min(threads, 16))
-		}
-		out["tag:v"] = "hvc1"
-		if p.Preset != "" {
-			out["preset"] = p.Preset
-		}
-	case media.VP9:
-		out["b:v"] = "0" // constant quality
-		out["row-mt"] = "1"
-		if p.Preset != "" {
-			out["cpu-used"] = p.Preset
-		}
-	case media.AV1:
-		if threads > 0 {
-			out["svtav1-params"] = fmt.Sprintf("lp=%d", threads)
-		}
-		if p.Preset != "" {
-			out["preset"] = p.Preset
-		}
-	}
-	return out
-}
-
-// rateFilter returns the bitstream filter that declares rate, a frame rate
-// as Job.FrameRate holds it, in the stream headers of codec, or "" when none
-// is needed or rate is unknown. x264 declares the encoder's time base as the
-// stream's frame rate; the source's time base, which keeps its exact
-// timestamps, makes that thousands of frames a second, which ffmpeg reads as
-// no rate at all. Its MP4 and MOV demuxer takes the duration of reordered
-// frames (B-frames) from that rate, so every packet would have none and the
-// video would seem a frame short.
-func rateFilter(codec media.Codec, rate string) string {
-	if codec != media.H264 || !validRate(rate) {
-		return ""
-	}
-	r, _ := media.ParseRational(rate)
-	// The tick is half a frame: H.264 counts fields.
-	return fmt.Sprintf("h264_metadata=tick_rate=%d/%d", 2*r.Num, r.Den)
-}
-
 // validRate reports whether rate is a frame rate "num/den" between one
 // frame an hour and a million a second.
 func validRate(rate string) bool {
 	r, err := media.ParseRational(rate)
 	return err == nil && r.Num > 0 && r.Den > 0 && r.Den <= math.MaxUint32 &&
 		r.Num <= 1_000_000*r.Den && r.Den <= 3600*r.Num
-}
-
-// scaleFilter returns the video filter that scales to a displayed height,
-// keeping the aspect ratio and even dimensions. When a 90-degree rotation is
-// carried as metadata, the displayed height is the coded width.
-func scaleFilter(height, rotation int, rotatePixels bool) string {
-	if height <= 0 {
-		return ""
-	}
-	if !rotatePixels && (rotation == 90 || rotation == -90) {
-		return fmt.Sprintf("scale=%d:-2", height)
-	}
-	return fmt.Sprintf("scale=-2:%d", height)
-}
-
-// FormatMicros formats a microsecond count as seconds for ffmpeg.
-func FormatMicros(us int64) string {
-	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
 }

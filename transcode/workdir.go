@@ -16,6 +16,7 @@ import (
 
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/mp4"
 )
 
 // Errors about a work directory.
@@ -259,6 +260,13 @@ func (w *workDir) markAudio(name string) error {
 	}
 	w.m.Audio = &doneFile{Name: name, Size: fi.Size()}
 	return w.save()
+}
+
+// segmentDone reports whether job's output already exists with the planned
+// frame count.
+func segmentDone(job Job) bool {
+	n, err := mp4.VideoFrames(job.Output)
+	return err == nil && n == job.Frames
 }
 
 // close unlocks the directory and removes it if it was made for this run and

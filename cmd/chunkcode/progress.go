@@ -73,10 +73,10 @@ func (p *progress) event(e transcode.Event) {
 	case transcode.EventWarning:
 		p.println("warning: " + oneLine(e.Err.Error()))
 	case transcode.EventStage:
-		if p.plain && e.Stage != "probe" && e.Stage != "encode" {
+		if p.plain && e.Stage != transcode.StageProbe && e.Stage != transcode.StageEncode {
 			fmt.Fprintf(p.w, "%s…\n", e.Stage)
 		}
-		if p.bar != nil && e.Stage == "merge" {
+		if p.bar != nil && e.Stage == transcode.StageMerge {
 			p.bar.Describe("merging")
 		}
 	}

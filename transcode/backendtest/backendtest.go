@@ -380,20 +380,14 @@ func (src *source) segment(t *testing.T, match func(splitter.Segment) bool) spli
 	return splitter.Segment{}
 }
 
-// job builds the job for seg the way the pipeline does.
+// mp4Output is the container of an MP4 output, which carries a display
+// rotation: jobs for it leave rotated pictures as coded.
+var mp4Output, _ = media.ContainerFor("out.mp4")
+
+// job builds the job for seg the way the pipeline does for an MP4 output.
 func (src *source) job(seg splitter.Segment, out string) transcode.Job {
-	m := src.media
-	var scale int64
-	if tb := m.Video.TimeBase; tb.Num == 1 && tb.Den >= 1000 {
-		scale = tb.Den
-	}
-	return transcode.Job{
-		Index: seg.Index, Source: m.Path, SeekMicros: seg.SeekMicros,
-		PrerollMicros: seg.PrerollMicros, StartPTS: seg.StartPTS, Frames: seg.Frames,
-		StreamIndex: m.Video.Index, TimeScale: scale, Rotation: m.Video.Rotation,
-		Profile: transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23), Preset: "ultrafast", Threads: 1},
-		Output:  out,
-	}
+	prof := transcode.Profile{Codec: media.H264, CRF: transcode.CRF(23), Preset: "ultrafast", Threads: 1}
+	return transcode.NewJob(src.media, seg, prof, mp4Output, out)
 }
 
 // session makes a backend and starts a session on it for jobs, which is

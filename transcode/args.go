@@ -1,0 +1,238 @@
+package transcode
+
+import (
+	"fmt"
+	"maps"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/chunkcode/chunkcode/transcode/media"
+	ffargs "github.com/u2takey/ffmpeg-go"
+)
+
+// This file holds every ffmpeg argument list the package builds: a segment's
+// encode, the audio's and the plain ffmpeg run chunkcode is measured against.
+
+// segmentArgs builds the ffmpeg arguments for one segment encode.
+func segmentArgs(job Job, extraInput []string) []string {
+	p := job.Profile
+	threads := p.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	in := ffargs.KwArgs{
+		"ss":      FormatMicros(job.SeekMicros),
+		"threads": strconv.Itoa(threads),
+	}
+	if !job.RotatePixels {
+		in["noautorotate"] = ""
+	}
+	var vf []string
+	if job.PrerollMicros > 0 {
+		// Decode from earlier and cut at the first frame's own timestamp,
+		// which -copyts leaves as the source has it.
+		in["ss"] = FormatMicros(job.SeekMicros - job.PrerollMicros)
+		in["copyts"] = ""
+		vf = append(vf, fmt.Sprintf("trim=start_pts=%d", job.StartPTS), "setpts=PTS-STARTPTS")
+	}
+	out := ffargs.KwArgs{
+		"map":      fmt.Sprintf("0:%d", job.StreamIndex),
+		"frames:v": strconv.Itoa(job.Frames),
+		"fps_mode": "passthrough",
+		// The encoder keeps the source's time base; its default, one
+		// tick per frame of the nominal rate, would round variable frame
+		// rate timestamps to a constant rate.
+		"enc_time_base:v": "-1",
+		"an":              "",
+		"sn":              "",
+		"dn":              "",
+		"map_metadata":    "-1",
+		"map_chapters":    "-1",
+		"f":               "mp4",
+		"y":               "",
+	}
+	maps.Copy(out, encoderOptions(p, threads))
+	if bsf := rateFilter(p.Codec, job.FrameRate); bsf != "" {
+		out["bsf:v"] = bsf
+	}
+	if job.TimeScale > 0 {
+		out["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
+	}
+	if f := scaleFilter(p.Height, job.Rotation, job.RotatePixels); f != "" {
+		vf = append(vf, f)
+	}
+	if len(vf) > 0 {
+		out["vf"] = strings.Join(vf, ",")
+	}
+	stream := ffargs.Input(job.Source, in).Output(job.Output, out)
+	args := stream.GetArgs()
+	if len(extraInput) > 0 {
+		// Input options go before the -i that opens the source.
+		for i, a := range args {
+			if a == "-i" {
+				args = append(append(append([]string{}, args[:i]...), extraInput...), args[i:]...)
+				break
+			}
+		}
+	}
+	return args
+}
+
+// encoderOptions returns the output options that choose p's video encoder
+// and its settings. threads > 0 limits the encoder to that many threads; 0
+// leaves the count to the encoder, as a plain ffmpeg run does.
+func encoderOptions(p Profile, threads int) ffargs.KwArgs {
+	out := ffargs.KwArgs{
+		"c:v": p.Codec.Encoder(),
+		"crf": strconv.Itoa(p.Quality()),
+	}
+	if threads > 0 {
+		out["threads"] = strconv.Itoa(threads)
+	}
+	switch p.Codec {
+	case media.H264:
+		// stitchable keeps headers identical across separately encoded
+		// segments, so they join with a stream copy.
+		out["x264-params"] = "stitchable=1"
+		if p.Preset != "" {
+			out["preset"] = p.Preset
+		}
+	case media.H265:
+		out["x265-params"] = "log-level=error"
+		if threads > 0 {
+			out["x265-params"] = fmt.Sprintf("log-level=error:pools=%d:frame-threads=%d", threads, min(threads, 16))
+		}
+		out["tag:v"] = "hvc1"
+		if p.Preset != "" {
+			out["preset"] = p.Preset
+		}
+	case media.VP9:
+		out["b:v"] = "0" // constant quality
+		out["row-mt"] = "1"
+		if p.Preset != "" {
+			out["cpu-used"] = p.Preset
+		}
+	case media.AV1:
+		if threads > 0 {
+			out["svtav1-params"] = fmt.Sprintf("lp=%d", threads)
+		}
+		if p.Preset != "" {
+			out["preset"] = p.Preset
+		}
+	}
+	return out
+}
+
+// rateFilter returns the bitstream filter that declares rate, a frame rate
+// as Job.FrameRate holds it, in the stream headers of codec, or "" when none
+// is needed or rate is unknown. x264 declares the encoder's time base as the
+// stream's frame rate; the source's time base, which keeps its exact
+// timestamps, makes that thousands of frames a second, which ffmpeg reads as
+// no rate at all. Its MP4 and MOV demuxer takes the duration of reordered
+// frames (B-frames) from that rate, so every packet would have none and the
+// video would seem a frame short.
+func rateFilter(codec media.Codec, rate string) string {
+	if codec != media.H264 || !validRate(rate) {
+		return ""
+	}
+	r, _ := media.ParseRational(rate)
+	// The tick is half a frame: H.264 counts fields.
+	return fmt.Sprintf("h264_metadata=tick_rate=%d/%d", 2*r.Num, r.Den)
+}
+
+// scaleFilter returns the video filter that scales to a displayed height,
+// keeping the aspect ratio and even dimensions. When a 90-degree rotation is
+// carried as metadata, the displayed height is the coded width.
+func scaleFilter(height, rotation int, rotatePixels bool) string {
+	if height <= 0 {
+		return ""
+	}
+	if !rotatePixels && (rotation == 90 || rotation == -90) {
+		return fmt.Sprintf("scale=%d:-2", height)
+	}
+	return fmt.Sprintf("scale=-2:%d", height)
+}
+
+// FormatMicros formats a microsecond count as seconds for ffmpeg.
+func FormatMicros(us int64) string {
+	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
+}
+
+// AudioArgs are the ffmpeg arguments that encode every audio track of src,
+// read from src.Path with inputOptions before it, into out, as prof says.
+// The pipeline runs them locally; a backend that reads the source for the
+// pipeline (see SourceReader) runs them where the source is.
+func AudioArgs(src *media.Media, prof Profile, out string, inputOptions ...string) []string {
+	args := append([]string{"-threads", "1"}, inputOptions...)
+	args = append(args, "-i", src.Path)
+	for _, a := range src.StreamsOf(media.Audio) {
+		args = append(args, "-map", fmt.Sprintf("0:%d", a.Index))
+	}
+	args = append(args, "-vn", "-sn", "-dn", "-map_chapters", "-1",
+		"-c:a", prof.AudioCodec.Encoder(), "-strict", "experimental")
+	if prof.AudioBitrate != "" {
+		args = append(args, "-b:a", prof.AudioBitrate)
+	}
+	// MP4 records the encoder's priming samples in an edit list, so the
+	// audio stays in sync; Matroska would shift it by the priming.
+	return append(args, "-f", prof.AudioCodec.Format(), "-y", out)
+}
+
+// BaselineArgs returns the arguments of one plain ffmpeg process that
+// encodes src to output with the settings chunkcode's segment encodes use:
+// the same encoder and encoder options, scale filter, frame timing and audio
+// codec, over the whole file at once. It is what chunkcode's speed is
+// measured against. p is validated for output's container first. Thread
+// counts are left to the encoders, as when ffmpeg is run by hand.
+func BaselineArgs(src *media.Media, p Profile, output string) ([]string, error) {
+	container, err := media.ContainerFor(output)
+	if err != nil {
+		return nil, err
+	}
+	p = p.WithDefaults(container)
+	if err := p.Check(container, output); err != nil {
+		return nil, err
+	}
+	if src.Video == nil {
+		return nil, &media.Error{Path: src.Path, Err: media.ErrNoVideo}
+	}
+	rotatePixels := rotatesPixels(src.Video, container)
+	in := ffargs.KwArgs{}
+	if !rotatePixels {
+		in["noautorotate"] = ""
+	}
+	maps := []string{fmt.Sprintf("0:%d", src.Video.Index)}
+	for _, a := range src.StreamsOf(media.Audio) {
+		maps = append(maps, fmt.Sprintf("0:%d", a.Index))
+	}
+	out := encoderOptions(p, 0)
+	out["map"] = maps
+	out["fps_mode"] = "passthrough"
+	out["enc_time_base:v"] = "-1"
+	if bsf := rateFilter(p.Codec, src.Video.FrameRate); bsf != "" {
+		out["bsf:v"] = bsf
+	}
+	out["sn"] = ""
+	out["dn"] = ""
+	out["f"] = container.Format
+	out["y"] = ""
+	if f := scaleFilter(p.Height, src.Video.Rotation, rotatePixels); f != "" {
+		out["vf"] = f
+	}
+	if len(maps) > 1 {
+		if p.AudioCodec == media.AudioCopy {
+			out["c:a"] = "copy"
+		} else {
+			out["c:a"] = p.AudioCodec.Encoder()
+			out["strict"] = "experimental"
+			if p.AudioBitrate != "" {
+				out["b:a"] = p.AudioBitrate
+			}
+		}
+	}
+	if container.Faststart {
+		out["movflags"] = "+faststart" // as the merge writes them
+	}
+	return ffargs.Input(src.Path, in).Output(output, out).GetArgs(), nil
+}

@@ -1,0 +1,58 @@
+package transcode
+
+import "github.com/chunkcode/chunkcode/transcode/media"
+
+// Stages holds the seconds each stage took. Encode and Audio run at the same
+// time. For a source a SourceReader reads, Probe is the whole read, which
+// encodes the audio too, and Audio is 0.
+type Stages struct {
+	Probe  float64 `json:"probe"`
+	Plan   float64 `json:"plan"`
+	Encode float64 `json:"encode"`
+	Audio  float64 `json:"audio"`
+	Merge  float64 `json:"merge"`
+	Verify float64 `json:"verify"`
+	// Prepare is the backend's preparation, such as staging the source in
+	// S3 for Lambda; it runs before Encode, beside Audio.
+	Prepare float64 `json:"prepare,omitempty"`
+}
+
+// Summary describes a finished run.
+type Summary struct {
+	Input           string      `json:"input"`
+	Output          string      `json:"output"`
+	Backend         BackendName `json:"backend"`
+	Codec           media.Codec `json:"codec"`
+	Workers         int         `json:"workers"`
+	Threads         int         `json:"threads_per_worker,omitempty"`
+	Segments        int         `json:"segments"`
+	KeyframeCuts    int         `json:"keyframe_cuts"`
+	ResumedSegments int         `json:"resumed_segments"`
+	Frames          int         `json:"frames"`
+	Duration        float64     `json:"duration_seconds"`
+	Stages          Stages      `json:"stages"`
+	WallSeconds     float64     `json:"wall_seconds"`
+	Speed           float64     `json:"speed_x_realtime"`
+	Retries         int         `json:"retries"`
+	// Warnings are problems that did not fail the run, such as staging
+	// objects a backend could not delete.
+	Warnings    []string `json:"warnings,omitempty"`
+	OutputBytes int64    `json:"output_bytes"`
+	WorkDir     string   `json:"work_dir,omitempty"`
+	Results     []Result `json:"segment_results,omitempty"`
+	// Remote adds up the Remote values of Results and of the source read,
+	// such as a Lambda backend's GB-seconds and estimated cost; nil for a
+	// local run.
+	Remote *RemoteStats `json:"remote,omitempty"`
+}
+
+// addRemote adds remote, when not nil, to the summary's remote counters.
+func addRemote(sum *Summary, remote *RemoteStats) {
+	if remote == nil {
+		return
+	}
+	if sum.Remote == nil {
+		sum.Remote = &RemoteStats{}
+	}
+	sum.Remote.Add(*remote)
+}
