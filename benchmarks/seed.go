@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/chunkcode/chunkcode/internal/atomicfile"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 )
 
@@ -103,7 +104,7 @@ func generate(ctx context.Context, r ffmpeg.Runner, v SeedVideo, d time.Duration
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		return fmt.Errorf("generate seed video: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Rename(tmp, path); err != nil {
 		return fmt.Errorf("generate seed video: %w", err)
 	}
 	return nil

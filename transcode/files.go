@@ -7,46 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/chunkcode/chunkcode/internal/atomicfile"
 )
 
 // errLocked means another process holds a lock.
 var errLocked = errors.New("locked")
-
-// syncFile flushes the file at path to stable storage.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
-// syncDir flushes dir's entries, such as a rename into it, to stable
-// storage.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
-// renameSync renames a complete file from to to durably: the data first,
-// then the directory entry.
-func renameSync(from, to string) error {
-	if err := syncFile(from); err != nil {
-		return err
-	}
-	if err := os.Rename(from, to); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(to))
-}
 
 // writeFileSync replaces path with data durably, through a temporary file
 // beside it.
@@ -55,7 +21,7 @@ func writeFileSync(path string, data []byte) error {
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return err
 	}
-	if err := renameSync(tmp, path); err != nil {
+	if err := atomicfile.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -119,7 +85,7 @@ func (t *tempOutput) commit(out string) error {
 		return fmt.Errorf("rename output into place: %w", err)
 	}
 	t.path = ""
-	return syncDir(filepath.Dir(out))
+	return atomicfile.SyncDir(filepath.Dir(out))
 }
 
 // remove deletes the temporary file unless it was committed, and unlocks it.

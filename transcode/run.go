@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chunkcode/chunkcode/internal/atomicfile"
 	"github.com/chunkcode/chunkcode/merger"
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
@@ -332,7 +333,7 @@ func (r *run) encodeWithRetries(ctx context.Context, job Job, seg splitter.Segme
 		if err == nil {
 			// --resume trusts a segment it finds: its data reach the
 			// disk before its name does.
-			err = renameSync(job.Output, final)
+			err = atomicfile.Rename(job.Output, final)
 		}
 		if err != nil {
 			if done > 0 {
@@ -371,7 +372,7 @@ func (r *run) encodeAudio(ctx context.Context) error {
 		if err := r.p.Runner.WithHugePages().Run(ctx, args, nil); err != nil {
 			return fmt.Errorf("encode audio: %w", err)
 		}
-		if err := renameSync(tmp, r.audio.path); err != nil {
+		if err := atomicfile.Rename(tmp, r.audio.path); err != nil {
 			return fmt.Errorf("encode audio: %w", err)
 		}
 		if err := r.work.markAudio(r.audioName); err != nil {

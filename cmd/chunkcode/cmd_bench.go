@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/benchmarks"
+	"github.com/chunkcode/chunkcode/internal/atomicfile"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -235,7 +236,7 @@ func writeReport(w io.Writer, rep *benchmarks.Report, o *benchOptions) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if o.chart != "" {
-		if err := writeFileAtomic(o.chart, 0o644, rep.WriteSVG); err != nil {
+		if err := atomicfile.WriteFile(o.chart, 0o644, rep.WriteSVG); err != nil {
 			return fmt.Errorf("write chart: %w", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/chunkcode/chunkcode/internal/atomicfile"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/lambda/deploy"
 	"github.com/spf13/cobra"
@@ -68,7 +69,7 @@ func runLambdaPackage(cmd *cobra.Command, d *deps, o *lambdaPackageOptions) erro
 		}
 	}
 	files := deploy.PackageFiles(bootstrap, o.ffmpeg)
-	err = writeFileAtomic(o.output, 0o600, func(w io.Writer) error { return deploy.WriteZip(w, files) })
+	err = atomicfile.WriteFile(o.output, 0o600, func(w io.Writer) error { return deploy.WriteZip(w, files) })
 	if err != nil {
 		return fmt.Errorf("write %s: %w", o.output, err)
 	}

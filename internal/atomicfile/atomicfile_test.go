@@ -1,4 +1,4 @@
-package main
+package atomicfile_test
 
 import (
 	"errors"
@@ -7,11 +7,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/chunkcode/chunkcode/internal/atomicfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestWriteFileAtomic(t *testing.T) {
+func TestWriteFile(t *testing.T) {
 	t.Parallel()
 	write := func(s string) func(io.Writer) error {
 		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
@@ -19,7 +20,7 @@ func TestWriteFileAtomic(t *testing.T) {
 	t.Run("new file gets perm", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "chart.svg")
-		require.NoError(t, writeFileAtomic(path, 0o640, write("new")))
+		require.NoError(t, atomicfile.WriteFile(path, 0o640, write("new")))
 		assertFile(t, path, "new", 0o640)
 	})
 	t.Run("replaced file keeps its mode", func(t *testing.T) {
@@ -27,7 +28,7 @@ func TestWriteFileAtomic(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "chart.svg")
 		require.NoError(t, os.WriteFile(path, []byte("old"), 0o604))
 		require.NoError(t, os.Chmod(path, 0o604))
-		require.NoError(t, writeFileAtomic(path, 0o600, write("new")))
+		require.NoError(t, atomicfile.WriteFile(path, 0o600, write("new")))
 		assertFile(t, path, "new", 0o604)
 	})
 	t.Run("failed write leaves the old file and no temporary", func(t *testing.T) {
@@ -36,7 +37,7 @@ func TestWriteFileAtomic(t *testing.T) {
 		path := filepath.Join(dir, "function.zip")
 		require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
 		boom := errors.New("boom")
-		err := writeFileAtomic(path, 0o644, func(w io.Writer) error {
+		err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
 			io.WriteString(w, "partial")
 			return boom
 		})
@@ -49,7 +50,7 @@ func TestWriteFileAtomic(t *testing.T) {
 	t.Run("missing directory", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "no", "chart.svg")
-		assert.Error(t, writeFileAtomic(path, 0o644, write("new")))
+		assert.Error(t, atomicfile.WriteFile(path, 0o644, write("new")))
 		assert.NoFileExists(t, path)
 	})
 }
