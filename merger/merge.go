@@ -291,7 +291,7 @@ func writeConcatList(dir string, pieces []Piece) (string, error) {
 		fmt.Fprintf(&b, "file '%s'\nduration %d.%06d\n", strings.ReplaceAll(abs, "'", `'\''`), (end-prev)/1e6, (end-prev)%1e6)
 		prev = end
 	}
-	path := filepath.Join(dir, "concat.txt")
+	path := filepath.Join(dir, ConcatList)
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return "", fmt.Errorf("write concat list: %w", err)
 	}
