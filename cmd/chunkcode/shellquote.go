@@ -4,7 +4,8 @@ import "strings"
 
 // shellQuote returns s as one word of a POSIX shell command line: as it is
 // when no character in it is special to the shell, else in single quotes,
-// each single quote in it written '\''.
+// where each single quote in it ends the quoted part, is escaped with a
+// backslash and opens a new one.
 func shellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
 		return s
