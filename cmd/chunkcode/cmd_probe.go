@@ -267,7 +267,7 @@ func newProbeReport(m *media.Media, plan *transcode.Plan, output string, backend
 			SampleRate: s.SampleRate, Channels: s.Channels, Cover: s.Cover, Packets: s.Packets,
 			Start: decimal(s.Start), End: decimal(s.End), Duration: decimal(s.Duration()),
 		}
-		if r, err := media.ParseRational(s.FrameRate); err == nil && r.Num > 0 && r.Den > 0 {
+		if rate, err := media.ParseRational(s.FrameRate); err == nil && rate.Num > 0 && rate.Den > 0 {
 			ps.FrameRate = s.FrameRate // audio and subtitles have "0/0"
 		}
 		if s.TimeBase.Den > 0 {
