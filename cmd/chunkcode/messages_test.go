@@ -91,6 +91,8 @@ func TestOperandsAndFlagNames(t *testing.T) {
 		{[]string{"transcode", "--crfx", "20", "in.mp4", "out.mp4"}, []string{"chunkcode: unknown flag --crfx; did you mean --crf?"}},
 		{[]string{"transcode", "--segment-duraton", "2", "in.mp4", "out.mp4"}, []string{"chunkcode: unknown flag --segment-duraton; did you mean --segment-duration?"}},
 		{[]string{"transcode", "--frobnicate", "in.mp4", "out.mp4"}, []string{"chunkcode: unknown flag --frobnicate"}},
+		{[]string{"transcod", "in.mp4", "out.mp4"}, []string{`chunkcode: unknown command "transcod"; did you mean transcode?`}},
+		{[]string{"frobnicate"}, []string{`chunkcode: unknown command "frobnicate"`}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()

@@ -31,6 +31,7 @@ parallel (on this machine or on AWS Lambda) and joining them into one file
 with the same frames, audio, subtitles, chapters and metadata as the source.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          unknownCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if showVersion {
 				return printVersion(cmd.Context(), d)

@@ -113,3 +113,16 @@ func exactArgs(n int) cobra.PositionalArgs {
 		return err
 	}
 }
+
+// unknownCommand refuses any operand of the root command, which can only be
+// a command that does not exist, suggesting the nearest one.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q", args[0])
+	if near := cmd.SuggestionsFor(args[0]); len(near) > 0 {
+		msg += "; did you mean " + near[0] + "?"
+	}
+	return &usageError{err: errors.New(msg)}
+}
