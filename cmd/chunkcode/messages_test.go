@@ -327,6 +327,24 @@ func withoutAWS(env []string) []string {
 	return out
 }
 
+// TestLambdaErrorThenWarning runs the Lambda backend against an S3
+// endpoint where nothing listens: staging fails, and so does the clean-up
+// after it. The error prints first, the clean-up's warning after it.
+func TestLambdaErrorThenWarning(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	in := fixture.Video(t, fixture.Spec{Duration: time.Second})
+	env := append(withoutAWS(os.Environ()), "HOME="+t.TempDir(), "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	r := chunkcodeEnv(t, env, "transcode", "--no-progress", "--backend", "lambda", "--bucket", "b", "--region", "us-east-1",
+		"--s3-endpoint", "http://127.0.0.1:1", "--lambda-endpoint", "http://127.0.0.1:1", in, filepath.Join(t.TempDir(), "out.mp4"))
+	assert.Equal(t, 1, r.code, "stderr: %s", r.stderr)
+	lines := r.stderrLines()
+	require.Len(t, lines, 3, "the plan, the error, the warning: %s", r.stderr)
+	assert.Regexp(t, `^chunkcode: stage .*: operation error S3: PutObject`, lines[1])
+	assert.Regexp(t, `^chunkcode: warning: lambda backend: clean up: `, lines[2])
+}
+
 // TestWarningsAfterError checks that the warnings a failed run gives last,
 // such as those of its clean-up, print after its error.
 func TestWarningsAfterError(t *testing.T) {
