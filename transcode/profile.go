@@ -14,7 +14,7 @@ import (
 // value in any field means the default: WithDefaults fills them in, and
 // Check says whether the result can work.
 type Profile struct {
-	Codec media.Codec `json:"codec,omitempty"` // "" is h264
+	Codec media.Codec `json:"codec,omitempty"` // "" is the container's default
 	// CRF is the encoder's quality; nil is the codec's default. A pointer,
 	// since 0 is a quality of its own (lossless for x264 and x265).
 	CRF    *int   `json:"crf,omitempty"`
@@ -64,13 +64,17 @@ func settingf(setting, format string, args ...any) error {
 	return &SettingError{Setting: setting, Err: fmt.Errorf(format, args...)}
 }
 
-// WithDefaults returns p with its zero settings filled in: the codec (h264,
-// and a name such as "x264" made canonical), its CRF and, from c, the
-// container's default audio codec. A zero Container leaves the audio codec
-// as it is. An unknown codec is kept, for Check to name.
+// WithDefaults returns p with its zero settings filled in: the codec (c's
+// default video codec, or h264 for a zero Container, and a name such as
+// "x264" made canonical), its CRF and, from c, the container's default
+// audio codec. A zero Container leaves the audio codec as it is. An
+// unknown codec is kept, for Check to name.
 func (p Profile) WithDefaults(c media.Container) Profile {
 	if p.Codec == "" {
 		p.Codec = media.H264
+		if len(c.Video) > 0 {
+			p.Codec = c.Video[0]
+		}
 	}
 	if codec, err := media.ParseCodec(string(p.Codec)); err == nil {
 		p.Codec = codec

@@ -13,6 +13,29 @@ import (
 type backendOptions struct {
 	name   transcode.BackendName
 	lambda lambdaOptions
+	// lambdaSet are the Lambda flags given, which only the Lambda backend
+	// takes.
+	lambdaSet []string
+}
+
+// changed records which of the Lambda flags fs was given.
+func (o *backendOptions) changed(fs *pflag.FlagSet) {
+	var lambdaFlags pflag.FlagSet
+	(&lambdaOptions{}).AddFlags(&lambdaFlags)
+	o.lambdaSet = nil
+	lambdaFlags.VisitAll(func(f *pflag.Flag) {
+		if fs.Changed(f.Name) {
+			o.lambdaSet = append(o.lambdaSet, f.Name)
+		}
+	})
+}
+
+// check refuses Lambda flags with another backend.
+func (o *backendOptions) check() error {
+	if len(o.lambdaSet) > 0 && o.name != transcode.LambdaBackend {
+		return usagef("--%s needs --backend lambda", o.lambdaSet[0])
+	}
+	return nil
 }
 
 func (o *backendOptions) AddFlags(f *pflag.FlagSet) {

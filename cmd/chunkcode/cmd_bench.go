@@ -109,6 +109,7 @@ from the measured segment encode times.`,
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	completeFlagValues(cmd)
 	return cmd
 }
 
@@ -216,7 +217,7 @@ func runBench(ctx context.Context, d *deps, o *benchOptions) error {
 		return err
 	}
 	if n := rep.Failures(); n > 0 {
-		return fmt.Errorf("%d of %d runs failed", n, len(rep.Runs))
+		return fmt.Errorf("%d of %s failed", n, plural(len(rep.Runs), "run"))
 	}
 	return nil
 }

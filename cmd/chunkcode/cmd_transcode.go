@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -28,30 +30,37 @@ type encodeOptions struct {
 }
 
 func (o *encodeOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.codec, "codec", "h264", "video codec: h264, h265, vp9 or av1 (libx264, libx265, libvpx-vp9, libsvtav1)")
+	f.StringVar(&o.codec, "codec", "", "video codec: h264, h265, vp9 or av1 (libx264, libx265, libvpx-vp9, libsvtav1); default: h264, vp9 for .webm")
 	o.crf = -1
 	f.Var((*optionalInt)(&o.crf), "crf", "quality; default per codec: h264 23, h265 28, vp9 31, av1 35")
 	f.StringVar(&o.preset, "preset", "", "encoder preset: x264/x265 names (medium…), vp9 cpu-used 0-8, av1 0-13; default the encoder's")
 	f.IntVar(&o.height, "height", 0, "scale to this displayed height, keeping the aspect ratio (0 keeps the size)")
 	f.StringVar(&o.audioCodec, "audio-codec", "", "audio codec: aac, opus, mp3, ac3, flac, vorbis or copy; default per container")
-	f.StringVar(&o.audioBitrate, "audio-bitrate", "", "audio bitrate, for example 128k; default the encoder's")
+	f.StringVar(&o.audioBitrate, "audio-bitrate", "", "audio bitrate in kbit/s, 1-1536: 128 and 128k are both 128 kbit/s; default the encoder's")
 	f.StringVar(&o.segmentDuration, "segment-duration", "", "target segment length, for example 10s or 10; default automatic")
 }
 
 // profile returns the encoding profile; a value that cannot be parsed is a
 // usage error naming its flag.
 func (o *encodeOptions) profile() (transcode.Profile, time.Duration, error) {
-	codec, err := media.ParseCodec(o.codec)
-	if err != nil {
-		return transcode.Profile{}, 0, usagef("--codec: %v", err)
+	var codec media.Codec // "": the container's default
+	if o.codec != "" {
+		var err error
+		if codec, err = media.ParseCodec(o.codec); err != nil {
+			return transcode.Profile{}, 0, usagef("--codec: %v", err)
+		}
 	}
 	d, err := parseDuration(o.segmentDuration)
 	if err != nil {
 		return transcode.Profile{}, 0, usagef("--segment-duration: %v", err)
 	}
+	bitrate, err := parseAudioBitrate(o.audioBitrate)
+	if err != nil {
+		return transcode.Profile{}, 0, usagef("--audio-bitrate: %v", err)
+	}
 	p := transcode.Profile{
 		Codec: codec, Preset: o.preset, Height: o.height,
-		AudioCodec: media.AudioCodec(strings.ToLower(o.audioCodec)), AudioBitrate: o.audioBitrate,
+		AudioCodec: media.AudioCodec(strings.ToLower(o.audioCodec)), AudioBitrate: bitrate,
 	}
 	if o.crf >= 0 {
 		p.CRF = transcode.CRF(o.crf)
@@ -71,8 +80,11 @@ func (v *optionalInt) String() string {
 
 func (v *optionalInt) Set(s string) error {
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return fmt.Errorf("%q is not a non-negative integer", s)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	if n < 0 {
+		return fmt.Errorf("%q is not a whole number from 0 up", s)
 	}
 	*v = optionalInt(n)
 	return nil
@@ -81,14 +93,19 @@ func (v *optionalInt) Set(s string) error {
 func (v *optionalInt) Type() string { return "int" }
 
 // parseDuration accepts Go durations ("1m30s") and plain seconds ("90").
+// Its errors quote s as given.
 func parseDuration(s string) (time.Duration, error) {
 	if s == "" || s == "auto" {
 		return 0, nil
 	}
+	text := s
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		s = strconv.FormatFloat(f, 'f', -1, 64) + "s"
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("%q is not a duration (for example 10s)", s)
+		}
+		text = strconv.FormatFloat(f, 'f', -1, 64) + "s"
 	}
-	d, err := time.ParseDuration(s)
+	d, err := time.ParseDuration(text)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a duration (for example 10s)", s)
 	}
@@ -96,6 +113,27 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q must be positive", s)
 	}
 	return d, nil
+}
+
+// maxAudioKbps is the highest audio bitrate accepted, in kbit/s: AC-3's
+// and more than any of the audio encoders uses.
+const maxAudioKbps = 1536
+
+// parseAudioBitrate reads an --audio-bitrate in kbit/s: a whole number with
+// or without a "k" ("128", "128k"). It returns ffmpeg's spelling ("128k"),
+// or "" for "".
+func parseAudioBitrate(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.ToLower(s), "k"))
+	if err != nil || n <= 0 {
+		return "", fmt.Errorf("%q is not a bitrate in kbit/s (for example 128 or 128k)", s)
+	}
+	if n > maxAudioKbps {
+		return "", fmt.Errorf("%q kbit/s is too high (at most %d; the value is in kbit/s)", s, maxAudioKbps)
+	}
+	return strconv.Itoa(n) + "k", nil
 }
 
 type transcodeOptions struct {
@@ -110,6 +148,7 @@ type transcodeOptions struct {
 	json       bool
 	noProgress bool
 	playlists  bool
+	noClobber  bool
 	input      string // INPUT
 	output     string // OUTPUT
 }
@@ -125,6 +164,7 @@ func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.retries, "retries", transcode.DefaultRetries, "times a failed segment is retried")
 	f.BoolVar(&o.json, "json", false, "print a JSON summary on stdout")
 	f.BoolVar(&o.noProgress, "no-progress", false, "print one line per finished segment instead of a progress bar")
+	f.BoolVarP(&o.noClobber, "no-clobber", "n", false, "fail if OUTPUT exists, before any work, instead of replacing it at the end")
 	f.BoolVar(&o.playlists, "allow-playlists", false, "read an INPUT that is a playlist or concat list (HLS, DASH, ffconcat), and the files it names")
 }
 
@@ -145,6 +185,7 @@ once its frame count and audio have been checked against INPUT.`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.input, o.output = args[0], args[1]
+			o.backendOptions.changed(cmd.Flags())
 			if runF != nil {
 				return runF(o)
 			}
@@ -152,6 +193,7 @@ once its frame count and audio have been checked against INPUT.`,
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	completeFlagValues(cmd)
 	return cmd
 }
 
@@ -161,11 +203,16 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.resume && o.workDir == "" {
-		return usagef("--resume needs --work-dir")
+	if err := o.check(prof); err != nil {
+		return err
 	}
-	if o.workers < 0 || o.retries < 0 {
-		return usagef("--workers and --retries must not be negative")
+	if err := checkSeekable(in, out); err != nil {
+		return err
+	}
+	if o.noClobber {
+		if _, err := os.Lstat(out); err == nil {
+			return fmt.Errorf("%s: already exists; --no-clobber keeps it", out)
+		}
 	}
 	dest, err := o.backendOptions.output(in, out)
 	if err != nil {
@@ -176,15 +223,13 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.threads < 0 {
-		return usagef("--threads must not be negative")
-	}
 	prof.Threads = o.threads // 0: the pipeline chooses
 	if err := d.runner.Check(); err != nil {
 		return err
 	}
 	prog := newProgress(d.stderr, o.noProgress)
-	p := &transcode.Pipeline{Runner: d.runner, Backend: backend, Notify: prog.event}
+	events := &holdWarnings{next: prog.event}
+	p := &transcode.Pipeline{Runner: d.runner, Backend: backend, Notify: events.event}
 	sum, err := p.Run(ctx, transcode.Request{
 		Input: in, Output: dest.local, Profile: prof, Workers: workers, SegmentDuration: segDur,
 		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
@@ -197,21 +242,90 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 		err = dest.finish(ctx, remote)
 		sum.Output = out
 	}
-	prog.finish(err == nil)
 	if err != nil {
+		prog.finish(false)
+		if len(events.held) > 0 {
+			return &warnedError{err: err, warnings: events.held}
+		}
 		return err
 	}
+	events.flush()
+	prog.finish(true)
 	if o.json {
 		enc := json.NewEncoder(d.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(sum)
 	}
-	fmt.Fprintf(d.stderr, "%s: %d frames in %d segments, %.1fs (%.2fx realtime)\n",
-		out, sum.Frames, sum.Segments, sum.WallSeconds, sum.Speed)
+	fmt.Fprintf(d.stderr, "%s: %s in %s, %.1fs (%.2fx realtime)\n",
+		out, plural(sum.Frames, "frame"), plural(sum.Segments, "segment"), sum.WallSeconds, sum.Speed)
 	if sum.WorkDir != "" {
 		fmt.Fprintf(d.stderr, "intermediates kept in %s\n", sum.WorkDir)
 	}
 	return nil
+}
+
+// holdWarnings passes pipeline events on to next, except that it holds
+// each warning back until another event comes: the warnings of a failed
+// run's clean-up, which come last, are left in held, to print after the
+// run's error.
+type holdWarnings struct {
+	next func(transcode.Event)
+	held []error
+}
+
+func (h *holdWarnings) event(e transcode.Event) {
+	if e.Kind == transcode.EventWarning {
+		h.held = append(h.held, e.Err)
+		return
+	}
+	h.flush()
+	h.next(e)
+}
+
+// flush passes on the warnings held.
+func (h *holdWarnings) flush() {
+	for _, err := range h.held {
+		h.next(transcode.Event{Kind: transcode.EventWarning, Err: err})
+	}
+	h.held = nil
+}
+
+// check reports the usage errors in o that need no file: flags that
+// contradict one another or are out of range, and operands that are not
+// files, such as "-".
+func (o *transcodeOptions) check(prof transcode.Profile) error {
+	switch {
+	case o.resume && o.workDir == "":
+		return usagef("--resume needs --work-dir")
+	case o.workers < 0:
+		return usagef("--workers must not be negative")
+	case o.retries < 0:
+		return usagef("--retries must not be negative")
+	case o.threads < 0:
+		return usagef("--threads must not be negative")
+	}
+	if err := o.backendOptions.check(); err != nil {
+		return err
+	}
+	if err := checkOperandNames(o.input, o.output); err != nil {
+		return err
+	}
+	if o.noClobber && strings.HasPrefix(o.output, "s3://") {
+		return usagef("--no-clobber works with a local OUTPUT only")
+	}
+	if c, err := media.ContainerFor(o.output); err == nil && prof.Codec != "" && !c.Holds(prof.Codec) {
+		return usagef("%s cannot hold %s video; use --codec %s", o.output, prof.Codec, orList(c.Video))
+	}
+	return nil
+}
+
+// orList joins items as "a, b or c".
+func orList[S ~string](items []S) string {
+	s := names(items)
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // settingFlags maps a transcode.SettingError's setting to its flag.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 
@@ -14,13 +15,19 @@ func newVersionCommand(d *deps) *cobra.Command {
 		Short: "Print the chunkcode and ffmpeg versions",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(d.stdout, "chunkcode %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			v, err := d.runner.Version(cmd.Context())
-			if err != nil {
-				v = "ffmpeg not found"
-			}
-			fmt.Fprintln(d.stdout, v)
-			return nil
+			return printVersion(cmd.Context(), d)
 		},
 	}
+}
+
+// printVersion prints the chunkcode and ffmpeg versions, for the version
+// command and --version.
+func printVersion(ctx context.Context, d *deps) error {
+	fmt.Fprintf(d.stdout, "chunkcode %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	v, err := d.runner.Version(ctx)
+	if err != nil {
+		v = "ffmpeg not found"
+	}
+	fmt.Fprintln(d.stdout, v)
+	return nil
 }

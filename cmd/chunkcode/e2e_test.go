@@ -224,7 +224,7 @@ func TestInterrupt(t *testing.T) {
 			require.NoError(t, os.Mkdir(tmp, 0o755))
 			out := filepath.Join(dir, "out.mp4")
 			r := start(t, []string{"TMPDIR=" + tmp},
-				"transcode", "--no-progress", "--workers", "1", "--segment-duration", "1", in, out)
+				"transcode", "--no-progress", "--json", "--workers", "1", "--segment-duration", "1", in, out)
 			r.waitFor(t, "segment ", 1)
 			// Signal while an ffmpeg child runs, and remember it.
 			var kids []int
@@ -240,6 +240,8 @@ func TestInterrupt(t *testing.T) {
 			}
 			assert.Equal(t, 130, code, "exit code; stderr: %s", r.stderr.String())
 			assert.Contains(t, r.stderr.String(), "chunkcode: interrupted")
+			assert.Equal(t, map[string]any{"error": "interrupted", "kind": "interrupted", "exit_code": 130.0},
+				decodeOne(t, r.stdout.String()), "--json reports the interrupt on stdout")
 			assert.NotContains(t, r.stderr.String(), "goroutine")
 			assert.Empty(t, processesMentioning(t, dir, r.cmd.Process.Pid), "processes left running")
 			assert.NoFileExists(t, out)

@@ -36,7 +36,7 @@ func parseFlags[O any](t *testing.T, newCommand func(*deps, func(*O) error) *cob
 func TestTranscodeFlags(t *testing.T) {
 	t.Parallel()
 	defaults := transcodeOptions{
-		encodeOptions: encodeOptions{codec: "h264", crf: -1},
+		encodeOptions: encodeOptions{crf: -1},
 		backendOptions: backendOptions{
 			name:   transcode.LocalBackend,
 			lambda: lambdaOptions{prefix: lambda.DefaultPrefix},
@@ -69,11 +69,12 @@ func TestTranscodeFlags(t *testing.T) {
 				function: "fn", bucket: "media", prefix: "runs/", region: "eu-west-1", s3Endpoint: "http://s3.test",
 				endpoints: []string{"http://a.test", "http://b.test", "http://c.test"}, memory: 2048, arch: "x86_64",
 			}
+			o.lambdaSet = []string{"function", "bucket", "prefix", "region", "s3-endpoint", "lambda-endpoint", "memory", "lambda-arch"}
 		}},
 		{"run", []string{"-w", "3", "--threads", "2", "--work-dir", "w", "--resume", "--keep", "--retries", "0",
-			"--json", "--no-progress", "--allow-playlists"}, false, func(o *transcodeOptions) {
+			"--json", "--no-progress", "--allow-playlists", "-n"}, false, func(o *transcodeOptions) {
 			o.workers, o.threads, o.workDir, o.resume, o.keep, o.retries = 3, 2, "w", true, true, 0
-			o.json, o.noProgress, o.playlists = true, true, true
+			o.json, o.noProgress, o.playlists, o.noClobber = true, true, true, true
 		}},
 		{"arguments that look like flags", []string{"--", "-in.mov", "-out.mp4"}, true, func(o *transcodeOptions) {
 			o.input, o.output = "-in.mov", "-out.mp4"
@@ -138,7 +139,7 @@ func TestTranscodeFlagErrors(t *testing.T) {
 func TestBenchFlags(t *testing.T) {
 	t.Parallel()
 	defaults := benchOptions{
-		encodeOptions:      encodeOptions{codec: "h264", crf: -1},
+		encodeOptions:      encodeOptions{crf: -1},
 		lambda:             lambdaOptions{prefix: lambda.DefaultPrefix},
 		backends:           benchmarks.Backends,
 		runs:               benchmarks.DefaultRuns,

@@ -4,12 +4,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/spf13/cobra"
 )
 
 // Exit codes.
@@ -36,17 +41,102 @@ func run() int {
 		return code
 	}
 	d := newDeps()
-	err := newRootCommand(d).ExecuteContext(ctx)
+	stdout := &countingWriter{w: d.stdout}
+	d.stdout = stdout
+	cmd, err := newRootCommand(d).ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
 	code := exitCode(ctx, err)
-	if code == exitInterrupted {
-		fmt.Fprintln(d.stderr, "chunkcode: interrupted")
-	} else {
-		fmt.Fprintln(d.stderr, "chunkcode: "+oneLine(err.Error()))
+	report(d.stderr, err, code)
+	if stdout.n == 0 && cmd != nil && jsonRequested(cmd, os.Args[1:]) {
+		// Nothing on stdout yet: the failure is the one JSON object there.
+		writeJSONError(stdout, err, code)
 	}
 	return code
+}
+
+// report prints err on w in one line, then its usage hint and any warnings
+// the failed run gave, one line each.
+func report(w io.Writer, err error, code int) {
+	fmt.Fprintln(w, "chunkcode: "+errorMessage(err, code))
+	var ue *usageError
+	if errors.As(err, &ue) && ue.hint != "" {
+		fmt.Fprintln(w, ue.hint)
+	}
+	var we *warnedError
+	if errors.As(err, &we) {
+		for _, warning := range we.warnings {
+			fmt.Fprintln(w, "chunkcode: warning: "+oneLine(warning.Error()))
+		}
+	}
+}
+
+// errorMessage is the one-line message of err, which ended chunkcode with
+// code.
+func errorMessage(err error, code int) string {
+	if code == exitInterrupted {
+		return "interrupted"
+	}
+	return oneLine(err.Error())
+}
+
+// jsonError is what --json prints on stdout when chunkcode fails.
+type jsonError struct {
+	Error string `json:"error"`
+	// Kind is "usage" (exit code 2), "input" (a problem with an input
+	// file), "interrupted" (130) or "failure".
+	Kind     string `json:"kind"`
+	ExitCode int    `json:"exit_code"`
+}
+
+func writeJSONError(w io.Writer, err error, code int) {
+	kind := "failure"
+	var me *media.Error
+	switch {
+	case code == exitUsage:
+		kind = "usage"
+	case code == exitInterrupted:
+		kind = "interrupted"
+	case errors.As(err, &me):
+		kind = "input"
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(jsonError{Error: errorMessage(err, code), Kind: kind, ExitCode: code})
+}
+
+// jsonRequested reports whether cmd was asked for --json: by its parsed
+// flag or, when parsing stopped before it, by args up to "--".
+func jsonRequested(cmd *cobra.Command, args []string) bool {
+	f := cmd.Flags().Lookup("json")
+	if f == nil {
+		return false
+	}
+	if f.Changed {
+		return f.Value.String() == "true"
+	}
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func exitCode(ctx context.Context, err error) int {
@@ -66,13 +156,17 @@ func exitCode(ctx context.Context, err error) int {
 	return exitFailure
 }
 
-// usageError marks a mistake in how chunkcode was called.
-type usageError struct{ err error }
+// usageError marks a mistake in how chunkcode was called. A hint, such as
+// an example, is printed on the line after the error.
+type usageError struct {
+	err  error
+	hint string
+}
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
+func usagef(format string, args ...any) error { return &usageError{err: fmt.Errorf(format, args...)} }
 
 // exitError carries a specific exit code, already reported.
 type exitError struct {
@@ -82,6 +176,24 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
+
+// warnedError is a failed run's error with the warnings the run gave,
+// which are printed after it.
+type warnedError struct {
+	err      error
+	warnings []error
+}
+
+func (e *warnedError) Error() string { return e.err.Error() }
+func (e *warnedError) Unwrap() error { return e.err }
+
+// plural returns "1 noun" or "n nouns".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
 
 // oneLine folds a multi-line message into one line.
 func oneLine(s string) string {

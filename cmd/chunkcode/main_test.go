@@ -69,11 +69,23 @@ func chunkcode(t *testing.T, env []string, args ...string) result {
 // chunkcodeIn is chunkcode run in the directory dir ("" for the test's).
 func chunkcodeIn(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
+	return runBinary(t, dir, append(os.Environ(), env...), args...)
+}
+
+// chunkcodeEnv is chunkcode run with env as its whole environment.
+func chunkcodeEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	return runBinary(t, "", env, args...)
+}
+
+// runBinary runs the binary with args in dir and the environment env.
+func runBinary(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -38,8 +38,8 @@ func (p *progress) event(e transcode.Event) {
 		s := e.Summary
 		p.segments, p.frames = s.Segments, s.Frames
 		if p.plain {
-			fmt.Fprintf(p.w, "%s: %d frames, %.1fs, %d segments (%d on keyframes), %d workers on %s\n",
-				s.Input, s.Frames, s.Duration, s.Segments, s.KeyframeCuts, s.Workers, s.Backend)
+			fmt.Fprintf(p.w, "%s: %s, %.1fs, %s (%d on keyframes), %s on %s\n",
+				s.Input, plural(s.Frames, "frame"), s.Duration, plural(s.Segments, "segment"), s.KeyframeCuts, plural(s.Workers, "worker"), s.Backend)
 			return
 		}
 		p.bar = progressbar.NewOptions(s.Frames,
@@ -66,8 +66,8 @@ func (p *progress) event(e transcode.Event) {
 		if e.Resumed {
 			how = "reused from the work directory"
 		}
-		fmt.Fprintf(p.w, "segment %d/%d done: %d frames %s [%d/%d]\n",
-			e.Segment.Index+1, p.segments, e.Segment.Frames, how, p.done, p.segments)
+		fmt.Fprintf(p.w, "segment %d/%d done: %s %s [%d/%d]\n",
+			e.Segment.Index+1, p.segments, plural(e.Segment.Frames, "frame"), how, p.done, p.segments)
 	case transcode.EventRetry:
 		p.println(fmt.Sprintf("segment %d: retrying after: %s", e.Segment.Index+1, oneLine(e.Err.Error())))
 	case transcode.EventWarning:

@@ -22,6 +22,7 @@ func buildVersion() string {
 // newRootCommand returns the chunkcode command with all its subcommands,
 // which take what they use from outside from d.
 func newRootCommand(d *deps) *cobra.Command {
+	var showVersion bool
 	root := &cobra.Command{
 		Use:   "chunkcode",
 		Short: "Transcode video faster by encoding segments in parallel",
@@ -30,9 +31,18 @@ parallel (on this machine or on AWS Lambda) and joining them into one file
 with the same frames, audio, subtitles, chapters and metadata as the source.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       buildVersion(),
+		Args:          unknownCommand,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if showVersion {
+				return printVersion(cmd.Context(), d)
+			}
+			return cmd.Help()
+		},
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	// --version prints what the version command prints; cobra's own
+	// --version would print only chunkcode's version.
+	root.Flags().BoolVarP(&showVersion, "version", "v", false, "print the chunkcode and ffmpeg versions")
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newTranscodeCommand(d, nil),
 		newProbeCommand(d, nil),
@@ -41,14 +51,4 @@ with the same frames, audio, subtitles, chapters and metadata as the source.`,
 		newBenchCommand(d, nil),
 	)
 	return root
-}
-
-// exactArgs is cobra.ExactArgs reporting a usage error.
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
-			return &usageError{err}
-		}
-		return nil
-	}
 }

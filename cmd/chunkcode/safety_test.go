@@ -396,9 +396,12 @@ func TestSettingsThatCannotWork(t *testing.T) {
 	}{
 		{"odd height", []string{"--height", "481"}, "out.mp4", []string{"--height", "481", "even"}},
 		{"unknown codec", []string{"--codec", "foo"}, "out.mp4", []string{"--codec", "foo"}},
-		{"h264 in webm", []string{"--codec", "h264"}, "out.webm", []string{"--codec", "out.webm"}},
+		{"h264 in webm", []string{"--codec", "h264"}, "out.webm", []string{"out.webm cannot hold h264 video; use --codec vp9 or av1"}},
 		{"crf out of range", []string{"--crf", "99"}, "out.mp4", []string{"--crf", "99"}},
 		{"unknown preset", []string{"--preset", "fastest"}, "out.mp4", []string{"--preset", "fastest"}},
+		{"negative height", []string{"--height", "-480"}, "out.mp4", []string{"--height", "-480"}},
+		{"too many threads", []string{"--threads", "999"}, "out.mp4", []string{"--threads", "999"}},
+		{"unknown codec h266", []string{"--codec", "h266"}, "out.mp4", []string{"--codec", "h266"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
