@@ -85,7 +85,7 @@ the merge, with the intermediates in --work-dir.`,
 func rangeArgs(lo, hi int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := cobra.RangeArgs(lo, hi)(cmd, args); err != nil {
-			return &usageError{err}
+			return &usageError{err: err}
 		}
 		return nil
 	}
@@ -424,12 +424,4 @@ func printProbe(w io.Writer, r probeReport) {
 // formatFPS formats a frame rate with up to three decimals: "25", "29.97".
 func formatFPS(v decimal) string {
 	return strconv.FormatFloat(math.Round(float64(v)*1000)/1000, 'f', -1, 64)
-}
-
-// plural is n and the noun, with an s unless n is 1.
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
