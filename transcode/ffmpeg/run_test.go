@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,4 +125,42 @@ func TestCheckVersion(t *testing.T) {
 			assert.Contains(t, err.Error(), "needs 5.1 or newer")
 		})
 	}
+}
+
+func TestTrace(t *testing.T) {
+	var got [][]string
+	prog := script(t, "exit 0")
+	r := ffmpeg.Runner{FFmpeg: prog, FFprobe: prog, Trace: func(argv []string) { got = append(got, argv) }}
+	require.NoError(t, r.Run(context.Background(), []string{"-i", "in.mp4"}, nil))
+	_, err := r.Output(context.Background(), []string{"in.mp4"})
+	require.NoError(t, err)
+	require.Len(t, got, 2, "one call per program started")
+	assert.Equal(t, prog, got[0][0], "the program comes first")
+	assert.Equal(t, []string{"-i", "in.mp4"}, got[0][len(got[0])-2:], "then every argument, the runner's own included")
+	assert.Contains(t, got[0], "-nostdin")
+	assert.Equal(t, "in.mp4", got[1][len(got[1])-1])
+}
+
+// TestQuote checks that sh reads a quoted command line back as the same
+// words.
+func TestQuote(t *testing.T) {
+	words := []string{"printf", "%s\\n", "plain", "two words", "it's", `"double"`, "$HOME", "`date`", "a;b|c&d",
+		"back\\slash", "", "line\nbreak", "*.mp4", "~user", "scale=-2:720,format=yuv420p", "ünïcode"}
+	line := ffmpeg.Quote(words)
+	assert.NotContains(t, ffmpeg.Quote([]string{"ffmpeg", "-i", "in.mp4", "-vf", "scale=-2:720"}), "'",
+		"ordinary words are left bare")
+	out, err := exec.Command("sh", "-c", line).Output()
+	require.NoError(t, err, "sh -c %s", line)
+	assert.Equal(t, strings.Join(words[2:], "\n")+"\n", string(out))
+}
+
+func TestRunTimed(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	var got []float64
+	err := ffmpeg.Runner{}.RunTimed(context.Background(), []string{
+		"-f", "lavfi", "-i", "sine=duration=3", "-c:a", "pcm_s16le", "-f", "null", "-"}, func(s float64) { got = append(got, s) })
+	require.NoError(t, err)
+	require.NotEmpty(t, got)
+	assert.InDelta(t, 3.0, got[len(got)-1], 0.1, "the last report is the end of the audio")
+	assert.IsNonDecreasing(t, got)
 }
