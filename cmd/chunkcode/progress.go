@@ -37,6 +37,9 @@ func (o *progressOptions) newProgress(d *deps, noProgress bool) (*progress, erro
 	}
 	p := newProgress(d.stderr, noProgress)
 	p.quiet = o.quiet
+	if h, err := time.ParseDuration(os.Getenv(envHeartbeat)); err == nil && h > 0 {
+		p.heartbeat = h
+	}
 	if o.verbose {
 		d.runner.Trace = func(argv []string) { p.println(ffmpeg.Quote(argv)) }
 	}
@@ -50,8 +53,10 @@ const (
 	// tickEvery is how often the line is redrawn without events, to follow
 	// the time left and the terminal's width.
 	tickEvery = 250 * time.Millisecond
-	// heartbeatEvery is how often a plain log gets a status line.
+	// heartbeatEvery is how often a plain log gets a status line, unless
+	// $CHUNKCODE_HEARTBEAT holds another duration.
 	heartbeatEvery = 10 * time.Second
+	envHeartbeat   = "CHUNKCODE_HEARTBEAT"
 	// rateAfter is how long the encode runs before its rate is shown.
 	rateAfter = 2 * time.Second
 )
