@@ -57,8 +57,10 @@ const (
 	// $CHUNKCODE_HEARTBEAT holds another duration.
 	heartbeatEvery = 10 * time.Second
 	envHeartbeat   = "CHUNKCODE_HEARTBEAT"
-	// rateAfter is how long the encode runs before its rate is shown.
-	rateAfter = 2 * time.Second
+	// rateAfter and rateFrames are how long the encode runs, and how many
+	// frames it does, before its rate is shown.
+	rateAfter  = 2 * time.Second
+	rateFrames = 10
 )
 
 // progress renders pipeline events: on a terminal, one status line redrawn
@@ -343,7 +345,8 @@ func (s *status) label() string {
 }
 
 // rate is the encode's frames per second since it started, and whether it
-// means something yet: rateAfter into the encode, with frames done.
+// means something yet: rateAfter into the encode, with rateFrames done or
+// the video finished.
 func (s *status) rate(now time.Time) (float64, bool) {
 	if s.encodeAt.IsZero() {
 		return 0, false
@@ -354,7 +357,7 @@ func (s *status) rate(now time.Time) (float64, bool) {
 	}
 	d := end.Sub(s.encodeAt)
 	n := s.frames - s.framesAt
-	if d < rateAfter || n <= 0 {
+	if d < rateAfter || n <= 0 || n < rateFrames && !s.videoDone() {
 		return 0, false
 	}
 	return float64(n) / d.Seconds(), true
@@ -398,9 +401,10 @@ const (
 )
 
 // dropOrder is the order parts are dropped in when the terminal is too
-// narrow for all of them: the bar goes first, then the rate, the audio,
-// the time left and the frame counts. The stage and the percentage stay.
-var dropOrder = [numParts]int{partBar, partRate, partAudio, partETA, partCounts}
+// narrow for all of them: the bar goes first, then the audio's percentage
+// (the stage and the percentage count the audio too), the rate, the time
+// left and the frame counts. The stage and the percentage stay.
+var dropOrder = [numParts]int{partBar, partAudio, partRate, partETA, partCounts}
 
 // Widths of the parts of the status line.
 const (

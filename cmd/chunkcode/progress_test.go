@@ -210,7 +210,7 @@ func TestProgressTerminal(t *testing.T) {
 		assert.Contains(t, got, "\r"+stage+" ", "the line names every stage")
 	}
 	assert.Contains(t, got, "\r\x1b[Kwarning: disk | slow\n", "a message clears the line first")
-	assert.True(t, strings.HasSuffix(got, "\rdone    100% 400/400          \x1b[K\n"), "the last line: %q", got[max(0, len(got)-80):])
+	assert.True(t, strings.HasSuffix(got, "\rdone    100% 400/400  100 fps          \x1b[K\n"), "the last line: %q", got[max(0, len(got)-80):])
 	assert.NotContains(t, got, "segment 1/4", "no plain lines on a terminal")
 
 	t.Run("cleared on failure", func(t *testing.T) {
