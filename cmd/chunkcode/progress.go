@@ -191,7 +191,8 @@ func (p *progress) redraw(force bool) {
 		if p.lastBeat.IsZero() {
 			p.lastBeat = now
 		}
-		if p.heartbeat > 0 && now.Sub(p.lastBeat) >= p.heartbeat {
+		// A tick early rather than late: at least every heartbeat.
+		if p.heartbeat > 0 && now.Sub(p.lastBeat) >= p.heartbeat-p.tick {
 			p.lastBeat = now
 			fmt.Fprintln(p.w, p.st.logLine(now))
 		}
