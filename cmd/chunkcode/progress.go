@@ -420,7 +420,8 @@ const (
 //
 //	encode  45% [=====>      ] 135/300   12 fps ETA  0:15 audio  40%
 //
-// It is never wider than width-1 columns, so the terminal never wraps it.
+// It is never wider than width-3 columns, so that neither the terminal nor
+// the "^C" it echoes on Ctrl-C wraps it, which would leave a copy behind.
 // Each part has a fixed width for a given terminal, whatever its value, so
 // the line does not jitter as it is redrawn: a rate or a time left that
 // does not mean anything yet is left blank, and the bar takes what the
@@ -443,7 +444,7 @@ func (s *status) line(width int, now time.Time) string {
 		parts[partAudio] = fmt.Sprintf("audio %3d%%", int(s.audioFraction()*100))
 	}
 	head := fmt.Sprintf("%-*s %3d%%", labelWidth, s.label(), s.percent())
-	avail := width - 1
+	avail := width - 1 - len("^C")
 	fixed := func() int {
 		n := len(head)
 		for i, p := range parts {

@@ -181,7 +181,7 @@ func TestTerminal40(t *testing.T) {
 		}
 	}
 	if assert.Len(t, status, 1, "one status line; screen:\n%s", strings.Join(lines, "\n")) {
-		assert.Regexp(t, `^done    100% 100/100 +\d+ fps$`, status[0], "finished")
+		assert.Regexp(t, `^done    100% 100/100( +\d+ fps)?$`, status[0], "finished")
 	}
 	assert.Contains(t, strings.Join(lines, ""), out+": 100 frames in ", "the summary, after the status line")
 	for _, stage := range []string{"probe", "prepare", "encode", "merge", "verify"} {
@@ -189,22 +189,24 @@ func TestTerminal40(t *testing.T) {
 	}
 	for _, draw := range strings.Split(raw, "\r") {
 		if line, _, ok := strings.Cut(draw, "\x1b[K"); ok {
-			assert.LessOrEqual(t, utf8.RuneCountInString(line), 39, "%q", line)
+			assert.LessOrEqual(t, utf8.RuneCountInString(line), 37, "%q", line)
 		}
 	}
 }
 
 // TestTerminalInterrupt types Ctrl-C in the terminal while the status line
-// shows: it is cleared before chunkcode says it was interrupted.
+// shows: it is cleared before chunkcode says it was interrupted. At 70
+// columns the bar fills the line, which must leave room for the "^C" the
+// terminal echoes.
 func TestTerminalInterrupt(t *testing.T) {
 	fixture.RequireFFmpeg(t)
 	t.Parallel()
 	in := fixture.Video(t, fixture.Spec{Duration: 6 * time.Second, Width: 320, Height: 240, Audio: 1})
 	out := filepath.Join(t.TempDir(), "out.mp4")
-	raw, code := inTerminal(t, 40, func(out string) bool { return strings.Contains(out, "\rencode ") },
+	raw, code := inTerminal(t, 70, func(out string) bool { return strings.Contains(out, "\rencode ") },
 		"transcode", "--workers", "1", "--segment-duration", "1", in, out)
 	assert.Equal(t, 130, code, "output: %q", raw)
-	s := newScreen(40)
+	s := newScreen(70)
 	s.write([]byte(raw))
 	assert.Equal(t, []string{"chunkcode: interrupted"}, s.lines(), "raw output: %q", raw)
 	assert.NoFileExists(t, out)
