@@ -283,3 +283,29 @@ func TestShortDuration(t *testing.T) {
 		assert.Equal(t, want, shortDuration(d), "%v", d)
 	}
 }
+
+// TestProgressTicker runs the ticker beside the events and the trace of
+// commands, for the race detector, and checks it stops at finish.
+func TestProgressTicker(t *testing.T) {
+	for _, width := range []int{0, 60} {
+		p, out, c := testProgress(width)
+		p.tick = time.Millisecond
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				p.println("ffmpeg -i in.mp4")
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		feed(p, c)
+		time.Sleep(20 * time.Millisecond)
+		wg.Wait()
+		p.finish(true)
+		n := len(out.String())
+		time.Sleep(20 * time.Millisecond)
+		assert.Len(t, out.String(), n, "nothing written after finish")
+		assert.Equal(t, 20, strings.Count(out.String(), "ffmpeg -i in.mp4\n"))
+	}
+}
