@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
@@ -41,7 +41,7 @@ func (o *progressOptions) newProgress(d *deps, noProgress bool) (*progress, erro
 		p.heartbeat = h
 	}
 	if o.verbose {
-		d.runner.Trace = func(argv []string) { p.println(ffmpeg.Quote(argv)) }
+		d.runner.Trace = func(env, argv []string) { p.println(shellJoin(append(slices.Clip(env), argv...))) }
 	}
 	return p, nil
 }

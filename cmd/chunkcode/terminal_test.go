@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/chunkcode/chunkcode/internal/fixture"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -119,8 +118,8 @@ func inTerminal(t *testing.T, width int, interrupt func(out string) bool, args .
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	line := ffmpeg.Quote([]string{"stty", "cols", strconv.Itoa(width), "rows", "50"}) + " && exec " +
-		ffmpeg.Quote(append([]string{binary}, args...))
+	line := shellJoin([]string{"stty", "cols", strconv.Itoa(width), "rows", "50"}) + " && exec " +
+		shellJoin(append([]string{binary}, args...))
 	cmd := exec.CommandContext(ctx, "script", "-qfec", line, "/dev/null")
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
@@ -271,12 +270,17 @@ func TestVerbose(t *testing.T) {
 	work := filepath.Join(dir, "work")
 	r := chunkcode(t, nil, append(append([]string{"transcode"}, fast...), "--verbose", "--work-dir", work, in, filepath.Join(dir, "out.mp4"))...)
 	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+	// A command may start with the variables it runs with, such as
+	// GLIBC_TUNABLES.
+	command := regexp.MustCompile(`^(?:[A-Z_]+=\S+ )*(ffmpeg|ffprobe) `)
 	var probes, encodes []string
 	for _, l := range r.stderrLines() {
+		m := command.FindStringSubmatch(l)
 		switch {
-		case strings.HasPrefix(l, "ffprobe "):
+		case m == nil:
+		case m[1] == "ffprobe":
 			probes = append(probes, l)
-		case strings.HasPrefix(l, "ffmpeg "):
+		case m[1] == "ffmpeg":
 			assert.Contains(t, l, " -nostdin ")
 			if strings.Contains(l, " -c:v ") {
 				encodes = append(encodes, l)

@@ -40,10 +40,10 @@ type Runner struct {
 	// Env holds extra environment variables, NAME=value, for every program
 	// the Runner starts, on top of this process's environment.
 	Env []string
-	// Trace, when set, is called with the full command line, program
-	// first, of every program the Runner starts, just before it starts.
-	// It may be called from several goroutines at once.
-	Trace func(argv []string)
+	// Trace, when set, is called with Env and the full command line,
+	// program first, of every program the Runner starts, just before it
+	// starts. It may be called from several goroutines at once.
+	Trace func(env, argv []string)
 }
 
 // WithHugePages returns r with the environment that has glibc's malloc
@@ -311,7 +311,7 @@ func (r Runner) run(ctx context.Context, program string, args []string, stdout i
 		return "", err
 	}
 	if r.Trace != nil {
-		r.Trace(append([]string{program}, args...))
+		r.Trace(r.Env, append([]string{program}, args...))
 	}
 	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Stdout = stdout

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,9 +127,11 @@ func TestCheckVersion(t *testing.T) {
 }
 
 func TestTrace(t *testing.T) {
-	var got [][]string
+	var got, env [][]string
 	prog := script(t, "exit 0")
-	r := ffmpeg.Runner{FFmpeg: prog, FFprobe: prog, Trace: func(argv []string) { got = append(got, argv) }}
+	r := ffmpeg.Runner{FFmpeg: prog, FFprobe: prog, Env: []string{"A=1"}, Trace: func(e, argv []string) {
+		env, got = append(env, e), append(got, argv)
+	}}
 	require.NoError(t, r.Run(context.Background(), []string{"-i", "in.mp4"}, nil))
 	_, err := r.Output(context.Background(), []string{"in.mp4"})
 	require.NoError(t, err)
@@ -139,19 +140,7 @@ func TestTrace(t *testing.T) {
 	assert.Equal(t, []string{"-i", "in.mp4"}, got[0][len(got[0])-2:], "then every argument, the runner's own included")
 	assert.Contains(t, got[0], "-nostdin")
 	assert.Equal(t, "in.mp4", got[1][len(got[1])-1])
-}
-
-// TestQuote checks that sh reads a quoted command line back as the same
-// words.
-func TestQuote(t *testing.T) {
-	words := []string{"printf", "%s\\n", "plain", "two words", "it's", `"double"`, "$HOME", "`date`", "a;b|c&d",
-		"back\\slash", "", "line\nbreak", "*.mp4", "~user", "scale=-2:720,format=yuv420p", "ünïcode"}
-	line := ffmpeg.Quote(words)
-	assert.NotContains(t, ffmpeg.Quote([]string{"ffmpeg", "-i", "in.mp4", "-vf", "scale=-2:720"}), "'",
-		"ordinary words are left bare")
-	out, err := exec.Command("sh", "-c", line).Output()
-	require.NoError(t, err, "sh -c %s", line)
-	assert.Equal(t, strings.Join(words[2:], "\n")+"\n", string(out))
+	assert.Equal(t, [][]string{{"A=1"}, {"A=1"}}, env, "the variables the runner adds")
 }
 
 func TestRunTimed(t *testing.T) {
