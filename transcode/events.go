@@ -13,6 +13,7 @@ const (
 	EventRetry                    // a segment failed and will be retried: Segment, Err
 	EventStage                    // a stage started: Stage
 	EventWarning                  // something went wrong that does not fail the run: Err
+	EventAudio                    // the audio encode has reached Seconds of Total
 )
 
 // Event reports progress. Events are delivered one at a time.
@@ -25,11 +26,15 @@ type Event struct {
 	Resumed bool
 	Err     error
 	Stage   Stage
+	// Seconds and Total are, for EventAudio, how much of the audio is
+	// encoded and how long it is. A resumed or finished encode reports
+	// Seconds equal to Total.
+	Seconds, Total float64
 }
 
-// Stage names a step of a run. An EventStage event reports StageProbe,
-// StageEncode, StageMerge and StageVerify as they start; Stages holds how
-// long each stage took.
+// Stage names a step of a run. An EventStage event reports each stage as it
+// starts, except StagePlan, which EventPlanned reports; StageDone is last,
+// once the output is in place. Stages holds how long each stage took.
 type Stage string
 
 // The stages of a run, in order. StageAudio and StagePrepare run beside
@@ -42,4 +47,5 @@ const (
 	StageEncode  Stage = "encode"  // encode the segments
 	StageMerge   Stage = "merge"   // join segments, audio and the rest of the source
 	StageVerify  Stage = "verify"  // check the output against the source
+	StageDone    Stage = "done"    // the output is in place
 )

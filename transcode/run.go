@@ -212,7 +212,6 @@ func (r *run) planSegments(context.Context) error {
 // audio once over the whole file, unless the source read holds it already.
 // It closes the backend's session after the last segment.
 func (r *run) convert(ctx context.Context) error {
-	r.p.notify(Event{Kind: EventStage, Stage: StageEncode})
 	pending := r.pending()
 	defer r.finish()
 
@@ -273,6 +272,7 @@ func (r *run) encode(ctx context.Context, pending []Job) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	r.p.notify(Event{Kind: EventStage, Stage: StagePrepare})
 	t := time.Now()
 	s, err := r.backend.Start(ctx, r.src, pending)
 	if s != nil {
@@ -282,6 +282,7 @@ func (r *run) encode(ctx context.Context, pending []Job) error {
 		return err
 	}
 	r.sum.Stages.Prepare = time.Since(t).Seconds()
+	r.p.notify(Event{Kind: EventStage, Stage: StageEncode})
 	t = time.Now()
 	var mu sync.Mutex
 	pool, pctx := errgroup.WithContext(ctx)
@@ -364,12 +365,17 @@ func (r *run) encodeWithRetries(ctx context.Context, job Job, seg splitter.Segme
 // file, and reads where the result starts. With req.Resume, audio an earlier
 // run finished for the same input and settings is reused.
 func (r *run) encodeAudio(ctx context.Context) error {
+	r.p.notify(Event{Kind: EventStage, Stage: StageAudio})
 	t := time.Now()
+	total := audioDuration(r.src)
 	if !r.req.Resume || !r.work.audioDone(r.audioName) {
 		tmp := r.audio.path + ".part"
 		defer os.Remove(tmp)
 		args := AudioArgs(r.src, r.req.Profile, tmp)
-		if err := r.p.Runner.WithHugePages().Run(ctx, args, nil); err != nil {
+		err := r.p.Runner.WithHugePages().RunTimed(ctx, args, func(s float64) {
+			r.p.notify(Event{Kind: EventAudio, Seconds: min(s, total), Total: total})
+		})
+		if err != nil {
 			return fmt.Errorf("encode audio: %w", err)
 		}
 		if err := atomicfile.Rename(tmp, r.audio.path); err != nil {
@@ -387,7 +393,24 @@ func (r *run) encodeAudio(ctx context.Context) error {
 	}
 	r.audio.start = start
 	r.sum.Stages.Audio = time.Since(t).Seconds()
+	r.p.notify(Event{Kind: EventAudio, Seconds: total, Total: total})
 	return nil
+}
+
+// audioDuration is how long the audio streams of m last together, in
+// seconds, or the container's duration when they do not say.
+func audioDuration(m *media.Media) float64 {
+	first, last := 0.0, 0.0
+	for i, a := range m.StreamsOf(media.Audio) {
+		if i == 0 || a.Start < first {
+			first = a.Start
+		}
+		last = max(last, a.End)
+	}
+	if last > first {
+		return last - first
+	}
+	return m.Duration
 }
 
 // merge joins the segments, the audio and the rest of the source into the
@@ -442,6 +465,7 @@ func (r *run) commit(context.Context) error {
 	if r.sum.WallSeconds > 0 {
 		r.sum.Speed = r.sum.Duration / r.sum.WallSeconds
 	}
+	r.p.notify(Event{Kind: EventStage, Stage: StageDone})
 	return nil
 }
 

@@ -65,7 +65,7 @@ func (o *lambdaOptions) backend(ctx context.Context, d *deps) (*lambda.Backend, 
 	}
 	return lambda.New(cfg, lambda.Options{
 		Function: function, Bucket: o.bucket, Prefix: o.prefix, Endpoints: o.endpoints,
-		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: arch,
+		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: arch, Runner: d.runner,
 	})
 }
 

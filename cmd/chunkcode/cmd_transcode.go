@@ -139,6 +139,7 @@ func parseAudioBitrate(s string) (string, error) {
 type transcodeOptions struct {
 	encodeOptions
 	backendOptions
+	progressOptions
 	workers    int
 	threads    int
 	workDir    string
@@ -156,6 +157,7 @@ type transcodeOptions struct {
 func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
 	o.backendOptions.AddFlags(f)
+	o.progressOptions.AddFlags(f)
 	f.IntVarP(&o.workers, "workers", "w", 0, "segments encoded at once (default: one per core locally; on lambda 100, or one per --lambda-endpoint)")
 	f.IntVar(&o.threads, "threads", 0, "ffmpeg threads per segment encode (default: locally, the cores shared by the segments encoded at once; on lambda, the function's cores)")
 	f.StringVar(&o.workDir, "work-dir", "", "keep intermediates in this directory (needed for --resume)")
@@ -219,6 +221,10 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 		return err
 	}
 	defer dest.cleanup()
+	prog, err := o.progressOptions.newProgress(d, o.noProgress)
+	if err != nil {
+		return err
+	}
 	backend, remote, workers, err := o.backendOptions.backend(ctx, d, o.workers)
 	if err != nil {
 		return err
@@ -227,7 +233,6 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 	if err := d.runner.Check(); err != nil {
 		return err
 	}
-	prog := newProgress(d.stderr, o.noProgress)
 	events := &holdWarnings{next: prog.event}
 	p := &transcode.Pipeline{Runner: d.runner, Backend: backend, Notify: events.event}
 	sum, err := p.Run(ctx, transcode.Request{
@@ -255,6 +260,9 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 		enc := json.NewEncoder(d.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(sum)
+	}
+	if o.quiet {
+		return nil
 	}
 	fmt.Fprintf(d.stderr, "%s: %s in %s, %.1fs (%.2fx realtime)\n",
 		out, plural(sum.Frames, "frame"), plural(sum.Segments, "segment"), sum.WallSeconds, sum.Speed)

@@ -129,7 +129,7 @@ func BenchmarkReadProgress(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0
-		readProgress(strings.NewReader(data), func(frames int) { n = frames })
+		readProgress(strings.NewReader(data), frameReport(func(frames int) { n = frames }))
 		if n != 10_000 {
 			b.Fatalf("read %d frames, want 10000", n)
 		}

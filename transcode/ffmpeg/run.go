@@ -40,6 +40,10 @@ type Runner struct {
 	// Env holds extra environment variables, NAME=value, for every program
 	// the Runner starts, on top of this process's environment.
 	Env []string
+	// Trace, when set, is called with Env and the full command line,
+	// program first, of every program the Runner starts, just before it
+	// starts. It may be called from several goroutines at once.
+	Trace func(env, argv []string)
 }
 
 // WithHugePages returns r with the environment that has glibc's malloc
@@ -190,25 +194,70 @@ func (e *ExitError) Tail(n int) string {
 // Progress is called with the number of frames ffmpeg has written so far.
 type Progress func(frames int)
 
+// TimeProgress is called with how far, in seconds of output, ffmpeg has
+// got; it suits encodes without video, such as audio.
+type TimeProgress func(seconds float64)
+
 // Run runs ffmpeg with args. When progress is non-nil, ffmpeg reports through
 // -progress and progress is called as the frame count advances.
 func (r Runner) Run(ctx context.Context, args []string, progress Progress) error {
+	if progress == nil {
+		return r.runProgress(ctx, args, nil)
+	}
+	return r.runProgress(ctx, args, frameReport(progress))
+}
+
+// frameReport returns a -progress line handler calling progress as the
+// frame count changes.
+func frameReport(progress Progress) func(key, value string) {
+	last := -1
+	return func(key, value string) {
+		if key != "frame" {
+			return
+		}
+		if n, err := strconv.Atoi(value); err == nil && n != last {
+			last = n
+			progress(n)
+		}
+	}
+}
+
+// RunTimed runs ffmpeg with args as Run does, calling progress as the
+// output time advances.
+func (r Runner) RunTimed(ctx context.Context, args []string, progress TimeProgress) error {
+	last := -1
+	return r.runProgress(ctx, args, func(key, value string) {
+		// out_time_us is in microseconds, whatever its name says in
+		// older releases (out_time_ms).
+		if key != "out_time_us" {
+			return
+		}
+		if us, err := strconv.Atoi(value); err == nil && us >= 0 && us != last {
+			last = us
+			progress(float64(us) / 1e6)
+		}
+	})
+}
+
+// runProgress runs ffmpeg with args, handing each key=value line of its
+// -progress report to report when that is not nil.
+func (r Runner) runProgress(ctx context.Context, args []string, report func(key, value string)) error {
 	full := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"}
-	if progress != nil {
+	if report != nil {
 		full = append(full, "-progress", "pipe:1", "-stats_period", "0.25")
 	}
 	full = append(full, args...)
 	var stdout io.Writer = io.Discard
 	var pw *io.PipeWriter
 	var wg sync.WaitGroup
-	if progress != nil {
+	if report != nil {
 		var pr *io.PipeReader
 		pr, pw = io.Pipe()
 		stdout = pw
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			readProgress(pr, progress)
+			readProgress(pr, report)
 		}()
 	}
 	_, err := r.run(ctx, r.ffmpeg(), full, stdout)
@@ -219,17 +268,11 @@ func (r Runner) Run(ctx context.Context, args []string, progress Progress) error
 	return err
 }
 
-func readProgress(r io.Reader, progress Progress) {
+func readProgress(r io.Reader, report func(key, value string)) {
 	sc := bufio.NewScanner(r)
-	last := -1
 	for sc.Scan() {
-		v, ok := strings.CutPrefix(sc.Text(), "frame=")
-		if !ok {
-			continue
-		}
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n != last {
-			last = n
-			progress(n)
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			report(k, strings.TrimSpace(v))
 		}
 	}
 	io.Copy(io.Discard, r)
@@ -266,6 +309,9 @@ func (r Runner) Stream(ctx context.Context, args []string, read func(io.Reader) 
 func (r Runner) run(ctx context.Context, program string, args []string, stdout io.Writer) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
+	}
+	if r.Trace != nil {
+		r.Trace(r.Env, append([]string{program}, args...))
 	}
 	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Stdout = stdout

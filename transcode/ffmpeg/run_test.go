@@ -125,3 +125,31 @@ func TestCheckVersion(t *testing.T) {
 		})
 	}
 }
+
+func TestTrace(t *testing.T) {
+	var got, env [][]string
+	prog := script(t, "exit 0")
+	r := ffmpeg.Runner{FFmpeg: prog, FFprobe: prog, Env: []string{"A=1"}, Trace: func(e, argv []string) {
+		env, got = append(env, e), append(got, argv)
+	}}
+	require.NoError(t, r.Run(context.Background(), []string{"-i", "in.mp4"}, nil))
+	_, err := r.Output(context.Background(), []string{"in.mp4"})
+	require.NoError(t, err)
+	require.Len(t, got, 2, "one call per program started")
+	assert.Equal(t, prog, got[0][0], "the program comes first")
+	assert.Equal(t, []string{"-i", "in.mp4"}, got[0][len(got[0])-2:], "then every argument, the runner's own included")
+	assert.Contains(t, got[0], "-nostdin")
+	assert.Equal(t, "in.mp4", got[1][len(got[1])-1])
+	assert.Equal(t, [][]string{{"A=1"}, {"A=1"}}, env, "the variables the runner adds")
+}
+
+func TestRunTimed(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	var got []float64
+	err := ffmpeg.Runner{}.RunTimed(context.Background(), []string{
+		"-f", "lavfi", "-i", "sine=duration=3", "-c:a", "pcm_s16le", "-f", "null", "-"}, func(s float64) { got = append(got, s) })
+	require.NoError(t, err)
+	require.NotEmpty(t, got)
+	assert.InDelta(t, 3.0, got[len(got)-1], 0.1, "the last report is the end of the audio")
+	assert.IsNonDecreasing(t, got)
+}

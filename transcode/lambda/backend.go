@@ -235,7 +235,7 @@ func (s *session) Encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	if err != nil {
 		os.Remove(job.Output)
 		if ctx.Err() != nil {
-			return transcode.Result{}, fmt.Errorf("encode segment %d on lambda: %w", job.Index, ctx.Err())
+			return transcode.Result{}, fmt.Errorf("encode segment %d on lambda: %w", job.Index+1, ctx.Err())
 		}
 		return transcode.Result{}, err
 	}
@@ -291,22 +291,22 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	}
 	if resp.Index != job.Index || resp.Frames != job.Frames {
 		return transcode.Result{}, fmt.Errorf("segment %d: function answered for segment %d with %d frames, want %d: %w",
-			job.Index, resp.Index, resp.Frames, job.Frames, transcode.ErrShortSegment)
+			job.Index+1, resp.Index+1, resp.Frames, job.Frames, transcode.ErrShortSegment)
 	}
 
 	t = time.Now()
 	n, err := b.store.download(ctx, key, job.Output)
 	if err != nil {
-		return transcode.Result{}, fmt.Errorf("download segment %d from %s: %w", job.Index, b.store.objectURL(key), err)
+		return transcode.Result{}, fmt.Errorf("download segment %d from %s: %w", job.Index+1, b.store.objectURL(key), err)
 	}
 	download := time.Since(t)
 	frames, err := mp4.VideoFrames(job.Output)
 	if err != nil {
-		return transcode.Result{}, fmt.Errorf("check segment %d: %w", job.Index, err)
+		return transcode.Result{}, fmt.Errorf("check segment %d: %w", job.Index+1, err)
 	}
 	if frames != job.Frames || n != resp.Bytes {
 		return transcode.Result{}, fmt.Errorf("check segment %d: %w: downloaded %d frames in %d bytes, function made %d in %d",
-			job.Index, transcode.ErrShortSegment, frames, n, resp.Frames, resp.Bytes)
+			job.Index+1, transcode.ErrShortSegment, frames, n, resp.Frames, resp.Bytes)
 	}
 
 	remoteStats := b.remoteStats(invokeTime, rep, resp, download)

@@ -165,7 +165,7 @@ func (s *session) stagePiece(ctx context.Context, src *media.Media, index int, p
 		"-map_metadata", "-1", "-map_chapters", "-1",
 		"-video_track_timescale", strconv.FormatInt(p.scale, 10), "-f", "mp4", "-y", path)
 	if err := b.opts.Runner.Run(ctx, args, nil); err != nil {
-		return fmt.Errorf("stage %s: cut the piece of segment %d: %w", src.Path, index, err)
+		return fmt.Errorf("stage %s: cut the piece of segment %d: %w", src.Path, index+1, err)
 	}
 	key := pieceObject(s.run, index)
 	t := time.Now()
