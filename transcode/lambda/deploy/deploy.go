@@ -5,16 +5,12 @@ package deploy
 
 import (
 	"archive/zip"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,31 +30,7 @@ const (
 	BuildTags = "lambda.norpc"
 	// maxDirectZip is the largest zip CreateFunction takes inline.
 	maxDirectZip = 50 << 20
-	// modulePath is the module the bootstrap is built from.
-	modulePath = "github.com/chunkcode/chunkcode"
 )
-
-// BuildBootstrap builds the chunkcode command from the module in source as
-// a Linux binary for arch, with BuildTags, into dir/bootstrap.
-func BuildBootstrap(ctx context.Context, source string, arch lambda.Arch, dir string) (string, error) {
-	mod, err := os.ReadFile(filepath.Join(source, "go.mod"))
-	if err != nil || !strings.Contains(string(mod), "module "+modulePath+"\n") {
-		return "", fmt.Errorf("build bootstrap: %s is not the chunkcode source tree (give --source, or --bootstrap with a built binary)", source)
-	}
-	out := filepath.Join(dir, "bootstrap")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
-	cmd := exec.CommandContext(ctx, goTool, "build", "-tags", BuildTags, "-trimpath", "-ldflags", "-s -w",
-		"-o", out, "./cmd/chunkcode")
-	cmd.Dir = source
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch.GoArch(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build bootstrap: %w: %s", err, bytes.TrimSpace(b))
-	}
-	return out, nil
-}
 
 // ZipFile is one file of a deployment package.
 type ZipFile struct {
