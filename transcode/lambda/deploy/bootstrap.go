@@ -40,16 +40,19 @@ var ErrNoGo = errors.New("go is not installed (not on PATH)")
 // BuildTags, -trimpath and -ldflags "-s -w" only make it smaller or
 // reproducible: a binary without them serves the same.
 func CheckBinary(path string, arch lambda.Arch) error {
+	unfit := func(format string, args ...any) error {
+		return fmt.Errorf("%s cannot be the %s function (it %s)", path, arch, fmt.Sprintf(format, args...))
+	}
 	bi, err := buildinfo.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%s is not a Go program: %w", path, err)
+		return unfit("is not a Go program: %v", err)
 	}
 	goos, goarch := setting(bi, "GOOS"), setting(bi, "GOARCH")
 	if goos != "linux" || goarch != arch.GoArch() {
-		return fmt.Errorf("%s is a %s/%s build, not linux/%s", path, goos, goarch, arch.GoArch())
+		return unfit("is a %s/%s build", goos, goarch)
 	}
 	if tags := strings.FieldsFunc(setting(bi, "-tags"), func(r rune) bool { return r == ',' || r == ' ' }); slices.Contains(tags, FaultsTag) {
-		return fmt.Errorf("%s is built with the test faults (-tags %s)", path, FaultsTag)
+		return unfit("is built with the test faults, -tags %s", FaultsTag)
 	}
 	f, err := elf.Open(path)
 	if err != nil {
@@ -58,7 +61,7 @@ func CheckBinary(path string, arch lambda.Arch) error {
 	defer f.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked (a cgo build; CGO_ENABLED=0 builds are static)", path)
+			return unfit("is dynamically linked: a cgo build, where CGO_ENABLED=0 builds are static")
 		}
 	}
 	return nil

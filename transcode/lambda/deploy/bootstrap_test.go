@@ -56,9 +56,9 @@ func TestCheckBinary(t *testing.T) {
 	}{
 		{"a static build without lambda.norpc serves as it is", amd64, lambda.X86_64, ""},
 		{"a static build with lambda.norpc", arm64, lambda.ARM64, ""},
-		{"another architecture", amd64, lambda.ARM64, "is a linux/amd64 build, not linux/arm64"},
-		{"another system", darwin, lambda.ARM64, "is a darwin/arm64 build, not linux/arm64"},
-		{"the test faults", faults, lambda.X86_64, "is built with the test faults (-tags chunkcode_faults)"},
+		{"another architecture", amd64, lambda.ARM64, "cannot be the arm64 function (it is a linux/amd64 build)"},
+		{"another system", darwin, lambda.ARM64, "(it is a darwin/arm64 build)"},
+		{"the test faults", faults, lambda.X86_64, "(it is built with the test faults, -tags chunkcode_faults)"},
 		{"not a Go program", text, lambda.X86_64, "is not a Go program"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,7 +79,7 @@ func TestCheckBinary(t *testing.T) {
 		cgo := goBuild(t, src, dir, "cgo", "", "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=1")
 		err := CheckBinary(cgo, lambda.X86_64)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "is dynamically linked")
+		assert.Contains(t, err.Error(), "(it is dynamically linked: a cgo build")
 	})
 }
 
