@@ -105,7 +105,8 @@ func TestLambdaRegionalEndpoint(t *testing.T) {
 // TestLambdaPackageFromBinary packages the function outside the source
 // tree, as a user who installed chunkcode does: a static Linux chunkcode
 // packages itself for its own architecture, and asks for --source for the
-// other one, having no published version to build.
+// other one, having no published version to build. lambda deploy takes
+// the package's architecture.
 func TestLambdaPackageFromBinary(t *testing.T) {
 	native, other := lambda.X86_64, lambda.ARM64
 	switch {
@@ -149,6 +150,13 @@ func TestLambdaPackageFromBinary(t *testing.T) {
 	want, err := os.ReadFile(static)
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(want, got), "the bootstrap is the binary itself")
+
+	r = run("lambda", "deploy", "--zip", "x.zip", "--arch", other.GoArch())
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Equal(t, []string{"chunkcode: --arch " + other.GoArch() + ": x.zip holds an " + string(native) + " bootstrap"}, r.stderrLines())
+	r = run("lambda", "deploy")
+	assert.Equal(t, 1, r.code, r.stderr)
+	assert.Equal(t, []string{"chunkcode: no function.zip here: make it with chunkcode lambda package, or give --zip"}, r.stderrLines())
 
 	r = run("lambda", "package", "--arch", string(other), "-o", "y.zip")
 	assert.Equal(t, 2, r.code, r.stderr)

@@ -6,6 +6,8 @@ package deploy
 import (
 	"archive/zip"
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +89,32 @@ func addFile(zw *zip.Writer, f ZipFile) error {
 	}
 	_, err = io.Copy(w, in)
 	return err
+}
+
+// ZipArch returns the architecture of the bootstrap in the deployment
+// package at path, read from its ELF header.
+func ZipArch(path string) (lambda.Arch, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return "", fmt.Errorf("read package: %w", err)
+	}
+	defer zr.Close()
+	f, err := zr.Open("bootstrap")
+	if err != nil {
+		return "", fmt.Errorf("read package %s: %w", path, err)
+	}
+	defer f.Close()
+	var h [20]byte // e_ident, e_type, e_machine
+	if _, err := io.ReadFull(f, h[:]); err != nil || string(h[:4]) != elf.ELFMAG || elf.Data(h[elf.EI_DATA]) != elf.ELFDATA2LSB {
+		return "", fmt.Errorf("read package %s: its bootstrap is not a Linux executable", path)
+	}
+	switch elf.Machine(binary.LittleEndian.Uint16(h[18:])) {
+	case elf.EM_X86_64:
+		return lambda.X86_64, nil
+	case elf.EM_AARCH64:
+		return lambda.ARM64, nil
+	}
+	return "", fmt.Errorf("read package %s: its bootstrap is for %v, which Lambda does not run", path, elf.Machine(binary.LittleEndian.Uint16(h[18:])))
 }
 
 // Options configure Function.
