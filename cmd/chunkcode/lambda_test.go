@@ -16,6 +16,7 @@ import (
 	"github.com/chunkcode/chunkcode/internal/fixture"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/chunkcode/chunkcode/transcode/lambda/deploy"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
 
 	"github.com/stretchr/testify/assert"
@@ -164,6 +165,14 @@ func TestLambdaPackageFromBinary(t *testing.T) {
 		runtime.GOARCH + " build) and has no published version to build one from: give --source with the chunkcode source tree, or --bootstrap with a static linux/" +
 		other.GoArch() + " build"}, r.stderrLines())
 	assert.NoFileExists(t, filepath.Join(dir, "y.zip"))
+
+	if err := deploy.CheckBinary(binary, native); err != nil {
+		// A go build with cgo, as where a C compiler is: not for Lambda as it is.
+		r = chunkcodeIn(t, dir, nil, "lambda", "package", "--arch", string(native), "-o", "z.zip")
+		assert.Equal(t, 2, r.code, r.stderr)
+		assert.Equal(t, []string{"chunkcode: " + err.Error() + " and has no published version to build one from: give --source with the chunkcode source tree, or --bootstrap with a static linux/" +
+			native.GoArch() + " build"}, r.stderrLines())
+	}
 
 	r = run("lambda", "package", "--source", dir, "--bootstrap", static)
 	assert.Equal(t, 2, r.code, r.stderr)
