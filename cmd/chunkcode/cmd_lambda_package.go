@@ -42,10 +42,10 @@ provided.al2023 runtime, and optionally a static ffmpeg under bin/.
 The bootstrap is, without --bootstrap or --source, the first of:
   - this binary itself, when it is a static (CGO_ENABLED=0) linux build for
     --arch without the test faults;
-  - chunkcode at this binary's version, downloaded and cross-built by the go
-    command (GOOS=linux CGO_ENABLED=0 -tags ` + deploy.BuildTags + ` -trimpath), when it
-    was installed with go install …@VERSION;
-  - a build of the current directory, when it is the chunkcode source tree.
+  - a build of the current directory, when it is the chunkcode source tree
+    (GOOS=linux CGO_ENABLED=0 -tags ` + deploy.BuildTags + ` -trimpath);
+  - chunkcode at this binary's version, downloaded and built the same way by
+    the go command, when it was installed with go install …@VERSION.
 Otherwise give --source or --bootstrap.`,
 		Example: `  chunkcode lambda package -o function.zip
   chunkcode lambda package --arch x86_64 --ffmpeg ./ffmpeg-static/ffmpeg -o function.zip
@@ -91,9 +91,10 @@ func runLambdaPackage(cmd *cobra.Command, d *deps, o *lambdaPackageOptions) erro
 
 // functionBinary returns the bootstrap to package for arch, building it into
 // dir if need be, and what it is for the user: --bootstrap, a build of
-// --source, this binary, a build of its module version, or a build of the
-// current directory, in that order. It says on d.stderr which build it
-// starts when the user did not ask for one.
+// --source, this binary, a build of the current directory when it is the
+// source tree, or a build of this binary's module version, in that order.
+// It says on d.stderr which build it starts when the user did not ask for
+// one.
 func functionBinary(ctx context.Context, d *deps, o *lambdaPackageOptions, arch lambda.Arch, dir string) (path, from string, err error) {
 	switch {
 	case o.bootstrap != "":
@@ -115,6 +116,12 @@ func functionBinary(ctx context.Context, d *deps, o *lambdaPackageOptions, arch 
 	}
 	_, noGo := deploy.GoTool()
 	switch {
+	case deploy.IsSource("."):
+		// A build in a source tree records a version from its VCS, which
+		// need not be published: build what is here.
+		fmt.Fprintf(d.stderr, "%s: building the function from the chunkcode source tree in the current directory\n", unfit)
+		path, err := deploy.BuildBootstrap(ctx, ".", arch, dir)
+		return path, "built from the current directory", err
 	case version != "" && noGo == nil:
 		fmt.Fprintf(d.stderr, "%s: building chunkcode %s for linux/%s with go\n", unfit, version, arch.GoArch())
 		path, err := deploy.BuildModule(ctx, version, arch, dir)
@@ -122,10 +129,6 @@ func functionBinary(ctx context.Context, d *deps, o *lambdaPackageOptions, arch 
 			return "", "", fmt.Errorf("%w (give --source with the chunkcode source tree at %s)", err, version)
 		}
 		return path, "chunkcode " + version + " built with go", nil
-	case deploy.IsSource("."):
-		fmt.Fprintf(d.stderr, "%s: building the function from the chunkcode source tree in the current directory\n", unfit)
-		path, err := deploy.BuildBootstrap(ctx, ".", arch, dir)
-		return path, "built from the current directory", err
 	case version != "":
 		return "", "", usagef("%s, and building chunkcode %s for it needs go: give --source with the chunkcode source tree, or --bootstrap with a static linux/%s build", unfit, version, arch.GoArch())
 	}
