@@ -103,7 +103,7 @@ func BuildBootstrap(ctx context.Context, source string, arch lambda.Arch, dir st
 	if !IsSource(source) {
 		return "", fmt.Errorf("build bootstrap: %s is not the chunkcode source tree (give --source, or --bootstrap with a built binary)", source)
 	}
-	return build(ctx, source, arch, dir)
+	return build(ctx, source, arch, dir, "")
 }
 
 // BuildModule builds the chunkcode command as BuildBootstrap does, from the
@@ -130,7 +130,9 @@ func BuildModule(ctx context.Context, version string, arch lambda.Arch, dir stri
 		}
 		return "", fmt.Errorf("download %s@%s: %s", modulePath, version, strings.Join(strings.Fields(msg), " "))
 	}
-	return build(ctx, mod.Dir, arch, dir, "GOWORK=off")
+	// Built as the main module, it would say it is "(devel)": give it the
+	// version by the variable that chunkcode version prints when set.
+	return build(ctx, mod.Dir, arch, dir, "-X main.version="+version, "GOWORK=off")
 }
 
 // GoTool returns the go command to build with: the one of the GOROOT
@@ -154,14 +156,15 @@ func isFile(path string) bool {
 }
 
 // build builds ./cmd/chunkcode in the module at source into dir/bootstrap,
-// with env added to the go command's environment.
-func build(ctx context.Context, source string, arch lambda.Arch, dir string, env ...string) (string, error) {
+// with ldflags added to the linker's flags and env to the go command's
+// environment.
+func build(ctx context.Context, source string, arch lambda.Arch, dir, ldflags string, env ...string) (string, error) {
 	goTool, err := GoTool()
 	if err != nil {
 		return "", fmt.Errorf("build bootstrap: %w", err)
 	}
 	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, goTool, "build", "-tags", BuildTags, "-trimpath", "-ldflags", "-s -w",
+	cmd := exec.CommandContext(ctx, goTool, "build", "-tags", BuildTags, "-trimpath", "-ldflags", strings.TrimSpace("-s -w "+ldflags),
 		"-o", out, "./cmd/chunkcode")
 	cmd.Dir = source
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch.GoArch(), "CGO_ENABLED=0")

@@ -112,7 +112,7 @@ func TestBuildModule(t *testing.T) {
 	f, err := os.Create(filepath.Join(at, "v0.0.1.zip"))
 	require.NoError(t, err)
 	zw := zip.NewWriter(f)
-	for name, body := range map[string]string{"go.mod": goMod, "cmd/chunkcode/main.go": "package main\n\nfunc main() {}\n"} {
+	for name, body := range map[string]string{"go.mod": goMod, "cmd/chunkcode/main.go": "package main\n\nvar version string\n\nfunc main() { println(version) }\n"} {
 		w, err := zw.Create(modulePath + "@v0.0.1/" + name)
 		require.NoError(t, err)
 		_, err = w.Write([]byte(body))
@@ -128,6 +128,9 @@ func TestBuildModule(t *testing.T) {
 	out, err := BuildModule(context.Background(), "v0.0.1", lambda.ARM64, t.TempDir())
 	require.NoError(t, err)
 	assert.NoError(t, CheckBinary(out, lambda.ARM64))
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "v0.0.1", "the version it was built from, for chunkcode version")
 
 	_, err = BuildModule(context.Background(), "v0.0.2", lambda.ARM64, t.TempDir())
 	require.Error(t, err)
