@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/lambda"
@@ -31,7 +33,7 @@ func (o *lambdaDeployOptions) AddFlags(f *pflag.FlagSet) {
 	f.DurationVar(&o.timeout, "timeout", deploy.DefaultTimeout, "function timeout, at most 15m")
 	f.IntVar(&o.ephemeral, "ephemeral-storage", deploy.DefaultEphemeralMB, "/tmp size in MB (512-10240)")
 	f.StringSliceVar(&o.layers, "layer", nil, "layer ARN, such as an ffmpeg layer providing /opt/bin/ffmpeg; repeat for more")
-	f.StringVar(&o.arch, "arch", "arm64", "function architecture: arm64 or amd64; must match the package")
+	f.StringVar(&o.arch, "arch", "", "function architecture: arm64 or x86_64 (amd64); must match the package (default the package's)")
 	f.StringVar(&o.region, "region", "", "AWS region (default from the AWS configuration)")
 	f.StringVar(&o.bucket, "bucket", "", "S3 bucket to upload a package over 50 MB through")
 }
@@ -43,8 +45,10 @@ func newLambdaDeployCommand(d *deps, runF func(*lambdaDeployOptions) error) *cob
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Create or update the function",
-		Long: `Create the function, or update its code and configuration, with the AWS SDK
-and the standard credential chain, then wait until it is ready to invoke.`,
+		Long: `Create the function from the package "chunkcode lambda package" wrote, or
+update its code and configuration, with the AWS SDK and the standard
+credential chain, then wait until it is ready to invoke. The function's
+architecture is the package's bootstrap's.`,
 		Example: `  chunkcode lambda deploy --role arn:aws:iam::123456789012:role/chunkcode --layer arn:aws:lambda:us-east-1:123456789012:layer:ffmpeg:1`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -70,6 +74,17 @@ func runLambdaDeploy(cmd *cobra.Command, d *deps, o *lambdaDeployOptions) error 
 	arch, err := lambda.ParseArch(o.arch)
 	if err != nil {
 		return usagef("--arch: %v", err)
+	}
+	zipArch, err := deploy.ZipArch(o.zip)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !cmd.Flags().Changed("zip"):
+		return fmt.Errorf("no %s here: make it with chunkcode lambda package, or give --zip", o.zip)
+	case err != nil:
+		return err
+	case arch == "":
+		arch = zipArch
+	case arch != zipArch:
+		return usagef("--arch %s: %s holds an %s bootstrap", o.arch, o.zip, zipArch)
 	}
 	cfg, err := d.awsConfig(cmd.Context(), o.region)
 	if err != nil {

@@ -2,14 +2,21 @@ package main
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/chunkcode/chunkcode/internal/fixture"
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/chunkcode/chunkcode/transcode/lambda/deploy"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
 
 	"github.com/stretchr/testify/assert"
@@ -94,4 +101,80 @@ func TestLambdaRegionalEndpoint(t *testing.T) {
 	assert.Equal(t, 2, regional.MaxInFlight(), "invocations in flight at once")
 	assert.Equal(t, sum.Segments, regional.Invocations())
 	assert.Empty(t, s3.Keys(t), "staging objects left")
+}
+
+// TestLambdaPackageFromBinary packages the function outside the source
+// tree, as a user who installed chunkcode does: a static Linux chunkcode
+// packages itself for its own architecture, and asks for --source for the
+// other one, having no published version to build. lambda deploy takes
+// the package's architecture.
+func TestLambdaPackageFromBinary(t *testing.T) {
+	native, other := lambda.X86_64, lambda.ARM64
+	switch {
+	case runtime.GOOS != "linux":
+		t.Skip("packaging itself needs a Linux chunkcode")
+	case runtime.GOARCH == "arm64":
+		native, other = other, native
+	case runtime.GOARCH != "amd64":
+		t.Skip("Lambda runs no " + runtime.GOARCH)
+	}
+	dir := t.TempDir()
+	static := filepath.Join(dir, "chunkcode")
+	build := exec.Command("go", "build", "-o", static, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	run := func(args ...string) result {
+		cmd := exec.Command(static, args...)
+		cmd.Dir = dir // not the source tree
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return result{code: cmd.ProcessState.ExitCode(), stderr: stderr.String()}
+	}
+
+	r := run("lambda", "package", "--arch", string(native), "-o", "x.zip")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `^x\.zip: `+string(native)+` function package, [0-9.]+ MB \(bootstrap: this binary\)\n$`, r.stderr)
+	zr, err := zip.OpenReader(filepath.Join(dir, "x.zip"))
+	require.NoError(t, err)
+	defer zr.Close()
+	require.Len(t, zr.File, 1)
+	f, err := zr.File[0].Open()
+	require.NoError(t, err)
+	got, err := io.ReadAll(f)
+	require.NoError(t, err)
+	want, err := os.ReadFile(static)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(want, got), "the bootstrap is the binary itself")
+
+	r = run("lambda", "deploy", "--zip", "x.zip", "--arch", other.GoArch())
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Equal(t, []string{"chunkcode: --arch " + other.GoArch() + ": x.zip holds an " + string(native) + " bootstrap"}, r.stderrLines())
+	r = run("lambda", "deploy")
+	assert.Equal(t, 1, r.code, r.stderr)
+	assert.Equal(t, []string{"chunkcode: no function.zip here: make it with chunkcode lambda package, or give --zip"}, r.stderrLines())
+
+	r = run("lambda", "package", "--arch", string(other), "-o", "y.zip")
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Equal(t, []string{"chunkcode: " + static + " cannot be the " + string(other) + " function (it is a linux/" +
+		runtime.GOARCH + " build) and has no published version to build one from: give --source with the chunkcode source tree, or --bootstrap with a static linux/" +
+		other.GoArch() + " build"}, r.stderrLines())
+	assert.NoFileExists(t, filepath.Join(dir, "y.zip"))
+
+	if err := deploy.CheckBinary(binary, native); err != nil {
+		// A go build with cgo, as where a C compiler is: not for Lambda as it is.
+		r = chunkcodeIn(t, dir, nil, "lambda", "package", "--arch", string(native), "-o", "z.zip")
+		assert.Equal(t, 2, r.code, r.stderr)
+		assert.Equal(t, []string{"chunkcode: " + err.Error() + " and has no published version to build one from: give --source with the chunkcode source tree, or --bootstrap with a static linux/" +
+			native.GoArch() + " build"}, r.stderrLines())
+	}
+
+	r = run("lambda", "package", "--source", dir, "--bootstrap", static)
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "--bootstrap and --source: give one")
 }

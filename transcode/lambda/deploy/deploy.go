@@ -5,16 +5,14 @@ package deploy
 
 import (
 	"archive/zip"
-	"bytes"
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,31 +32,7 @@ const (
 	BuildTags = "lambda.norpc"
 	// maxDirectZip is the largest zip CreateFunction takes inline.
 	maxDirectZip = 50 << 20
-	// modulePath is the module the bootstrap is built from.
-	modulePath = "github.com/chunkcode/chunkcode"
 )
-
-// BuildBootstrap builds the chunkcode command from the module in source as
-// a Linux binary for arch, with BuildTags, into dir/bootstrap.
-func BuildBootstrap(ctx context.Context, source string, arch lambda.Arch, dir string) (string, error) {
-	mod, err := os.ReadFile(filepath.Join(source, "go.mod"))
-	if err != nil || !strings.Contains(string(mod), "module "+modulePath+"\n") {
-		return "", fmt.Errorf("build bootstrap: %s is not the chunkcode source tree (give --source, or --bootstrap with a built binary)", source)
-	}
-	out := filepath.Join(dir, "bootstrap")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
-	cmd := exec.CommandContext(ctx, goTool, "build", "-tags", BuildTags, "-trimpath", "-ldflags", "-s -w",
-		"-o", out, "./cmd/chunkcode")
-	cmd.Dir = source
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch.GoArch(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build bootstrap: %w: %s", err, bytes.TrimSpace(b))
-	}
-	return out, nil
-}
 
 // ZipFile is one file of a deployment package.
 type ZipFile struct {
@@ -115,6 +89,32 @@ func addFile(zw *zip.Writer, f ZipFile) error {
 	}
 	_, err = io.Copy(w, in)
 	return err
+}
+
+// ZipArch returns the architecture of the bootstrap in the deployment
+// package at path, read from its ELF header.
+func ZipArch(path string) (lambda.Arch, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return "", fmt.Errorf("read package: %w", err)
+	}
+	defer zr.Close()
+	f, err := zr.Open("bootstrap")
+	if err != nil {
+		return "", fmt.Errorf("read package %s: %w", path, err)
+	}
+	defer f.Close()
+	var h [20]byte // e_ident, e_type, e_machine
+	if _, err := io.ReadFull(f, h[:]); err != nil || string(h[:4]) != elf.ELFMAG || elf.Data(h[elf.EI_DATA]) != elf.ELFDATA2LSB {
+		return "", fmt.Errorf("read package %s: its bootstrap is not a Linux executable", path)
+	}
+	switch elf.Machine(binary.LittleEndian.Uint16(h[18:])) {
+	case elf.EM_X86_64:
+		return lambda.X86_64, nil
+	case elf.EM_AARCH64:
+		return lambda.ARM64, nil
+	}
+	return "", fmt.Errorf("read package %s: its bootstrap is for %v, which Lambda does not run", path, elf.Machine(binary.LittleEndian.Uint16(h[18:])))
 }
 
 // Options configure Function.

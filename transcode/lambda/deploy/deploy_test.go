@@ -3,10 +3,13 @@ package deploy
 import (
 	"archive/zip"
 	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -52,4 +55,46 @@ func TestSAMTemplate(t *testing.T) {
 	assert.Equal(t, "bootstrap", fn.Properties["Handler"])
 	assert.Equal(t, "provided.al2023", fn.Properties["Runtime"])
 	assert.Equal(t, "AWS::S3::Bucket", tpl.Resources["StagingBucket"].Type)
+}
+
+func TestZipArch(t *testing.T) {
+	dir := t.TempDir()
+	header := func(machine elf.Machine) []byte {
+		h := make([]byte, 64)
+		copy(h, elf.ELFMAG)
+		h[elf.EI_CLASS], h[elf.EI_DATA] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB)
+		binary.LittleEndian.PutUint16(h[18:], uint16(machine))
+		return h
+	}
+	for _, tc := range []struct {
+		name      string
+		bootstrap []byte
+		want      lambda.Arch
+		err       string
+	}{
+		{"x86_64", header(elf.EM_X86_64), lambda.X86_64, ""},
+		{"arm64", header(elf.EM_AARCH64), lambda.ARM64, ""},
+		{"another machine", header(elf.EM_RISCV), "", "its bootstrap is for EM_RISCV, which Lambda does not run"},
+		{"a script", []byte("#!/bin/sh\n"), "", "its bootstrap is not a Linux executable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			boot := filepath.Join(dir, "bootstrap")
+			require.NoError(t, os.WriteFile(boot, tc.bootstrap, 0o755))
+			zipPath := filepath.Join(dir, "function.zip")
+			f, err := os.Create(zipPath)
+			require.NoError(t, err)
+			require.NoError(t, WriteZip(f, PackageFiles(boot, "")))
+			require.NoError(t, f.Close())
+			arch, err := ZipArch(zipPath)
+			if tc.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, arch)
+		})
+	}
+	_, err := ZipArch(filepath.Join(dir, "missing.zip"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
 }
