@@ -384,4 +384,3 @@ func processesWith(marker string) []int {
 	}
 	return pids
 }
-
