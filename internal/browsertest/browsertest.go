@@ -91,6 +91,9 @@ type Result struct {
 	// the representation ids of dash.js's video QUALITY_CHANGE_RENDERED
 	// events, in order.
 	SwitchEvents []string `json:"switchEvents"`
+	// Buffered lists the media element's buffered time ranges at the end,
+	// as [start, end] pairs in seconds.
+	Buffered [][2]float64 `json:"buffered"`
 	// Failure says why the page stopped early, such as a step that timed
 	// out; empty when the sequence ran to the end.
 	Failure string `json:"failure"`

@@ -132,6 +132,11 @@ func TestReadInitAndFragments(t *testing.T) {
 			if fr.Samples != 25 || fr.Duration != uint64(video.Timescale) {
 				t.Errorf("%s: %+v, want 25 samples lasting %d", seg, fr, video.Timescale)
 			}
+			// x264 veryfast's B-frames delay presentation by two frames
+			// (1024 ticks at 12800 Hz) with positive offsets.
+			if d := fr.Earliest - int64(fr.Start); d != 2*int64(video.Timescale)/25 {
+				t.Errorf("%s: earliest presentation %d ticks after the decode start, want 2 frames", seg, d)
+			}
 			frames += fr.Samples
 			next = fr.Start + fr.Duration
 		}
@@ -148,6 +153,9 @@ func TestReadInitAndFragments(t *testing.T) {
 		}
 		for _, fr := range frags {
 			audioTicks += fr.Duration
+			if fr.Earliest != int64(fr.Start) {
+				t.Errorf("%s: audio presented at %d, decoded at %d", seg, fr.Earliest, fr.Start)
+			}
 		}
 	}
 	// Two seconds of AAC in 1024-sample frames: within one frame of 96000.

@@ -15,6 +15,11 @@ type Fragment struct {
 	// Duration is the sum of the fragment's sample durations.
 	Duration uint64
 	Samples  int
+	// Earliest is the earliest presentation time: the smallest decode
+	// time plus composition offset of its samples. With B-frames and
+	// positive offsets (as ffmpeg's hls muxer writes them) it is later
+	// than Start; a DASH presentationTimeOffset must account for it.
+	Earliest int64
 }
 
 // ReadFragments returns the track fragments of the media segment at path,
@@ -106,6 +111,7 @@ func readTraf(f *os.File, traf box, in Init) (Fragment, error) {
 		}
 		fr.Start = uint64(v)
 	}
+	earliest, haveEarliest := int64(fr.Start), false
 	for off := traf.body; off < traf.end; {
 		trun, err := readBox(f, off, traf.end)
 		if err != nil {
@@ -140,18 +146,34 @@ func readTraf(f *os.File, traf box, in Init) (Fragment, error) {
 			return fr, ErrInvalid
 		}
 		fr.Samples += int(count)
-		if tflags&0x100 == 0 {
-			fr.Duration += uint64(count) * uint64(defaultDuration)
-			continue
-		}
-		// The duration is the first field of every sample's record.
 		rec := make([]byte, per*int64(count))
 		if _, err := f.ReadAt(rec, at); err != nil {
 			return fr, ErrInvalid
 		}
+		// Every sample's record holds, in order and when present:
+		// duration, size, flags, composition offset.
+		ctoAt := per - 4
 		for i := int64(0); i < int64(count); i++ {
-			fr.Duration += uint64(binary.BigEndian.Uint32(rec[i*per:]))
+			r := rec[i*per:]
+			pts := int64(fr.Start + fr.Duration) // this sample's decode time
+			if tflags&0x800 != 0 {
+				v := binary.BigEndian.Uint32(r[ctoAt:])
+				if tflags>>24 == 1 { // version 1: signed offsets
+					pts += int64(int32(v))
+				} else {
+					pts += int64(v)
+				}
+			}
+			if !haveEarliest || pts < earliest {
+				earliest, haveEarliest = pts, true
+			}
+			if tflags&0x100 != 0 {
+				fr.Duration += uint64(binary.BigEndian.Uint32(r))
+			} else {
+				fr.Duration += uint64(defaultDuration)
+			}
 		}
 	}
+	fr.Earliest = earliest
 	return fr, nil
 }

@@ -156,6 +156,8 @@ window.run = async function run(o) {
     r.failure = String(e && e.message || e);
   }
   r.switchEvents = a ? a.events() : [];
+  r.buffered = [];
+  for (let i = 0; i < video.buffered.length; i++) r.buffered.push([video.buffered.start(i), video.buffered.end(i)]);
   r.currentTime = video.currentTime;
   r.duration = video.duration;
   r.totalFrames = frames();
