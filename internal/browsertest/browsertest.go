@@ -129,7 +129,9 @@ type Rung struct {
 	ShownWidth  int `json:"shownWidth"`
 	ShownHeight int `json:"shownHeight"`
 	// Screenshot is the PNG of the paused frame (with
-	// Options.Screenshots), taken at media time ScreenshotTime.
+	// Options.Screenshots); ScreenshotTime is that frame's presentation
+	// time on the media element's timeline (requestVideoFrameCallback's
+	// mediaTime).
 	Screenshot     string  `json:"screenshot"`
 	ScreenshotTime float64 `json:"screenshotTime"`
 }

@@ -1,6 +1,8 @@
 package browsertest
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,7 +32,7 @@ func ffmpegLadder() []string {
 		"-map", "[v0]", "-map", "[v1]", "-map", "[v2]", "-map", "1:a",
 		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
 		"-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
-		"-b:v:0", "300k", "-b:v:1", "200k", "-b:v:2", "120k",
+		"-b:v:0", "450k", "-b:v:1", "300k", "-b:v:2", "200k",
 		"-c:a", "aac", "-b:a", "64k",
 	}
 }
@@ -66,20 +68,54 @@ func dashLadder(t *testing.T) string {
 	return dir
 }
 
+// sourceFrames writes every frame of the fixture's source as a PNG in a
+// new directory, frame n as n.png.
+func sourceFrames(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	fixture.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=432x240:rate=25:duration="+fixtureSeconds,
+		"-start_number", "0", filepath.Join(dir, "%d.png"))
+	return dir
+}
+
+// bestFrame returns the source frame within three of n most like the
+// picture in png, and its SSIM.
+func bestFrame(t *testing.T, png, frames string, n int) (float64, int) {
+	t.Helper()
+	best, at := -1.0, -1
+	for i := max(0, n-3); i <= n+3; i++ {
+		src := filepath.Join(frames, fmt.Sprintf("%d.png", i))
+		if _, err := os.Stat(src); err != nil {
+			continue
+		}
+		if s := SSIM(t, png, src); s > best {
+			best, at = s, i
+		}
+	}
+	return best, at
+}
+
 func TestPlay(t *testing.T) {
 	tests := []struct {
 		name     string
 		ladder   func(*testing.T) string
 		manifest string
+		// offsetFrames is how many frames late the page's timeline shows
+		// the video. ffmpeg 5.1's hls muxer writes positive composition
+		// offsets and an edit list that hls.js does not apply, so video
+		// is presented x264's two-frame B-frame delay (80 ms) late
+		// against audio; its dash muxer writes negative offsets.
+		offsetFrames int
 	}{
-		{"HLS with hls.js", hlsLadder, "master.m3u8"},
-		{"DASH with dash.js", dashLadder, "manifest.mpd"},
+		{"HLS with hls.js", hlsLadder, "master.m3u8", 2},
+		{"DASH with dash.js", dashLadder, "manifest.mpd", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			Require(t)
 			dir := tt.ladder(t)
 			r := Play(t, dir, tt.manifest, Options{Screenshots: true})
+			frames := sourceFrames(t)
 			for _, p := range r.Problems(fixtureRate) {
 				t.Error(p)
 			}
@@ -93,6 +129,19 @@ func TestPlay(t *testing.T) {
 				}
 				if fi, err := os.Stat(g.Screenshot); err != nil || fi.Size() == 0 {
 					t.Errorf("rung %d: no screenshot: %v", g.Index, err)
+				} else {
+					// The paused frame matches a source frame: the one
+					// presented at that time, or for hls.js one a fixed
+					// offset away (see offsetFrames).
+					n := int(math.Round(g.ScreenshotTime * fixtureRate))
+					best, at := bestFrame(t, g.Screenshot, frames, n)
+					t.Logf("rung %d: screenshot at %.3fs: SSIM %.3f against source frame %d (%+d)", g.Index, g.ScreenshotTime, best, at, at-n)
+					if best < 0.9 {
+						t.Errorf("rung %d: screenshot SSIM %.3f, want > 0.9", g.Index, best)
+					}
+					if want := n - tt.offsetFrames; at != want {
+						t.Errorf("rung %d: screenshot at %.3fs shows source frame %d, want %d", g.Index, g.ScreenshotTime, at, want)
+					}
 				}
 				if !strings.HasPrefix(g.Codecs, "avc1.64") {
 					t.Errorf("rung %d: codecs %q, want High-profile avc1", g.Index, g.Codecs)
@@ -120,6 +169,43 @@ func TestPlayReportsAMissingManifest(t *testing.T) {
 				if !strings.Contains(problems, want) {
 					t.Errorf("problems %q do not mention %q", problems, want)
 				}
+			}
+		})
+	}
+}
+
+// recorder is a testing.TB that records Skipf and Fatalf instead of ending
+// the test, so Require's choice can be checked.
+type recorder struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Skipf(format string, args ...any) {
+	r.skipped, r.msg = true, fmt.Sprintf(format, args...)
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed, r.msg = true, fmt.Sprintf(format, args...)
+}
+
+func TestRequireWithoutChromium(t *testing.T) {
+	t.Setenv("CHROMIUM", filepath.Join(t.TempDir(), "no-chromium"))
+	tests := []struct {
+		ci          string
+		skip, fatal bool
+	}{
+		{"", true, false},
+		{"true", false, true},
+	}
+	for _, tt := range tests {
+		t.Run("CI="+tt.ci, func(t *testing.T) {
+			t.Setenv("CI", tt.ci)
+			r := &recorder{TB: t}
+			Require(r)
+			if r.skipped != tt.skip || r.failed != tt.fatal || !strings.Contains(r.msg, "no-chromium") {
+				t.Errorf("skipped %v, failed %v, message %q; want skipped %v, failed %v, naming the browser", r.skipped, r.failed, r.msg, tt.skip, tt.fatal)
 			}
 		})
 	}

@@ -2,9 +2,10 @@
 // what it saw. play.mjs calls window.run(options) and prints the result.
 //
 // The sequence: load the manifest and list the video rungs; force each rung
-// in turn, lowest index first, and wait until the player reports the switch,
-// the picture has the rung's size and more frames were decoded; optionally
-// pause and screenshot one frame per rung; then play to the end.
+// in turn, lowest index first (hls.js while paused, dash.js while playing),
+// and wait until the player reports the switch, the picture has the rung's
+// size and more frames were decoded; optionally pause and screenshot one
+// frame per rung; then play to the end.
 'use strict';
 
 const video = document.getElementById('video');
@@ -60,7 +61,10 @@ function hlsAdapter(src, r) {
         hls.attachMedia(video);
       });
     },
-    force(i) { if (i > 0) hls.nextLevel = i; },
+    // An immediate switch: hls.js flushes the buffer and loads the
+    // level's fragment at the playhead.
+    force(i) { if (i > 0) hls.currentLevel = i; },
+    switchesWhilePaused: true,
     switchedTo(i, since) { return switched.some((s) => s.level === i && s.at >= since); },
     events() { return switched.map((s) => String(s.level)); },
   };
@@ -96,7 +100,10 @@ function dashAdapter(src, r) {
         player.initialize(video, src, false);
       });
     },
-    force(i) { player.setRepresentationForTypeByIndex('video', i, false); },
+    // A smooth switch while playing: dash.js reports it rendered only
+    // once playback reaches the new rung's segments.
+    force(i) { if (i > 0) player.setRepresentationForTypeByIndex('video', i, false); },
+    switchesWhilePaused: false,
     switchedTo(i, since) { return rendered.some((s) => s.id === reps[i].id && s.at >= since); },
     events() { return rendered.map((s) => s.id); },
   };
@@ -126,11 +133,17 @@ window.run = async function run(o) {
     for (const rung of r.rungs) {
       // The first rung is the one playback starts on: its switch may come
       // before play() returns.
-      const since = rung === r.rungs[0] ? 0 : now();
+      // hls.js switches to later rungs while paused, so that the flush of
+      // an immediate switch cannot stall playback, and how long a switch
+      // takes does not depend on how much media is left to play.
+      const first = rung === r.rungs[0];
+      const since = first ? 0 : now();
+      if (!first && a.switchesWhilePaused) video.pause();
       rung.framesBefore = frames();
       a.force(rung.index);
       await until(() => a.switchedTo(rung.index, since), o.stepMs, 'the switch to rung ' + rung.index);
       rung.switched = true;
+      if (video.paused) await video.play();
       await until(() => video.videoHeight === rung.height, o.stepMs, 'a ' + rung.height + '-line picture on rung ' + rung.index);
       const shown = frames();
       await until(() => frames() >= shown + o.minFrames, o.stepMs, o.minFrames + ' more frames on rung ' + rung.index);
@@ -139,8 +152,12 @@ window.run = async function run(o) {
       rung.shownWidth = video.videoWidth;
       rung.shownHeight = video.videoHeight;
       if (o.screenshots) {
-        video.pause();
-        rung.screenshotTime = video.currentTime;
+        // Pause right after a frame is presented, and take that frame's
+        // own media time: currentTime may sit between two frames.
+        rung.screenshotTime = await new Promise((res) => video.requestVideoFrameCallback((_, meta) => {
+          video.pause();
+          res(meta.mediaTime);
+        }));
         video.style.width = video.videoWidth + 'px';
         video.style.height = video.videoHeight + 'px';
         await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
