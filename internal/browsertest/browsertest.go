@@ -273,7 +273,7 @@ func Play(t testing.TB, dir, manifest string, o Options) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), 12*o.StepTimeout+o.EndTimeout+time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	p := start(t, ctx, &stdout, &stderr, "node", args...)
+	p := start(ctx, t, &stdout, &stderr, "node", args...)
 	err := p.wait()
 	p.stop(t)
 	if err != nil {
@@ -287,7 +287,7 @@ func Play(t testing.TB, dir, manifest string, o Options) Result {
 	for _, w := range pr.Waiting {
 		r.Waiting = append(r.Waiting, w.At)
 	}
-	if r.Failure != "" || len(r.Errors) > 0 {
+	if (r.Failure != "" || len(r.Errors) > 0) && stderr.Len() > 0 {
 		t.Logf("browsertest: %s player log:\n%s", kind, tail(stderr.String(), 4000))
 	}
 	return r
@@ -309,7 +309,7 @@ type proc struct {
 	done   chan error
 }
 
-func start(t testing.TB, ctx context.Context, stdout, stderr *bytes.Buffer, name string, args ...string) *proc {
+func start(ctx context.Context, t testing.TB, stdout, stderr *bytes.Buffer, name string, args ...string) *proc {
 	t.Helper()
 	var b [8]byte
 	rand.Read(b[:])
