@@ -45,22 +45,20 @@ func (tr track) total() float64 {
 	return s
 }
 
-// peak and mean return the bit rates of the busiest segment and of the
-// whole track, in bit/s.
-func (tr track) peak() int {
-	var p float64
+// rates measures the track's BANDWIDTH and AVERAGE-BANDWIDTH.
+func (tr track) rates(t *testing.T) manifest.Rates {
+	t.Helper()
+	var sizes []int64
+	var secs []float64
 	for i, b := range tr.bits {
-		p = max(p, float64(b)/tr.seconds(i))
+		sizes = append(sizes, b/8)
+		secs = append(secs, tr.seconds(i))
 	}
-	return int(math.Ceil(p))
-}
-
-func (tr track) mean() int {
-	var b int64
-	for _, n := range tr.bits {
-		b += n
+	r, err := manifest.Measure(sizes, secs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return int(math.Ceil(float64(b) / tr.total()))
+	return r
 }
 
 // measure reads a rendition directory ffmpeg's hls muxer filled.
@@ -188,10 +186,11 @@ func ourLadder(t *testing.T) (root string, video []track, audio track) {
 		write(t, filepath.Join(root, v.dir, "playlist.m3u8"), text, err)
 		avc := v.info.AVC
 		w, h := dims(t, filepath.Join(root, v.dir))
+		rates := v.rates(t).Plus(audio.rates(t))
 		m.Variants = append(m.Variants, manifest.Variant{
 			URI:              v.dir + "/playlist.m3u8",
-			Bandwidth:        v.peak() + audio.peak(),
-			AverageBandwidth: v.mean() + audio.mean(),
+			Bandwidth:        rates.Peak,
+			AverageBandwidth: rates.Mean,
 			Codecs:           manifest.Codecs(manifest.AVCCodec(avc.Profile, avc.Constraints, avc.Level), manifest.AACLC),
 			Width:            w, Height: h, FrameRate: clipRate,
 		})
@@ -207,7 +206,7 @@ func ourLadder(t *testing.T) (root string, video []track, audio track) {
 	vset := manifest.AdaptationSet{ID: 0, ContentType: "video", MimeType: "video/mp4", SegmentAlignment: true, StartWithSAP: 1}
 	for i, v := range video {
 		vset.Representations = append(vset.Representations, manifest.Representation{
-			ID: v.dir, Bandwidth: v.peak(), Codecs: strings.Split(m.Variants[i].Codecs, ",")[0],
+			ID: v.dir, Bandwidth: v.rates(t).Peak, Codecs: strings.Split(m.Variants[i].Codecs, ",")[0],
 			Width: m.Variants[i].Width, Height: m.Variants[i].Height, FrameRate: fmt.Sprint(clipRate), Sar: "1:1",
 			SegmentTemplate: v.template(),
 		})
@@ -222,7 +221,7 @@ func ourLadder(t *testing.T) (root string, video []track, audio track) {
 			{ID: 1, ContentType: "audio", MimeType: "audio/mp4", Lang: "en", SegmentAlignment: true, StartWithSAP: 1,
 				Roles: []manifest.Descriptor{{SchemeIDURI: manifest.RoleScheme, Value: "main"}},
 				Representations: []manifest.Representation{{
-					ID: "v3", Bandwidth: audio.peak(), Codecs: manifest.AACLC, AudioSamplingRate: int(audio.info.Timescale),
+					ID: "v3", Bandwidth: audio.rates(t).Peak, Codecs: manifest.AACLC, AudioSamplingRate: int(audio.info.Timescale),
 					AudioChannelConfiguration: &manifest.Descriptor{SchemeIDURI: manifest.ChannelConfigurationScheme, Value: "1"},
 					SegmentTemplate:           audio.template(),
 				}}},
@@ -314,7 +313,7 @@ func TestOurManifestsPlay(t *testing.T) {
 			if r.Kind == "dash" {
 				// dash.js reports the declared bandwidth: the video's peak.
 				for i, g := range r.Rungs {
-					if want := video[2-i].peak(); g.Bandwidth != want {
+					if want := video[2-i].rates(t).Peak; g.Bandwidth != want {
 						t.Errorf("rung %d: bandwidth %d, want %d", i, g.Bandwidth, want)
 					}
 				}
