@@ -45,6 +45,8 @@ const browser = await puppeteer.launch({
     '--disable-sync',
     '--autoplay-policy=no-user-gesture-required',
     '--mute-audio',
+    // Containers often give /dev/shm 64 MB: keep Chromium's shared memory in /tmp.
+    '--disable-dev-shm-usage',
   ],
 });
 let code = 0;
