@@ -94,6 +94,9 @@ type Result struct {
 	// Buffered lists the media element's buffered time ranges at the end,
 	// as [start, end] pairs in seconds.
 	Buffered [][2]float64 `json:"buffered"`
+	// State is the media element's readyState, networkState, paused,
+	// seeking and ended at the end, for diagnosis.
+	State string `json:"state"`
 	// Failure says why the page stopped early, such as a step that timed
 	// out; empty when the sequence ran to the end.
 	Failure string `json:"failure"`
@@ -160,7 +163,7 @@ func (e PlayerError) String() string {
 func (r Result) Problems(frameRate float64) []string {
 	var p []string
 	if r.Failure != "" {
-		p = append(p, "page: "+r.Failure)
+		p = append(p, "page: "+r.Failure+" ("+r.State+")")
 	}
 	if !r.ManifestParsed {
 		p = append(p, "manifest not parsed")

@@ -175,6 +175,7 @@ window.run = async function run(o) {
   r.switchEvents = a ? a.events() : [];
   r.buffered = [];
   for (let i = 0; i < video.buffered.length; i++) r.buffered.push([video.buffered.start(i), video.buffered.end(i)]);
+  r.state = 'readyState ' + video.readyState + ', networkState ' + video.networkState + ', paused ' + video.paused + ', seeking ' + video.seeking + ', ended ' + video.ended;
   r.currentTime = video.currentTime;
   r.duration = video.duration;
   r.totalFrames = frames();
