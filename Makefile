@@ -10,7 +10,7 @@ export PATH := $(GOBIN):$(PATH)
 RIE_VERSION       := v0.0.0-20261030222936-bef5c4ba774d
 VERSITYGW_VERSION := v1.8.0
 
-.PHONY: all build run test deps ffmpeg tools sample vet clean
+.PHONY: all build run test deps ffmpeg tools browser sample vet clean
 
 all: build
 
@@ -27,6 +27,17 @@ tools:
 	@test -x $(GOBIN)/aws-lambda-rie || $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 	@test -x $(GOBIN)/versitygw || $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
+## browser: install Chromium (Debian's package) and the pinned player packages
+## for the browser tests (npm ci when node_modules is missing or stale)
+PLAYER := internal/browsertest/player
+browser: $(PLAYER)/node_modules/.package-lock.json
+	@test -x /usr/bin/chromium || ./scripts/install-chromium.sh
+
+$(PLAYER)/node_modules/.package-lock.json: $(PLAYER)/package.json $(PLAYER)/package-lock.json
+	@command -v npm >/dev/null || ./scripts/install-chromium.sh
+	cd $(PLAYER) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
 deps: ffmpeg
 
 ## sample: generate a 10-second 720p sample with audio
@@ -42,8 +53,8 @@ run: deps build sample
 	$(BIN) transcode --height 480 samples/sample.mp4 samples/sample-out.mp4
 	$(BIN) probe samples/sample-out.mp4
 
-## test: run every test (installs ffmpeg and the pinned tools first)
-test: deps tools
+## test: run every test (installs ffmpeg, the pinned tools and the browser first)
+test: deps tools browser
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 45m ./...
 
