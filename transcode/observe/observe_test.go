@@ -39,7 +39,8 @@ func record(ctx context.Context, r *observe.Recorder) {
 	ectx, enc := r.Stage(ctx, "encode")
 	for n := 1; n <= 2; n++ {
 		actx, a := r.Attempt(ectx, observe.Attempt{Segment: 1, Frames: 30, Backend: "lambda", Number: n, Worker: 1})
-		_, inv := r.Invocation(actx, observe.Invocation{Function: "chunkcode", Region: "us-east-1"})
+		// As a backend does, with only the context.
+		_, inv := observe.FromContext(actx).Invocation(actx, observe.Invocation{Function: "chunkcode", Region: "us-east-1"})
 		inv.SetReport(observe.Report{RequestID: "req-" + string(rune('0'+n)), Billed: 120 * time.Millisecond, MemoryMB: 1024, Init: 80 * time.Millisecond})
 		var err error
 		if n == 1 {

@@ -57,12 +57,22 @@ type RunInfo struct {
 	Workers       int
 }
 
+type recorderKey struct{}
+
+// FromContext returns the Recorder of the run ctx is in (see Run), nil for
+// none: a backend starts its invocation spans with it.
+func FromContext(ctx context.Context) *Recorder {
+	r, _ := ctx.Value(recorderKey{}).(*Recorder)
+	return r
+}
+
 // Run starts the run's span, the root of its trace (or a child of ctx's
-// span, if it has one).
+// span, if it has one). The returned context carries r for FromContext.
 func (r *Recorder) Run(ctx context.Context, info RunInfo) (context.Context, *Span) {
 	if r == nil {
 		return ctx, nil
 	}
+	ctx = context.WithValue(ctx, recorderKey{}, r)
 	return r.start(ctx, NameRun, trace.SpanKindInternal, []attribute.KeyValue{
 		KeyKind.String(string(KindRun)), KeyInput.String(info.Input), KeyOutput.String(info.Output),
 		KeyBackend.String(info.Backend), KeyWorkers.Int(info.Workers),
