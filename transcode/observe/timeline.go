@@ -217,7 +217,7 @@ func (t *Timeline) WriteSVG(w io.Writer) error {
 	for _, c := range colours {
 		fmt.Fprintf(&b, ".%s{fill:%s}", c.state, c.fill)
 	}
-	b.WriteString(".tail{fill:#000;fill-opacity:0.08;stroke:#999;stroke-dasharray:4 3}</style>\n")
+	b.WriteString(".bar{stroke:#fff;stroke-width:1}.tail{fill:#000;fill-opacity:0.08;stroke:#999;stroke-dasharray:4 3}</style>\n")
 	fmt.Fprintf(&b, `<text class="summary" x="%d" y="16" font-size="13">%d workers · wall %.1f s · encode %.1f s · utilization %.0f%% · idle tail %.1f s</text>`+"\n",
 		svgLeft, t.Workers, t.Run.Seconds(), t.Encode.Seconds(), 100*t.Utilization(), t.TailSeconds())
 	lx := svgLeft
@@ -256,6 +256,8 @@ func (t *Timeline) WriteSVG(w io.Writer) error {
 		tx := x(t.Encode.End.Add(-time.Duration(tail * float64(time.Second))))
 		fmt.Fprintf(&b, `<rect class="tail" x="%.1f" y="%d" width="%.1f" height="%d"><title>idle tail: %.2f s</title></rect>`+"\n",
 			tx, first-2, x(t.Encode.End)-tx, t.Workers*(svgLane+svgGap), tail)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="end" fill="#555">idle tail %.1f s</text>`+"\n",
+			x(t.Encode.End)-4, first+t.Workers*(svgLane+svgGap)-10, tail)
 	}
 
 	axis := y(len(t.Lanes)) + 4
