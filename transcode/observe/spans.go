@@ -130,7 +130,6 @@ func (r *Recorder) Invocation(ctx context.Context, inv Invocation) (context.Cont
 	attrs := []attribute.KeyValue{
 		KeyKind.String(string(KindInvocation)),
 		semconv.FaaSInvokedName(inv.Function), semconv.FaaSInvokedProviderAWS,
-		semconv.RPCSystemNameKey.String("aws-api"), semconv.RPCMethod("Lambda/Invoke"),
 	}
 	if inv.Region != "" {
 		attrs = append(attrs, semconv.FaaSInvokedRegion(inv.Region))
