@@ -10,7 +10,7 @@ export PATH := $(GOBIN):$(PATH)
 RIE_VERSION       := v0.0.0-20261030222936-bef5c4ba774d
 VERSITYGW_VERSION := v1.8.0
 
-.PHONY: all build run test deps ffmpeg tools browser sample vet clean
+.PHONY: all build run test deps ffmpeg tools jaeger browser sample vet clean
 
 all: build
 
@@ -22,8 +22,8 @@ build:
 ffmpeg:
 	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || ./scripts/install-ffmpeg.sh
 
-## tools: install the pinned test tools (Lambda emulator, S3 server) with go install
-tools:
+## tools: install the pinned test tools (Lambda emulator, S3 server, Jaeger)
+tools: jaeger
 	@test -x $(GOBIN)/aws-lambda-rie || $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 	@test -x $(GOBIN)/versitygw || $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
@@ -37,6 +37,12 @@ $(PLAYER)/node_modules/.package-lock.json: $(PLAYER)/package.json $(PLAYER)/pack
 	@command -v npm >/dev/null || ./scripts/install-chromium.sh
 	cd $(PLAYER) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
 	@touch $@
+
+## jaeger: build the Jaeger pinned in tools/jaeger/go.mod once, for the tracing
+## tests (go install refuses it for its replace directives; it takes minutes)
+jaeger:
+	@test -x $(GOBIN)/jaeger || { echo "building jaeger into $(GOBIN) (a few minutes)"; \
+		cd tools/jaeger && $(GO) build -o $(GOBIN)/jaeger github.com/jaegertracing/jaeger/cmd/jaeger; }
 
 deps: ffmpeg
 
