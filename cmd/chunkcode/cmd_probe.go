@@ -81,16 +81,6 @@ the merge, with the intermediates in --work-dir.`,
 	return cmd
 }
 
-// rangeArgs is cobra.RangeArgs reporting a usage error.
-func rangeArgs(lo, hi int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.RangeArgs(lo, hi)(cmd, args); err != nil {
-			return &usageError{err: err}
-		}
-		return nil
-	}
-}
-
 func runProbe(ctx context.Context, d *deps, o *probeOptions) error {
 	prof, segDur, err := o.profile()
 	if err != nil {

@@ -87,7 +87,7 @@ func TestOperandsAndFlagNames(t *testing.T) {
 			"chunkcode: usage: chunkcode transcode INPUT OUTPUT (got 1 argument)",
 			"example: chunkcode transcode in.mov out.mp4",
 		}},
-		{[]string{"probe"}, []string{"chunkcode: usage: chunkcode probe INPUT"}},
+		{[]string{"probe"}, []string{"chunkcode: usage: chunkcode probe INPUT [OUTPUT]", "example: chunkcode probe in.mov"}},
 		{[]string{"transcode", "--crfx", "20", "in.mp4", "out.mp4"}, []string{"chunkcode: unknown flag --crfx; did you mean --crf?"}},
 		{[]string{"transcode", "--segment-duraton", "2", "in.mp4", "out.mp4"}, []string{"chunkcode: unknown flag --segment-duraton; did you mean --segment-duration?"}},
 		{[]string{"transcode", "--frobnicate", "in.mp4", "out.mp4"}, []string{"chunkcode: unknown flag --frobnicate"}},

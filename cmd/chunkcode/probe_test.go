@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	encjson "encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -44,7 +45,19 @@ func TestProbeWithoutFFprobe(t *testing.T) {
 				r := chunkcode(t, []string{"PATH=" + tt.path}, args...)
 				assert.Equal(t, 1, r.code, "exit code")
 				assert.Equal(t, tt.stderr, r.stderr, "the error names the missing program, not the file")
-				assert.Empty(t, r.stdout)
+				if !json {
+					assert.Empty(t, r.stdout)
+					return
+				}
+				var failure struct {
+					Error    string `json:"error"`
+					Kind     string `json:"kind"`
+					ExitCode int    `json:"exit_code"`
+				}
+				require.NoError(t, encjson.Unmarshal([]byte(r.stdout), &failure), "--json prints the failure as one object")
+				assert.Equal(t, strings.TrimSuffix(strings.TrimPrefix(tt.stderr, "chunkcode: "), "\n"), failure.Error)
+				assert.Equal(t, "failure", failure.Kind)
+				assert.Equal(t, 1, failure.ExitCode)
 			})
 		}
 	}

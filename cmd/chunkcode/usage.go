@@ -94,9 +94,12 @@ func editDistance(a, b string) int {
 
 // exactArgs accepts exactly n operands; anything else is a usage error that
 // shows the command's operands and its first example.
-func exactArgs(n int) cobra.PositionalArgs {
+func exactArgs(n int) cobra.PositionalArgs { return rangeArgs(n, n) }
+
+// rangeArgs is exactArgs for commands that take from lo to hi operands.
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) == n {
+		if len(args) >= lo && len(args) <= hi {
 			return nil
 		}
 		msg := "usage: " + cmd.CommandPath()
