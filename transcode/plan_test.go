@@ -59,7 +59,10 @@ func TestNewPlanRefuses(t *testing.T) {
 	local := transcode.Properties{Name: transcode.LocalBackend, Workers: 2, SharesCores: true}
 	_, err := transcode.NewPlan(planSource(), transcode.Request{Output: "out.avi"}, local)
 	assert.ErrorContains(t, err, "unsupported output container")
-	_, err = transcode.NewPlan(planSource(), transcode.Request{Output: "out.webm"}, local)
+	p, err := transcode.NewPlan(planSource(), transcode.Request{Output: "out.webm"}, local)
+	require.NoError(t, err)
+	assert.Equal(t, media.VP9, p.Profile.Codec, "no codec given: the container's")
+	_, err = transcode.NewPlan(planSource(), transcode.Request{Output: "out.webm", Profile: transcode.Profile{Codec: media.H264}}, local)
 	var se *transcode.SettingError
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, "codec", se.Setting)
