@@ -400,7 +400,7 @@ func TestProbeUsage(t *testing.T) {
 		args []string
 		flag string // what the message names
 	}{
-		{"three arguments", []string{"probe", in, "a.mp4", "b.mp4"}, "accepts between 1 and 2 arg(s)"},
+		{"three arguments", []string{"probe", in, "a.mp4", "b.mp4"}, "usage: chunkcode probe INPUT [OUTPUT] (got 3 arguments)"},
 		{"crf out of range", []string{"probe", "--crf", "99", in}, "--crf"},
 		{"unknown codec", []string{"probe", "--codec", "h266", in}, "--codec"},
 		{"codec the container cannot hold", []string{"probe", "--codec", "h265", in, "out.webm"}, "--codec"},
