@@ -174,18 +174,15 @@ func (r *run) readSource(ctx context.Context) (*sourceFiles, error) {
 // and makes their jobs.
 func (r *run) planSegments(context.Context) error {
 	t := time.Now()
-	plan, err := splitter.New(r.src, splitter.Options{Workers: r.req.Workers, SegmentDuration: r.req.SegmentDuration})
+	// The plan probe shows, from the same function.
+	p, err := NewPlan(r.src, r.req, r.props)
 	if err != nil {
-		return fmt.Errorf("%s: plan: %w", r.req.Input, err)
+		return err
 	}
-	r.plan = plan
+	plan := p.Split
+	r.plan, r.req.Profile, r.sum.Threads = plan, p.Profile, p.Profile.Threads
 	r.sum.Stages.Plan = time.Since(t).Seconds()
 	r.sum.Segments, r.sum.Frames, r.sum.KeyframeCuts = len(plan.Segments), plan.Frames, plan.KeyframeCuts()
-	if r.req.Profile.Threads == 0 && r.props.SharesCores {
-		// Fewer segments than workers leave cores to the ones there are.
-		r.req.Profile.Threads = Threads(min(r.req.Workers, len(plan.Segments)))
-		r.sum.Threads = r.req.Profile.Threads
-	}
 	r.sum.Duration = r.src.VideoDuration()
 
 	if r.read == nil && len(r.src.StreamsOf(media.Audio)) > 0 && r.req.Profile.AudioCodec != media.AudioCopy {
@@ -201,10 +198,7 @@ func (r *run) planSegments(context.Context) error {
 	if r.req.Resume && r.work.stale != "" {
 		r.p.notify(Event{Kind: EventWarning, Err: fmt.Errorf("resume: encoding all %s again: %s", plural(len(plan.Segments), "segment"), r.work.stale)})
 	}
-	r.jobs = make([]Job, len(plan.Segments))
-	for i, s := range plan.Segments {
-		r.jobs[i] = NewJob(r.src, s, r.req.Profile, r.container, r.work.path(segmentName(s.Index)))
-	}
+	r.jobs = p.Jobs(r.src, r.work.dir)
 	return nil
 }
 
