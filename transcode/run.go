@@ -351,8 +351,8 @@ func (r *run) encodeWithRetries(ctx context.Context, job Job, seg splitter.Segme
 		return Result{}, retries, fmt.Errorf("segment %d (frames %d-%d) failed and is not retried: %w",
 			seg.Index+1, seg.First, seg.First+seg.Frames-1, err)
 	}
-	return Result{}, retries, fmt.Errorf("segment %d (frames %d-%d) failed after %d attempts: %w",
-		seg.Index+1, seg.First, seg.First+seg.Frames-1, retries+1, err)
+	return Result{}, retries, fmt.Errorf("segment %d (frames %d-%d) failed after %s: %w",
+		seg.Index+1, seg.First, seg.First+seg.Frames-1, plural(retries+1, "attempt"), err)
 }
 
 // encodeAudio encodes every audio track of the source, once, over the whole

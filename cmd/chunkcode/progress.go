@@ -22,7 +22,7 @@ type progressOptions struct {
 }
 
 func (o *progressOptions) AddFlags(f *pflag.FlagSet) {
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but errors and warnings")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but errors")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "also print every ffmpeg and ffprobe command line, quoted for a shell")
 }
 
@@ -110,9 +110,6 @@ func (p *progress) event(e transcode.Event) {
 		return
 	}
 	if p.quiet {
-		if e.Kind == transcode.EventWarning {
-			fmt.Fprintln(p.w, "warning: "+oneLine(e.Err.Error()))
-		}
 		return
 	}
 	p.startTicker()
