@@ -199,13 +199,17 @@ var colours = []struct{ state, fill string }{
 	{StateAudio, "#8e24aa"}, {StateEncode, "#c8e6c9"}, {StateStage, "#fb8c00"},
 }
 
+// Width and Height are the size of the SVG WriteSVG draws.
+func (t *Timeline) Width() int  { return svgWidth }
+func (t *Timeline) Height() int { return svgTop + len(t.Lanes)*(svgLane+svgGap) + svgBottom }
+
 // WriteSVG draws the timeline: a <g class="lane"> per lane holding a
 // <rect class="bar STATE"> per bar (with data-segment, data-attempt and
 // data-worker for an attempt, and a <title>), a <rect class="tail"> over
 // the workers' lanes for the idle tail, and a time axis.
 func (t *Timeline) WriteSVG(w io.Writer) error {
 	var b bytes.Buffer
-	height := svgTop + len(t.Lanes)*(svgLane+svgGap) + svgBottom
+	height := t.Height()
 	wall := max(t.Run.Seconds(), 1e-3)
 	scale := float64(svgWidth-svgLeft-svgRight) / wall
 	x := func(at time.Time) float64 { return svgLeft + at.Sub(t.Run.Start).Seconds()*scale }
