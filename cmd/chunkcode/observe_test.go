@@ -304,3 +304,30 @@ wait:
 	require.NoError(t, json.Unmarshal(b, &ct))
 	assert.NotEmpty(t, ct.TraceEvents)
 }
+
+// TestCollectorDown: a collector that refuses connections does not fail
+// the run; chunkcode says so once, as a warning, after the summary.
+func TestCollectorDown(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	in := fixture.Video(t, fixture.Spec{})
+	out := filepath.Join(t.TempDir(), "out.mp4")
+	r := chunkcodeEnv(t, envWithout("OTEL_EXPORTER_OTLP_ENDPOINT=http://"+addr),
+		append(append([]string{"transcode"}, fast...), in, out)...)
+	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+	assert.FileExists(t, out)
+	lines := r.stderrLines()
+	warnings := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "warning: export traces: ") {
+			warnings++
+			assert.Contains(t, l, addr)
+		}
+	}
+	assert.Equal(t, 1, warnings, "one warning:\n%s", r.stderr)
+	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "warning: export traces: "), "after the summary line")
+}

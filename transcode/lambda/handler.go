@@ -193,6 +193,14 @@ func (h *Handler) invocation(ctx context.Context, req Request, f observe.Functio
 	return resp, err
 }
 
+// traced runs f in a span named name, a child of ctx's, with attrs.
+func (h *Handler) traced(ctx context.Context, name string, f func(context.Context) error, attrs ...attribute.KeyValue) error {
+	ctx, span := h.Recorder.Child(ctx, name, attrs...)
+	err := f(ctx)
+	span.End(err)
+	return err
+}
+
 // logger is h.Log, or a logger that discards.
 func (h *Handler) logger() *slog.Logger {
 	if h.Log == nil {
@@ -248,22 +256,27 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	opts = append(opts, "-max_pixels", strconv.FormatInt(maxPixels(job.Frames), 10))
 	// ffmpeg reads its range of the source over HTTP itself, seeking:
 	// the download is in this span.
-	fctx, span := h.Recorder.Child(ctx, "ffmpeg", observe.KeyFrames.Int(job.Frames))
-	res, err := transcode.EncodeSegment(fctx, h.Runner, job, progress, opts...)
+	var res transcode.Result
+	err = h.traced(ctx, "ffmpeg", func(ctx context.Context) (err error) {
+		res, err = transcode.EncodeSegment(ctx, h.Runner, job, progress, opts...)
+		if err != nil {
+			return encodeError(ctx, err).redact(job.Source)
+		}
+		return nil
+	}, observe.KeyFrames.Int(job.Frames))
 	if err != nil {
-		fe := encodeError(ctx, err).redact(job.Source)
-		span.End(fe)
-		return Response{}, fe
+		return Response{}, err
 	}
-	span.End(nil)
 	t := time.Now()
-	uctx, span := h.Recorder.Child(ctx, "upload", attribute.Int64("chunkcode.bytes", res.Bytes))
-	if err := h.upload(uctx, "segment", req.ResultURL, job.Output, res.Bytes); err != nil {
-		fe := &FunctionError{Kind: KindUpload, Message: err.Error()}
-		span.End(fe)
-		return Response{}, fe
+	err = h.traced(ctx, "upload", func(ctx context.Context) error {
+		if err := h.upload(ctx, "segment", req.ResultURL, job.Output, res.Bytes); err != nil {
+			return &FunctionError{Kind: KindUpload, Message: err.Error()}
+		}
+		return nil
+	}, attribute.Int64("chunkcode.bytes", res.Bytes))
+	if err != nil {
+		return Response{}, err
 	}
-	span.End(nil)
 	return Response{
 		Version: ProtocolVersion, Index: res.Index, Frames: res.Frames, Bytes: res.Bytes,
 		EncodeSeconds: res.EncodeSeconds, UploadSeconds: time.Since(t).Seconds(),
