@@ -1,9 +1,11 @@
 package lambda_test
 
 import (
-	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,18 +14,19 @@ import (
 	"github.com/chunkcode/chunkcode/internal/jaegertest"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
-	"github.com/chunkcode/chunkcode/transcode/observe"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestJaegerEmulators runs a traced transcode on two real Lambda emulators,
-// each failing its first invocation, with the client and the functions
-// exporting to a real Jaeger: the run is one trace; every invocation span
-// carries its request ID; the function's spans, exported by the function
-// process under the emulator, share the trace ID and are children of the
-// invocation spans; the failed attempts have an error status, as do their
-// invocations and functions; and the function logs JSON records with the
+// TestJaegerEmulators runs `chunkcode transcode --backend lambda` on two
+// real Lambda emulators, each failing its first invocation, with the
+// command and the functions exporting to a real Jaeger: the run is one
+// trace; every invocation span carries its request ID; the function's
+// spans, exported by the function process under the emulator, share the
+// trace ID and are children of the invocation spans; the failed attempts
+// have an error status, as do their invocations and functions; the
+// command's log names the failed invocations' request IDs; its timeline
+// draws the failed attempts; and the function logs JSON records with the
 // trace ID and the segment.
 func TestJaegerEmulators(t *testing.T) {
 	fixture.RequireFFmpeg(t)
@@ -35,17 +38,24 @@ func TestJaegerEmulators(t *testing.T) {
 	fns := lambdatest.StartFunctions(t, lambdatest.FunctionOptions{N: 2, Env: []string{
 		"CHUNKCODE_TEST_FAULT=error-once", "OTEL_EXPORTER_OTLP_ENDPOINT=" + jaeger.OTLPEndpoint, "OTEL_SERVICE_NAME=" + fnService,
 	}})
-	b := newBackend(t, s3, fns)
-
-	t.Setenv(observe.EnvEndpoint, jaeger.OTLPEndpoint)
-	t.Setenv("OTEL_SERVICE_NAME", service)
-	rec, err := observe.New(t.Context(), observe.Options{})
-	require.NoError(t, err)
-	require.True(t, rec.Exporting())
-	p := &transcode.Pipeline{Backend: b, Recorder: rec}
-	sum, err := p.Run(context.Background(), request(in, filepath.Join(t.TempDir(), "out.mp4")))
-	require.NoError(t, err, fns.Logs())
-	require.NoError(t, rec.Shutdown(t.Context()))
+	dir := t.TempDir()
+	timeline := filepath.Join(dir, "run.svg")
+	cmd := exec.Command(lambdatest.Chunkcode(t), "transcode", "--backend", "lambda", "--bucket", s3.Bucket,
+		"--lambda-endpoint", fns.Endpoints[0], "--lambda-endpoint", fns.Endpoints[1], "--threads", "1",
+		"--segment-duration", "0.5", "--prefix", "trace-test/", "--json", "--log-format", "json", "--timeline", timeline,
+		in, filepath.Join(dir, "out.mp4"))
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "OTEL_") {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
+	cmd.Env = append(cmd.Env, s3.Env()...)
+	cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_ENDPOINT="+jaeger.OTLPEndpoint, "OTEL_SERVICE_NAME="+service)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "stderr: %s\n%s", stderr.String(), fns.Logs())
+	var sum transcode.Summary
+	require.NoError(t, json.Unmarshal([]byte(stdout.String()), &sum))
 	failures := sum.Retries
 	assert.Equal(t, 2, failures, "each emulator fails its first invocation")
 
@@ -67,6 +77,7 @@ func TestJaegerEmulators(t *testing.T) {
 	}
 	parent := func(s jaegertest.Span) jaegertest.Span { return byID[s.ParentID] }
 	failed := 0
+	failedRequests := map[string]bool{}
 	for _, s := range tr.Spans {
 		switch s.Name {
 		case "segment":
@@ -81,6 +92,9 @@ func TestJaegerEmulators(t *testing.T) {
 			assert.NotEmpty(t, s.Tags["aws.request_id"], "the invocation's request ID")
 			assert.Equal(t, "aws", s.Tags["faas.invoked_provider"])
 			assert.Equal(t, parent(s).Error, s.Error, "the invocation fails with its attempt")
+			if s.Error {
+				failedRequests[s.Tags["aws.request_id"].(string)] = true
+			}
 		case "function":
 			inv := parent(s)
 			assert.Equal(t, "invoke", inv.Name, "the function's span is a child of the invocation's")
@@ -97,6 +111,28 @@ func TestJaegerEmulators(t *testing.T) {
 	assert.Equal(t, failures, failed, "failed attempts with an error status")
 	assert.Equal(t, sum.Segments+failures, count["invoke"])
 	assert.Equal(t, sum.Segments+failures, count["function"])
+
+	// The command's records of the retries name the failed invocations.
+	named := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &rec), "a JSON record: %s", l)
+		assert.Equal(t, sum.TraceID, rec["trace_id"], "record %s", l)
+		if rec["msg"] == "segment failed, retrying" {
+			assert.Positive(t, rec["segment"])
+			m := regexp.MustCompile(`\(request ID ([0-9a-f-]+)\)`).FindStringSubmatch(rec["error"].(string))
+			if assert.NotNil(t, m, "record %s names the request ID", l) {
+				named[m[1]] = true
+			}
+		}
+	}
+	assert.Equal(t, failedRequests, named, "request IDs the log names are the failed invocations'")
+
+	// The timeline draws a bar per attempt, the failed ones as such.
+	b, err := os.ReadFile(timeline)
+	require.NoError(t, err)
+	assert.Equal(t, sum.Segments+failures, strings.Count(string(b), "data-segment="), "a bar per attempt")
+	assert.Equal(t, failures, strings.Count(string(b), `class="bar failed"`), "failed attempts")
 
 	// The functions' JSON records, in the emulators' logs.
 	records := 0
