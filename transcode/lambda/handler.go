@@ -161,6 +161,9 @@ const FunctionService = "chunkcode-function"
 // log record as it starts and ends, and exports its spans before
 // returning.
 func (h *Handler) invocation(ctx context.Context, req Request, f observe.Function) (Response, error) {
+	// The client's trace, for the log records even when this function
+	// does not export spans.
+	ctx = observe.Extract(ctx, req.TraceContext)
 	ctx, span := h.Recorder.Function(ctx, req.TraceContext, f)
 	attrs := []any{slog.String("request_id", f.RequestID), slog.Bool("cold_start", f.ColdStart)}
 	if req.Source == nil {
