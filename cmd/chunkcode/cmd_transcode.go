@@ -262,6 +262,10 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error)
 			err = ferr
 			return
 		}
+		if logs != nil {
+			// Besides the line main prints, for whatever reads the records.
+			logs.failed(err, exitCode(ctx, err))
+		}
 		if we := (*warnedError)(nil); errors.As(err, &we) {
 			we.warnings = append(we.warnings, warnings...)
 		} else if len(warnings) > 0 {

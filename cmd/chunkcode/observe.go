@@ -255,3 +255,10 @@ func (l *eventLog) done(sum *transcode.Summary) {
 	}
 	l.log.LogAttrs(context.Background(), slog.LevelInfo, "done", attrs...)
 }
+
+// failed logs the error that ended a run with code, with the run's trace
+// ID.
+func (l *eventLog) failed(err error, code int) {
+	l.log.LogAttrs(context.Background(), slog.LevelError, "failed",
+		append(l.trace(), slog.String("error", errorMessage(err, code)), slog.Int("exit_code", code))...)
+}

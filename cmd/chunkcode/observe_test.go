@@ -275,6 +275,9 @@ wait:
 
 	lines := strings.Split(strings.TrimSpace(r.stderr.String()), "\n")
 	require.Equal(t, "chunkcode: interrupted", lines[len(lines)-1])
+	require.GreaterOrEqual(t, len(lines), 2)
+	assert.Contains(t, lines[len(lines)-2], `"level":"ERROR","msg":"failed"`)
+	assert.Contains(t, lines[len(lines)-2], `"error":"interrupted","exit_code":130`)
 	var traceID string
 	for _, l := range lines[:len(lines)-1] {
 		var rec map[string]any
