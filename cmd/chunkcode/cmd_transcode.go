@@ -356,7 +356,7 @@ func (o *transcodeOptions) check(prof transcode.Profile) error {
 	if err := o.backendOptions.check(); err != nil {
 		return err
 	}
-	if err := o.observeOptions.check(); err != nil {
+	if err := o.observeOptions.check(o.input, o.output); err != nil {
 		return err
 	}
 	if err := checkOperandNames(o.input, o.output); err != nil {

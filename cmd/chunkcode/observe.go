@@ -41,8 +41,10 @@ func (o *observeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.logFormat, "log-format", "", "log to stderr as text or json records carrying the trace ID and segment, instead of the progress output")
 }
 
-// check reports the usage errors of the flags, naming them.
-func (o *observeOptions) check() error {
+// check reports the usage errors of the flags, naming them: a file that
+// is one of the operands (INPUT, OUTPUT) or the other flag's would be
+// overwritten.
+func (o *observeOptions) check(input, output string) error {
 	switch o.logFormat {
 	case "", observe.LogText, observe.LogJSON:
 	default:
@@ -51,7 +53,9 @@ func (o *observeOptions) check() error {
 	if o.timeline != "" && !strings.EqualFold(filepath.Ext(o.timeline), ".svg") {
 		return usagef("--timeline: %s does not end in .svg; the timeline is an SVG file", o.timeline)
 	}
-	for _, f := range []struct{ flag, path string }{{"--trace", o.trace}, {"--timeline", o.timeline}} {
+	type file struct{ flag, path string }
+	files := []file{{"--trace", o.trace}, {"--timeline", o.timeline}}
+	for i, f := range files {
 		if f.path == "" {
 			continue
 		}
@@ -61,8 +65,26 @@ func (o *observeOptions) check() error {
 		if fi, err := os.Stat(f.path); err == nil && fi.IsDir() {
 			return usagef("%s: %s is a directory", f.flag, f.path)
 		}
+		for _, other := range []file{{"INPUT", input}, {"OUTPUT", output}, files[1-i]} {
+			if other.path != "" && samePath(f.path, other.path) {
+				return usagef("%s: %s is the %s too; give the %s a file of its own", f.flag, f.path, other.flag, strings.TrimPrefix(f.flag, "--"))
+			}
+		}
 	}
 	return nil
+}
+
+// samePath reports whether a and b name the same file: the same path once
+// cleaned and made absolute, or the same existing file under two names.
+func samePath(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 // keep says whether the run's spans are kept in memory: for the files, and

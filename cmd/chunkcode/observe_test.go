@@ -232,6 +232,9 @@ func TestObserveUsage(t *testing.T) {
 		{[]string{"--timeline", filepath.Join(dir, "t.png")}, "chunkcode: --timeline: " + filepath.Join(dir, "t.png") + " does not end in .svg; the timeline is an SVG file"},
 		{[]string{"--trace", filepath.Join(dir, "none", "t.json")}, "chunkcode: --trace: directory " + filepath.Join(dir, "none") + " does not exist"},
 		{[]string{"--trace", dir}, "chunkcode: --trace: " + dir + " is a directory"},
+		{[]string{"--trace", in}, "chunkcode: --trace: " + in + " is the INPUT too; give the trace a file of its own"},
+		{[]string{"--timeline", dir + "/./out.svg", "--trace", filepath.Join(dir, "out.svg")},
+			"chunkcode: --trace: " + filepath.Join(dir, "out.svg") + " is the --timeline too; give the trace a file of its own"},
 	} {
 		t.Run(tc.args[0], func(t *testing.T) {
 			t.Parallel()
