@@ -246,32 +246,8 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error)
 		return err
 	}
 	events := &holdWarnings{next: next}
-	defer func() {
-		// After an interrupt or a failure too: the spans say where it
-		// stopped.
-		var warnings []error
-		ferr := tr.finish(ctx, func(w error) { warnings = append(warnings, w) })
-		if err == nil {
-			for _, w := range warnings {
-				if logs != nil {
-					logs.event(transcode.Event{Kind: transcode.EventWarning, Err: w})
-				} else {
-					fmt.Fprintln(d.stderr, "warning: "+oneLine(w.Error()))
-				}
-			}
-			err = ferr
-			return
-		}
-		if logs != nil {
-			// Besides the line main prints, for whatever reads the records.
-			logs.failed(err, exitCode(ctx, err))
-		}
-		if we := (*warnedError)(nil); errors.As(err, &we) {
-			we.warnings = append(we.warnings, warnings...)
-		} else if len(warnings) > 0 {
-			err = &warnedError{err: err, warnings: warnings}
-		}
-	}()
+	// After an interrupt or a failure too: the spans say where it stopped.
+	defer func() { err = tr.end(ctx, err, d.stderr, logs) }()
 	p := &transcode.Pipeline{Runner: d.runner, Backend: backend, Notify: events.event, Recorder: tr.rec}
 	sum, err := p.Run(ctx, transcode.Request{
 		Input: in, Output: dest.local, Profile: prof, Workers: workers, SegmentDuration: segDur,

@@ -162,6 +162,36 @@ func (t *tracing) finish(ctx context.Context, warn func(error)) error {
 	return errors.Join(errs...)
 }
 
+// end finishes t at the end of a command that returns err, and returns
+// what the command returns then: a run that succeeded prints an export
+// that failed as a warning on stderr, or logs it, and fails if a file
+// could not be written; a run that failed keeps its error, logged as a
+// record too with --log-format, and adds the warning to it.
+func (t *tracing) end(ctx context.Context, err error, stderr io.Writer, logs *eventLog) error {
+	var warnings []error
+	ferr := t.finish(ctx, func(w error) { warnings = append(warnings, w) })
+	if err == nil {
+		for _, w := range warnings {
+			if logs != nil {
+				logs.event(transcode.Event{Kind: transcode.EventWarning, Err: w})
+			} else {
+				fmt.Fprintln(stderr, "warning: "+oneLine(w.Error()))
+			}
+		}
+		return ferr
+	}
+	if logs != nil {
+		// Besides the line main prints, for whatever reads the records.
+		logs.failed(err, exitCode(ctx, err))
+	}
+	if we := (*warnedError)(nil); errors.As(err, &we) {
+		we.warnings = append(we.warnings, warnings...)
+	} else if len(warnings) > 0 {
+		err = &warnedError{err: err, warnings: warnings}
+	}
+	return err
+}
+
 // newLogger returns the --log-format logger on w, or nil without the
 // flag. --quiet logs warnings and errors only; --verbose adds the command
 // lines, at debug level.
