@@ -55,6 +55,11 @@ func TestSAMTemplate(t *testing.T) {
 	assert.Equal(t, "bootstrap", fn.Properties["Handler"])
 	assert.Equal(t, "provided.al2023", fn.Properties["Runtime"])
 	assert.Equal(t, "AWS::S3::Bucket", tpl.Resources["StagingBucket"].Type)
+	// Environment: !If [HasOTelEndpoint, {Variables: …}, !Ref AWS::NoValue]
+	env, _ := fn.Properties["Environment"].([]any)
+	require.Len(t, env, 3)
+	vars, _ := env[1].(map[string]any)["Variables"].(map[string]any)
+	assert.Contains(t, vars, EnvOTelEndpoint, "the function's OTLP endpoint is a parameter, as --otel-endpoint sets it")
 }
 
 func TestZipArch(t *testing.T) {
