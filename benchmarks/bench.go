@@ -26,6 +26,7 @@ import (
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/observe"
 )
 
 // Backend names a bench can run.
@@ -152,9 +153,14 @@ type Run struct {
 	SSIM  float64 `json:"ssim,omitempty"`
 	Usage *Usage  `json:"lambda,omitempty"`
 	Error string  `json:"error,omitempty"`
+	// Utilization and TailSeconds are the summary's of a chunkcode run
+	// (see transcode.Summary).
+	Utilization float64 `json:"utilization,omitempty"`
+	TailSeconds float64 `json:"tail_seconds,omitempty"`
 
 	results   []transcode.Result // per segment, for projections
 	overheads []float64          // per successful Encode call: its time less the encode time
+	spans     []observe.SpanData // a chunkcode run's, for the chart's timeline
 }
 
 // Failed reports whether the run failed.
@@ -577,14 +583,27 @@ func (b *bench) runPipeline(ctx context.Context, in *InputInfo, c benchCase, out
 	}
 	r.Workers = workers
 	meter := &meter{Backend: backend}
-	p := &transcode.Pipeline{Runner: b.cfg.Runner, Backend: meter}
+	// Spans kept for the chart's timeline, and exported when the OTEL_*
+	// environment names a collector.
+	rec, err := observe.New(ctx, observe.Options{Keep: true})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		rec.Shutdown(sctx)
+	}()
+	p := &transcode.Pipeline{Runner: b.cfg.Runner, Backend: meter, Recorder: rec}
 	sum, err := p.Run(ctx, transcode.Request{
 		Input: in.Path, Output: out, Profile: prof, Workers: workers,
 		SegmentDuration: b.cfg.SegmentDuration, Retries: b.cfg.Retries,
 	})
+	r.spans = rec.Spans()
 	if err != nil {
 		return err
 	}
+	r.Utilization, r.TailSeconds = sum.Utilization, sum.TailSeconds
 	remote := transcode.RemoteStats{}
 	if c.backend == Lambda {
 		remote = *sum.Remote

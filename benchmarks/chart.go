@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+
+	"github.com/chunkcode/chunkcode/transcode/observe"
 )
 
 // Chart geometry, in SVG user units.
@@ -54,6 +56,16 @@ type chartTick struct {
 	Label        string
 }
 
+// chartTimeline is the timeline of one chunkcode run, an SVG of its own
+// drawn under the bars.
+type chartTimeline struct {
+	Title  string
+	TitleY float64
+	Y      float64
+	Scale  float64 // of the timeline's SVG, to fit the chart's width
+	SVG    string
+}
+
 type chartData struct {
 	Width, Height int
 	Title         string
@@ -64,6 +76,7 @@ type chartData struct {
 	Left, Right   int    // where bars start and the axis ends
 	BarHeight     int
 	Panels        []chartPanel
+	Timelines     []chartTimeline
 }
 
 // WriteSVG draws a bar chart of the median wall time of every case on
@@ -149,6 +162,18 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		d.Panels = append(d.Panels, p)
 	}
 	d.Legend = r.legend(d.Panels)
+	for _, tl := range r.timelines() {
+		var svg bytes.Buffer
+		if err := tl.timeline.WriteSVG(&svg); err != nil {
+			return fmt.Errorf("draw timeline: %w", err)
+		}
+		scale := math.Min(1, float64(chartWidth)/float64(tl.timeline.Width()))
+		d.Timelines = append(d.Timelines, chartTimeline{
+			Title: fmt.Sprintf("Timeline of %s, %s, run %d", tl.input, tl.name, tl.run), TitleY: y + 16,
+			Y: y + titleHeight, Scale: scale, SVG: svg.String(),
+		})
+		y += titleHeight + float64(tl.timeline.Height())*scale + panelGap
+	}
 	d.Height = int(y) + 10
 	var buf bytes.Buffer
 	if err := chartTemplate.Execute(&buf, d); err != nil {
@@ -156,6 +181,35 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// runTimeline is the timeline of one measured run.
+type runTimeline struct {
+	input, name string
+	run         int
+	timeline    *observe.Timeline
+}
+
+// timelines are, for each input and chunkcode case, the timeline of its
+// last measured run that succeeded with spans: where its time went, lane
+// by worker.
+func (r *Report) timelines() []runTimeline {
+	var out []runTimeline
+	for _, in := range r.Inputs {
+		for _, c := range r.Cases {
+			var last *Run
+			for i := range r.Runs {
+				run := &r.Runs[i]
+				if run.Input == in.Name && run.Case() == c && !run.Failed() && len(run.spans) > 0 {
+					last = run
+				}
+			}
+			if last != nil {
+				out = append(out, runTimeline{input: in.Name, name: c, run: last.Run, timeline: observe.NewTimeline(last.spans)})
+			}
+		}
+	}
+	return out
 }
 
 // legend names what the chart draws, and only that: whiskers when some bar
@@ -291,6 +345,11 @@ var chartTemplate = template.Must(template.New("chart").Funcs(template.FuncMap{
 <text x="{{f .X}}" y="{{f .LabelY}}" text-anchor="middle" font-size="10" fill="#555555">{{.Label}}s</text>
 {{- end}}
 </g>
+{{- end}}
+{{- range .Timelines}}
+<text x="12" y="{{f .TitleY}}" font-weight="bold">{{x .Title}}</text>
+<g class="timeline" transform="translate(0,{{f .Y}}) scale({{.Scale}})">
+{{.SVG}}</g>
 {{- end}}
 </svg>
 `))

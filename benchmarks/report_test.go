@@ -14,6 +14,7 @@ import (
 
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/observe"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -222,4 +223,53 @@ func TestChartLoadWarning(t *testing.T) {
 	var text bytes.Buffer
 	require.NoError(t, rep.WriteMarkdown(&text))
 	assert.Contains(t, text.String(), "Warning: load average 1.20 on 2 cores")
+}
+
+// TestWriteSVGTimeline: the chart draws, under the bars, the timeline of
+// the last measured chunkcode run of each case that has spans, a lane per
+// worker and a bar per attempt.
+func TestWriteSVGTimeline(t *testing.T) {
+	rep := syntheticReport()
+	t0 := time.Unix(1e9, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	rep.Runs[1].spans = []observe.SpanData{
+		{Name: "segment", Kind: observe.KindAttempt, SpanID: "a", Segment: 1, Attempt: 1, Worker: 1, Start: at(1), End: at(20)},
+		{Name: "segment", Kind: observe.KindAttempt, SpanID: "b", Segment: 2, Attempt: 1, Worker: 2, Start: at(1), End: at(18)},
+		{Name: "encode", Kind: observe.KindStage, Stage: "encode", SpanID: "e", Start: at(1), End: at(20)},
+		{Name: "run", Kind: observe.KindRun, SpanID: "r", Start: at(0), End: at(22), Attrs: map[string]any{"chunkcode.workers": int64(2)}},
+	}
+	var b bytes.Buffer
+	require.NoError(t, rep.WriteSVG(&b))
+	var chart struct {
+		Texts     []string `xml:"text"`
+		Timelines []struct {
+			SVG struct {
+				Lanes []struct {
+					Name string `xml:"data-lane,attr"`
+					Bars []struct {
+						Segment string `xml:"data-segment,attr"`
+					} `xml:"rect"`
+				} `xml:"g"`
+			} `xml:"svg"`
+		} `xml:"g"`
+	}
+	require.NoError(t, xml.Unmarshal(b.Bytes(), &chart))
+	assert.Contains(t, chart.Texts, "Timeline of in <1>, local ×2, run 1")
+	var lanes []string
+	bars := 0
+	for _, g := range chart.Timelines {
+		for _, lane := range g.SVG.Lanes {
+			if lane.Name == "" {
+				continue // the axis
+			}
+			lanes = append(lanes, lane.Name)
+			for _, bar := range lane.Bars {
+				if bar.Segment != "" {
+					bars++
+				}
+			}
+		}
+	}
+	assert.Equal(t, []string{"stages", "worker 1", "worker 2"}, lanes)
+	assert.Equal(t, 2, bars)
 }

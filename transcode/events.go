@@ -30,6 +30,9 @@ type Event struct {
 	// encoded and how long it is. A resumed or finished encode reports
 	// Seconds equal to Total.
 	Seconds, Total float64
+	// TraceID is the run's trace ID in hex (see Pipeline.Recorder), "" when
+	// the run is not traced.
+	TraceID string
 }
 
 // Stage names a step of a run. An EventStage event reports each stage as it

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/observe"
 )
 
 // DefaultRetries is how many times a failed segment is tried again.
@@ -51,6 +52,9 @@ type Pipeline struct {
 	Notify func(Event)
 	// CleanupTimeout bounds the backend's cleanup; 0 is CleanupTimeout.
 	CleanupTimeout time.Duration
+	// Recorder records each run's spans: the run, its stages and every
+	// segment attempt (see observe). nil records nothing.
+	Recorder *observe.Recorder
 
 	mu sync.Mutex
 }
@@ -80,15 +84,27 @@ func Threads(concurrent int) int { return max(1, runtime.NumCPU()/max(concurrent
 // stages run in order: probe (or read) the source, plan its segments,
 // convert them on the backend while the audio is encoded, merge, verify and
 // commit the output.
-func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
+//
+// With p.Recorder, the run has a span, each stage a span of its own under it
+// and each segment attempt one under the encode's; the backend's find the
+// Recorder with observe.FromContext.
+func (p *Pipeline) Run(ctx context.Context, req Request) (sum *Summary, err error) {
+	ctx, span := p.Recorder.Run(ctx, observe.RunInfo{Input: req.Input, Output: req.Output})
+	defer func() { span.End(err) }()
 	r, err := p.newRun(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
-	stages := []func(context.Context) error{r.probe, r.planSegments, r.convert, r.merge, r.verify, r.commit}
-	for _, stage := range stages {
-		if err := stage(ctx); err != nil {
+	r.span, r.sum.TraceID = span, span.TraceID()
+	span.SetAttributes(observe.KeyBackend.String(string(r.props.Name)), observe.KeyWorkers.Int(r.req.Workers))
+	// convert traces its parts, which run at once: audio, prepare, encode.
+	stages := []struct {
+		name  Stage // "" for no span
+		stage func(context.Context) error
+	}{{StageProbe, r.probe}, {StagePlan, r.planSegments}, {"", r.convert}, {StageMerge, r.merge}, {StageVerify, r.verify}, {"", r.commit}}
+	for _, st := range stages {
+		if err := r.traced(ctx, st.name, st.stage); err != nil {
 			return nil, err
 		}
 	}

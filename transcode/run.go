@@ -14,6 +14,7 @@ import (
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/observe"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -41,6 +42,10 @@ type run struct {
 	audioName string // the audio file to encode in work, "" for none
 	jobs      []Job
 	audio     encodedAudio // set by convert
+
+	span *observe.Span // the run's; nil when not traced
+	mu   sync.Mutex
+	busy []observe.Busy // the segment attempts, by worker slot
 }
 
 // encodedAudio is the audio file convert wrote, with where its container
@@ -106,7 +111,7 @@ func (r *run) close() {
 // probe probes the source, or has the backend's SourceReader read it, and
 // checks that the output container can hold its streams.
 func (r *run) probe(ctx context.Context) error {
-	r.p.notify(Event{Kind: EventStage, Stage: StageProbe})
+	r.notify(Event{Kind: EventStage, Stage: StageProbe})
 	t := time.Now()
 	var err error
 	if r.remote {
@@ -157,7 +162,7 @@ func (r *run) readSource(ctx context.Context) (*sourceFiles, error) {
 	var s *Source
 	_, err = retry(ctx, r.req.Retries, retryable, func(err error) {
 		r.sum.Retries++
-		r.p.notify(Event{Kind: EventWarning, Err: fmt.Errorf("retrying after: %w", err)})
+		r.notify(Event{Kind: EventWarning, Err: fmt.Errorf("retrying after: %w", err)})
 	}, func() (err error) {
 		s, err = r.props.Source.ReadSource(ctx, r.req.Input, r.req.Profile, dir)
 		return err
@@ -194,9 +199,9 @@ func (r *run) planSegments(context.Context) error {
 	if r.req.Keep || r.req.WorkDir != "" {
 		r.sum.WorkDir = r.work.dir
 	}
-	r.p.notify(Event{Kind: EventPlanned, Summary: r.sum})
+	r.notify(Event{Kind: EventPlanned, Summary: r.sum})
 	if r.req.Resume && r.work.stale != "" {
-		r.p.notify(Event{Kind: EventWarning, Err: fmt.Errorf("resume: encoding all %s again: %s", plural(len(plan.Segments), "segment"), r.work.stale)})
+		r.notify(Event{Kind: EventWarning, Err: fmt.Errorf("resume: encoding all %s again: %s", plural(len(plan.Segments), "segment"), r.work.stale)})
 	}
 	r.jobs = p.Jobs(r.src, r.work.dir)
 	return nil
@@ -228,7 +233,7 @@ func (r *run) convert(ctx context.Context) error {
 		})
 	} else if r.audioName != "" {
 		r.audio.path = r.work.path(r.audioName)
-		g.Go(func() error { return r.encodeAudio(gctx) })
+		g.Go(func() error { return r.traced(gctx, StageAudio, r.encodeAudio) })
 	}
 	g.Go(func() error { return r.encode(gctx, pending) })
 	if err := g.Wait(); err != nil {
@@ -249,8 +254,8 @@ func (r *run) pending() []Job {
 	for _, j := range r.jobs {
 		if r.req.Resume && segmentDone(j) {
 			r.sum.ResumedSegments++
-			r.p.notify(Event{Kind: EventFrames, Frames: j.Frames})
-			r.p.notify(Event{Kind: EventSegment, Segment: r.plan.Segments[j.Index], Resumed: true, Result: Result{Index: j.Index, Frames: j.Frames}})
+			r.notify(Event{Kind: EventFrames, Frames: j.Frames})
+			r.notify(Event{Kind: EventSegment, Segment: r.plan.Segments[j.Index], Resumed: true, Result: Result{Index: j.Index, Frames: j.Frames}})
 			continue
 		}
 		pending = append(pending, j)
@@ -262,13 +267,18 @@ func (r *run) pending() []Job {
 // encode starts the backend's session, such as staging the source for
 // Lambda while the audio is encoded, and encodes pending on it, req.Workers
 // at a time.
-func (r *run) encode(ctx context.Context, pending []Job) error {
+//
+// Each of the workers has a slot (observe.Slots), which its attempts'
+// spans name; the summary's utilization and idle tail are of those slots.
+func (r *run) encode(ctx context.Context, pending []Job) (err error) {
 	if len(pending) == 0 {
 		return nil
 	}
-	r.p.notify(Event{Kind: EventStage, Stage: StagePrepare})
+	r.notify(Event{Kind: EventStage, Stage: StagePrepare})
 	t := time.Now()
-	s, err := r.backend.Start(ctx, r.src, pending)
+	sctx, staging := r.p.Recorder.Stage(ctx, string(StagePrepare))
+	s, err := r.backend.Start(sctx, r.src, pending)
+	staging.End(err)
 	if s != nil {
 		r.session = s
 	}
@@ -276,17 +286,25 @@ func (r *run) encode(ctx context.Context, pending []Job) error {
 		return err
 	}
 	r.sum.Stages.Prepare = time.Since(t).Seconds()
-	r.p.notify(Event{Kind: EventStage, Stage: StageEncode})
+	r.notify(Event{Kind: EventStage, Stage: StageEncode})
+	ctx, span := r.p.Recorder.Stage(ctx, string(StageEncode))
+	defer func() { span.End(err) }()
+	// No more workers than segments: the timeline draws a lane each.
+	workers := min(r.req.Workers, len(pending))
+	r.span.SetAttributes(observe.KeyWorkers.Int(workers))
+	slots := observe.NewSlots(workers)
 	t = time.Now()
 	var mu sync.Mutex
 	pool, pctx := errgroup.WithContext(ctx)
-	pool.SetLimit(r.req.Workers)
+	pool.SetLimit(workers)
 	for _, j := range pending {
 		if pctx.Err() != nil {
 			break
 		}
 		pool.Go(func() error {
-			res, retries, err := r.encodeWithRetries(pctx, j, r.plan.Segments[j.Index])
+			slot := slots.Take()
+			defer slots.Put(slot)
+			res, retries, err := r.encodeWithRetries(pctx, j, r.plan.Segments[j.Index], slot)
 			mu.Lock()
 			defer mu.Unlock()
 			r.sum.Retries += retries
@@ -299,29 +317,43 @@ func (r *run) encode(ctx context.Context, pending []Job) error {
 	}
 	err = pool.Wait()
 	r.sum.Stages.Encode = time.Since(t).Seconds()
+	wall := observe.Interval{Start: t, End: time.Now()}
+	r.sum.Utilization = observe.Utilization(r.busy, workers, wall)
+	r.sum.TailSeconds = observe.TailSeconds(r.busy, workers, wall)
 	return err
 }
 
 // encodeWithRetries encodes one segment into a temporary file and renames it
-// into place once the backend has checked its frame count. It returns how
-// many times it retried.
-func (r *run) encodeWithRetries(ctx context.Context, job Job, seg splitter.Segment) (Result, int, error) {
+// into place once the backend has checked its frame count, on the worker
+// slot. It returns how many times it retried. Each attempt has a span.
+func (r *run) encodeWithRetries(ctx context.Context, job Job, seg splitter.Segment, slot int) (Result, int, error) {
 	final := job.Output
 	job.Output = partName(final)
 	defer os.Remove(job.Output)
 	var res Result
+	attempt := 0
 	retries, err := retry(ctx, r.req.Retries, Retryable, func(err error) {
-		r.p.notify(Event{Kind: EventRetry, Segment: seg, Err: err})
-	}, func() error {
+		r.notify(Event{Kind: EventRetry, Segment: seg, Err: err})
+	}, func() (err error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		attempt++
+		ctx, span := r.p.Recorder.Attempt(ctx, observe.Attempt{
+			Segment: seg.Index + 1, Frames: job.Frames, Backend: string(r.props.Name), Number: attempt, Worker: slot,
+		})
+		start := time.Now()
+		defer func() {
+			span.End(err)
+			r.mu.Lock()
+			r.busy = append(r.busy, observe.Busy{Worker: slot, Interval: observe.Interval{Start: start, End: time.Now()}})
+			r.mu.Unlock()
+		}()
 		done := 0
-		var err error
 		res, err = r.session.Encode(ctx, job, func(n int) {
 			n = min(n, job.Frames)
 			if n > done {
-				r.p.notify(Event{Kind: EventFrames, Frames: n - done})
+				r.notify(Event{Kind: EventFrames, Frames: n - done})
 				done = n
 			}
 		})
@@ -332,14 +364,14 @@ func (r *run) encodeWithRetries(ctx context.Context, job Job, seg splitter.Segme
 		}
 		if err != nil {
 			if done > 0 {
-				r.p.notify(Event{Kind: EventFrames, Frames: -done})
+				r.notify(Event{Kind: EventFrames, Frames: -done})
 			}
 			return err
 		}
 		if done < job.Frames {
-			r.p.notify(Event{Kind: EventFrames, Frames: job.Frames - done})
+			r.notify(Event{Kind: EventFrames, Frames: job.Frames - done})
 		}
-		r.p.notify(Event{Kind: EventSegment, Segment: seg, Result: res})
+		r.notify(Event{Kind: EventSegment, Segment: seg, Result: res})
 		return nil
 	})
 	switch {
@@ -359,7 +391,7 @@ func (r *run) encodeWithRetries(ctx context.Context, job Job, seg splitter.Segme
 // file, and reads where the result starts. With req.Resume, audio an earlier
 // run finished for the same input and settings is reused.
 func (r *run) encodeAudio(ctx context.Context) error {
-	r.p.notify(Event{Kind: EventStage, Stage: StageAudio})
+	r.notify(Event{Kind: EventStage, Stage: StageAudio})
 	t := time.Now()
 	total := audioDuration(r.src)
 	if !r.req.Resume || !r.work.audioDone(r.audioName) {
@@ -367,7 +399,7 @@ func (r *run) encodeAudio(ctx context.Context) error {
 		defer os.Remove(tmp)
 		args := AudioArgs(r.src, r.req.Profile, tmp)
 		err := r.p.Runner.WithHugePages().RunTimed(ctx, args, func(s float64) {
-			r.p.notify(Event{Kind: EventAudio, Seconds: min(s, total), Total: total})
+			r.notify(Event{Kind: EventAudio, Seconds: min(s, total), Total: total})
 		})
 		if err != nil {
 			return fmt.Errorf("encode audio: %w", err)
@@ -387,7 +419,7 @@ func (r *run) encodeAudio(ctx context.Context) error {
 	}
 	r.audio.start = start
 	r.sum.Stages.Audio = time.Since(t).Seconds()
-	r.p.notify(Event{Kind: EventAudio, Seconds: total, Total: total})
+	r.notify(Event{Kind: EventAudio, Seconds: total, Total: total})
 	return nil
 }
 
@@ -410,7 +442,7 @@ func audioDuration(m *media.Media) float64 {
 // merge joins the segments, the audio and the rest of the source into the
 // temporary output.
 func (r *run) merge(ctx context.Context) error {
-	r.p.notify(Event{Kind: EventStage, Stage: StageMerge})
+	r.notify(Event{Kind: EventStage, Stage: StageMerge})
 	t := time.Now()
 	pieces := make([]merger.Piece, len(r.plan.Segments))
 	for i, s := range r.plan.Segments {
@@ -438,7 +470,7 @@ func (r *run) merge(ctx context.Context) error {
 
 // verify checks the temporary output against the source.
 func (r *run) verify(ctx context.Context) error {
-	r.p.notify(Event{Kind: EventStage, Stage: StageVerify})
+	r.notify(Event{Kind: EventStage, Stage: StageVerify})
 	t := time.Now()
 	if err := checkOutput(ctx, r.p.Runner, r.src, r.tmp.path, r.req.Output); err != nil {
 		return err
@@ -459,7 +491,7 @@ func (r *run) commit(context.Context) error {
 	if r.sum.WallSeconds > 0 {
 		r.sum.Speed = r.sum.Duration / r.sum.WallSeconds
 	}
-	r.p.notify(Event{Kind: EventStage, Stage: StageDone})
+	r.notify(Event{Kind: EventStage, Stage: StageDone})
 	return nil
 }
 
@@ -477,11 +509,30 @@ func (r *run) closeSession(ctx context.Context) {
 	}
 }
 
+// traced runs stage under a span named name, or as it is when name is "".
+func (r *run) traced(ctx context.Context, name Stage, stage func(context.Context) error) error {
+	if name == "" {
+		return stage(ctx)
+	}
+	ctx, span := r.p.Recorder.Stage(ctx, string(name))
+	err := stage(ctx)
+	span.End(err)
+	return err
+}
+
+// notify passes e, stamped with the run's trace, to the pipeline's Notify.
+func (r *run) notify(e Event) {
+	if r.sum != nil {
+		e.TraceID = r.sum.TraceID
+	}
+	r.p.notify(e)
+}
+
 // warn reports err, which does not fail the run, as an event and in the
 // summary.
 func (r *run) warn(err error) {
 	r.sum.Warnings = append(r.sum.Warnings, err.Error())
-	r.p.notify(Event{Kind: EventWarning, Err: err})
+	r.notify(Event{Kind: EventWarning, Err: err})
 }
 
 // plural is n and the noun, with an s unless n is 1.

@@ -34,6 +34,15 @@ type Summary struct {
 	WallSeconds     float64     `json:"wall_seconds"`
 	Speed           float64     `json:"speed_x_realtime"`
 	Retries         int         `json:"retries"`
+	// Utilization is the busy worker-seconds of the segment attempts ÷
+	// (workers × the encode's wall time), where workers are the slots the
+	// encode used: no more than the segments. TailSeconds is the idle
+	// tail: from when the first worker went idle for good to the end of
+	// the encode. Both are 0 when nothing was encoded.
+	Utilization float64 `json:"utilization"`
+	TailSeconds float64 `json:"tail_seconds"`
+	// TraceID is the run's trace ID in hex, when it was traced.
+	TraceID string `json:"trace_id,omitempty"`
 	// Warnings are problems that did not fail the run, such as staging
 	// objects a backend could not delete.
 	Warnings    []string `json:"warnings,omitempty"`

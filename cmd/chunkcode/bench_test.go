@@ -57,6 +57,13 @@ func TestBenchSmoke(t *testing.T) {
 	var root struct{ XMLName xml.Name }
 	require.NoError(t, xml.Unmarshal(svg, &root))
 	assert.Equal(t, "svg", root.XMLName.Local)
+	assert.Contains(t, string(svg), `class="timeline"`, "the local pool's run has a timeline")
+	assert.Contains(t, string(svg), `data-lane="worker 1"`)
+	for _, run := range rep.Runs {
+		if run["backend"] == "local" {
+			assert.Positive(t, run["utilization"], "a chunkcode run's utilization")
+		}
+	}
 }
 
 func TestBenchMarkdownAndFailure(t *testing.T) {

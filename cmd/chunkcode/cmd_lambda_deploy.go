@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/lambda"
@@ -23,6 +24,8 @@ type lambdaDeployOptions struct {
 	arch      string
 	region    string
 	bucket    string
+	otel      string
+	otelSet   bool
 }
 
 func (o *lambdaDeployOptions) AddFlags(f *pflag.FlagSet) {
@@ -36,6 +39,7 @@ func (o *lambdaDeployOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.arch, "arch", "", "function architecture: arm64 or x86_64 (amd64); must match the package (default the package's)")
 	f.StringVar(&o.region, "region", "", "AWS region (default from the AWS configuration)")
 	f.StringVar(&o.bucket, "bucket", "", "S3 bucket to upload a package over 50 MB through")
+	f.StringVar(&o.otel, "otel-endpoint", "", "OTLP/HTTP endpoint the function exports its spans to, as OTEL_EXPORTER_OTLP_ENDPOINT; \"\" removes it (default unchanged)")
 }
 
 // newLambdaDeployCommand returns the lambda deploy command. It runs runF
@@ -52,6 +56,7 @@ architecture is the package's bootstrap's.`,
 		Example: `  chunkcode lambda deploy --role arn:aws:iam::123456789012:role/chunkcode --layer arn:aws:lambda:us-east-1:123456789012:layer:ffmpeg:1`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.otelSet = cmd.Flags().Changed("otel-endpoint")
 			if runF != nil {
 				return runF(o)
 			}
@@ -70,6 +75,15 @@ func runLambdaDeploy(cmd *cobra.Command, d *deps, o *lambdaDeployOptions) error 
 		return usagef("--timeout %v is out of range (1s-15m)", o.timeout)
 	case o.ephemeral < 512 || o.ephemeral > 10240:
 		return usagef("--ephemeral-storage %d is out of range (512-10240)", o.ephemeral)
+	}
+	var otel *string
+	if o.otelSet {
+		if o.otel != "" {
+			if u, err := url.Parse(o.otel); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return usagef("--otel-endpoint: %q is not an http or https URL, such as https://collector.example.com:4318", o.otel)
+			}
+		}
+		otel = &o.otel
 	}
 	arch, err := lambda.ParseArch(o.arch)
 	if err != nil {
@@ -92,7 +106,7 @@ func runLambdaDeploy(cmd *cobra.Command, d *deps, o *lambdaDeployOptions) error 
 	}
 	arn, created, err := deploy.Function(cmd.Context(), cfg, deploy.Options{
 		Function: o.function, Zip: o.zip, Role: o.role, MemoryMB: int32(o.memory), Timeout: o.timeout,
-		EphemeralMB: int32(o.ephemeral), Layers: o.layers, Arch: arch, CodeBucket: o.bucket,
+		EphemeralMB: int32(o.ephemeral), Layers: o.layers, Arch: arch, CodeBucket: o.bucket, OTelEndpoint: otel,
 	})
 	if err != nil {
 		return err

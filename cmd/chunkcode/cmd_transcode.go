@@ -140,6 +140,7 @@ type transcodeOptions struct {
 	encodeOptions
 	backendOptions
 	progressOptions
+	observeOptions
 	workers    int
 	threads    int
 	workDir    string
@@ -158,6 +159,7 @@ func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
 	o.backendOptions.AddFlags(f)
 	o.progressOptions.AddFlags(f)
+	o.observeOptions.AddFlags(f)
 	f.IntVarP(&o.workers, "workers", "w", 0, "segments encoded at once (default: one per core locally; on lambda 100, or one per --lambda-endpoint)")
 	f.IntVar(&o.threads, "threads", 0, "ffmpeg threads per segment encode (default: locally, the cores shared by the segments encoded at once; on lambda, the function's cores)")
 	f.StringVar(&o.workDir, "work-dir", "", "keep intermediates in this directory (needed for --resume)")
@@ -199,7 +201,7 @@ once its frame count and audio have been checked against INPUT.`,
 	return cmd
 }
 
-func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
+func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error) {
 	in, out := o.input, o.output
 	prof, segDur, err := o.profile()
 	if err != nil {
@@ -225,6 +227,12 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 	if err != nil {
 		return err
 	}
+	next := prog.event
+	var logs *eventLog
+	if l := o.observeOptions.newLogger(d.stderr, o.progressOptions); l != nil {
+		logs = newEventLog(l, d, o.verbose)
+		next = logs.event
+	}
 	backend, remote, workers, err := o.backendOptions.backend(ctx, d, o.workers)
 	if err != nil {
 		return err
@@ -233,8 +241,14 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 	if err := d.runner.Check(); err != nil {
 		return err
 	}
-	events := &holdWarnings{next: prog.event}
-	p := &transcode.Pipeline{Runner: d.runner, Backend: backend, Notify: events.event}
+	tr, err := o.observeOptions.startTracing(ctx)
+	if err != nil {
+		return err
+	}
+	events := &holdWarnings{next: next}
+	// After an interrupt or a failure too: the spans say where it stopped.
+	defer func() { err = tr.end(ctx, err, d.stderr, logs) }()
+	p := &transcode.Pipeline{Runner: d.runner, Backend: backend, Notify: events.event, Recorder: tr.rec}
 	sum, err := p.Run(ctx, transcode.Request{
 		Input: in, Output: dest.local, Profile: prof, Workers: workers, SegmentDuration: segDur,
 		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
@@ -256,12 +270,15 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 	}
 	events.flush()
 	prog.finish(true)
+	if logs != nil {
+		logs.done(sum)
+	}
 	if o.json {
 		enc := json.NewEncoder(d.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(sum)
 	}
-	if o.quiet {
+	if o.quiet || logs != nil {
 		return nil
 	}
 	fmt.Fprintf(d.stderr, "%s: %s in %s, %.1fs (%.2fx realtime)\n",
@@ -313,6 +330,9 @@ func (o *transcodeOptions) check(prof transcode.Profile) error {
 		return usagef("--threads must not be negative")
 	}
 	if err := o.backendOptions.check(); err != nil {
+		return err
+	}
+	if err := o.observeOptions.check(o.input, o.output); err != nil {
 		return err
 	}
 	if err := checkOperandNames(o.input, o.output); err != nil {

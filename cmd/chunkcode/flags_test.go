@@ -76,6 +76,9 @@ func TestTranscodeFlags(t *testing.T) {
 			o.workers, o.threads, o.workDir, o.resume, o.keep, o.retries = 3, 2, "w", true, true, 0
 			o.json, o.noProgress, o.playlists, o.noClobber = true, true, true, true
 		}},
+		{"observe", []string{"--trace", "t.json", "--timeline", "t.svg", "--log-format", "json"}, false, func(o *transcodeOptions) {
+			o.trace, o.timeline, o.logFormat = "t.json", "t.svg", "json"
+		}},
 		{"arguments that look like flags", []string{"--", "-in.mov", "-out.mp4"}, true, func(o *transcodeOptions) {
 			o.input, o.output = "-in.mov", "-out.mp4"
 		}},

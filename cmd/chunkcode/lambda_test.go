@@ -59,6 +59,9 @@ func TestLambdaBackendUsage(t *testing.T) {
 	assert.Contains(t, r.stderr, "--bucket")
 	r = chunkcode(t, nil, "lambda", "deploy", "--memory", "64")
 	assert.Equal(t, 2, r.code, r.stderr)
+	r = chunkcode(t, nil, "lambda", "deploy", "--otel-endpoint", "collector:4318")
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Equal(t, `chunkcode: --otel-endpoint: "collector:4318" is not an http or https URL, such as https://collector.example.com:4318`, r.stderrLines()[0])
 }
 
 func TestS3PathsUsage(t *testing.T) {

@@ -118,8 +118,14 @@ type running struct {
 // the end.
 func start(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
+	return startEnv(t, append(os.Environ(), env...), args...)
+}
+
+// startEnv is start with env as the whole environment.
+func startEnv(t *testing.T, env []string, args ...string) *running {
+	t.Helper()
 	r := &running{cmd: exec.Command(binary, args...), lines: make(chan string, 100), done: make(chan struct{})}
-	r.cmd.Env = append(os.Environ(), env...)
+	r.cmd.Env = env
 	r.cmd.Stdout = &r.stdout
 	pipe, err := r.cmd.StderrPipe()
 	if err != nil {

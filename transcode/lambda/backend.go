@@ -2,7 +2,6 @@ package lambda
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -102,6 +101,8 @@ type Backend struct {
 	regional *endpoint
 	store    *store
 
+	region string // of the functions, for their invocations' spans
+
 	mu      sync.Mutex
 	stats   Stats
 	memory  int
@@ -175,6 +176,7 @@ func New(cfg aws.Config, opts Options) (*Backend, error) {
 		stats:  Stats{Invocations: map[string]int{}},
 		memory: opts.MemoryMB,
 		arch:   opts.Arch,
+		region: cfg.Region,
 	}
 	newClient := func(url string) *lambdasvc.Client {
 		return lambdasvc.NewFromConfig(cfg, func(o *lambdasvc.Options) {
@@ -266,11 +268,6 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 			return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(progressKey), err)
 		}
 	}
-	payload, err := json.Marshal(req)
-	if err != nil {
-		return transcode.Result{}, err
-	}
-
 	t := time.Now()
 	var stop func()
 	if progress != nil {
@@ -281,7 +278,7 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 		s.firstInvoke = time.Now()
 	}
 	s.mu.Unlock()
-	resp, rep, err := b.invoke(ctx, payload)
+	resp, rep, err := b.invoke(ctx, req)
 	if stop != nil {
 		stop()
 	}

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/observe"
 )
 
 // Throttling backoff: the first wait and the cap; waits have full jitter.
@@ -63,9 +65,22 @@ func (b *Backend) pollProgress(ctx context.Context, key string, progress ffmpeg.
 	})
 }
 
-// invoke runs one invocation, on a free endpoint of Options.Endpoints or
-// on the regional endpoint at once, backing off while Lambda throttles.
-func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report, error) {
+// invoke runs one invocation of req, on a free endpoint of
+// Options.Endpoints or on the regional endpoint at once, backing off while
+// Lambda throttles. When the run is traced (observe.FromContext), the
+// invocation has a span, whose trace context req carries to the function,
+// with the request ID and what the REPORT line says.
+func (b *Backend) invoke(ctx context.Context, req Request) (resp Response, rep report, err error) {
+	ctx, span := observe.FromContext(ctx).Invocation(ctx, observe.Invocation{Function: b.opts.Function, Region: b.region})
+	defer func() {
+		span.SetReport(observe.Report{RequestID: rep.requestID, Billed: rep.billed, MemoryMB: rep.memoryMB, Init: rep.init})
+		span.End(err)
+	}()
+	req.TraceContext = observe.Inject(ctx)
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return Response{}, report{}, err
+	}
 	ep := b.regional
 	if b.lambdas != nil {
 		select {
@@ -81,7 +96,6 @@ func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report,
 	}
 
 	var out *lambdasvc.InvokeOutput
-	var err error
 	for attempt := 0; ; attempt++ {
 		b.mu.Lock()
 		b.stats.Invocations[ep.url]++
@@ -110,6 +124,9 @@ func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report,
 			return Response{}, report{}, ctx.Err()
 		}
 		var re *awshttp.ResponseError
+		if errors.As(err, &re) {
+			rep.requestID = re.ServiceRequestID()
+		}
 		if errors.As(err, &re) && ep.url != "" {
 			switch re.HTTPStatusCode() {
 			case http.StatusBadGateway:
@@ -119,15 +136,28 @@ func (b *Backend) invoke(ctx context.Context, payload []byte) (Response, report,
 				err = fmt.Errorf("%w (the emulator serves only the function %q)", err, EmulatorFunction)
 			}
 		}
-		return Response{}, report{}, fmt.Errorf("invoke %s: %w", where, err)
+		return Response{}, rep, fmt.Errorf("invoke %s: %w", where, err)
 	}
-	rep := parseLogTail(aws.ToString(out.LogResult))
+	rep = parseLogTail(aws.ToString(out.LogResult))
+	// Lambda's header; the emulator sets none, and the function's answer
+	// says it then.
+	rep.requestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 	if fe := functionError(out); fe != nil {
+		if rep.requestID != "" {
+			fe.Invocation.RequestID = rep.requestID
+		}
+		rep.requestID = fe.Invocation.RequestID
+		if ep.url == "" {
+			// On AWS, where CloudWatch Logs has them.
+			fe.Invocation.LogGroup = LogGroup(b.opts.Function)
+		}
 		return Response{}, rep, fmt.Errorf("invoke %s: %w", where, fe)
 	}
-	var resp Response
 	if err := json.Unmarshal(out.Payload, &resp); err != nil {
 		return Response{}, rep, fmt.Errorf("invoke %s: decode response %.200q: %w", where, out.Payload, err)
+	}
+	if rep.requestID == "" {
+		rep.requestID = resp.RequestID
 	}
 	return resp, rep, nil
 }

@@ -16,14 +16,19 @@ const (
 )
 
 // report is what the REPORT line at the end of an invocation's log says.
+// With the invocation's request ID, it is what chunkcode knows of an
+// invocation once it has answered.
 type report struct {
-	billed   time.Duration // 0 when absent
-	memoryMB int
+	billed    time.Duration // 0 when absent
+	memoryMB  int
+	init      time.Duration // the Init Duration of a cold start; 0 when warm or absent
+	requestID string
 }
 
 var (
 	billedRE = regexp.MustCompile(`Billed Duration: (\d+) ms`)
 	memoryRE = regexp.MustCompile(`Memory Size: (\d+) MB`)
+	initRE   = regexp.MustCompile(`Init Duration: (\d+(?:\.\d+)?) ms`)
 )
 
 // parseLogTail reads the REPORT line from the base64 log tail that Invoke
@@ -40,6 +45,10 @@ func parseLogTail(b64 string) report {
 	}
 	if m := memoryRE.FindSubmatch(raw); m != nil {
 		r.memoryMB, _ = strconv.Atoi(string(m[1]))
+	}
+	if m := initRE.FindSubmatch(raw); m != nil {
+		ms, _ := strconv.ParseFloat(string(m[1]), 64)
+		r.init = time.Duration(ms * float64(time.Millisecond))
 	}
 	return r
 }

@@ -170,7 +170,7 @@ func TestEmulators(t *testing.T) {
 			_, _, err := run(t, b, req)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, lambda.ErrFunction)
-			assert.Regexp(t, `segment \d+ \(frames \d+-\d+\) failed after 2 attempts: .*function error \(InjectedFault\): injected error`, err.Error())
+			assert.Regexp(t, `segment \d+ \(frames \d+-\d+\) failed after 2 attempts: .*function error \(InjectedFault\) \(request ID [0-9a-f-]+\): injected error`, err.Error())
 			assert.NoFileExists(t, out)
 			entries, _ := os.ReadDir(filepath.Dir(out))
 			assert.Empty(t, entries, "nothing is left beside the output")

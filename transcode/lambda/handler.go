@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,8 +19,11 @@ import (
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/observe"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // Environment variables the handler reads.
@@ -71,6 +75,15 @@ type Handler struct {
 	// Client uploads results; nil is http.DefaultClient. Whichever it
 	// is, the handler follows no redirect: a 3xx answer is an error.
 	Client *http.Client
+	// Recorder records the function's spans: one per invocation, a child
+	// of the client's invocation span when the request carries its trace
+	// context, with the ffmpeg run and the upload under it. Serve makes it
+	// from the OTEL_* environment, as the client does; nil records
+	// nothing.
+	Recorder *observe.Recorder
+	// Log receives a JSON record per invocation started and ended, with
+	// the trace ID and the segment (observe.NewLogger); nil logs nothing.
+	Log *slog.Logger
 	// fault is EnvTestFault's value in a build with faults, else "".
 	fault string
 
@@ -99,11 +112,33 @@ func NewHandler() *Handler {
 	}
 }
 
+// flushTimeout bounds the export of an invocation's spans before it
+// returns, after which Lambda may freeze the process.
+const flushTimeout = 2 * time.Second
+
 // Serve runs h as the Lambda function handler until the runtime stops it.
-// It does not return.
+// It does not return. Unless h has them, it gives h a Recorder from the
+// OTEL_* environment (none when it names no collector) and a JSON Log on
+// stderr, which Lambda sends to CloudWatch Logs.
 func Serve(ctx context.Context, h *Handler) {
+	if h.Log == nil {
+		h.Log, _ = observe.NewLogger(os.Stderr, observe.LogJSON, slog.LevelInfo)
+	}
+	if h.Recorder == nil {
+		rec, err := observe.New(ctx, observe.Options{Service: FunctionService})
+		if err != nil {
+			h.Log.Error("tracing off", "error", err.Error())
+		}
+		h.Recorder = rec
+	}
+	var warm atomic.Bool
 	awslambda.StartWithOptions(func(ctx context.Context, req Request) (Response, error) {
-		resp, err := h.Handle(ctx, req)
+		f := observe.FunctionFromEnv()
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			f.RequestID, f.ARN = lc.AwsRequestID, lc.InvokedFunctionArn
+		}
+		f.ColdStart = !warm.Swap(true)
+		resp, err := h.invocation(ctx, req, f)
 		if err != nil {
 			// A typed error payload: errorType is the kind.
 			var fe *FunctionError
@@ -111,10 +146,70 @@ func Serve(ctx context.Context, h *Handler) {
 				fe = &FunctionError{Kind: KindInternal, Message: err.Error()}
 			}
 			typ, msg := fe.payload()
+			msg = withIdentity(msg, f.RequestID, lambdacontext.LogStreamName)
 			return resp, messages.InvokeResponse_Error{Type: typ, Message: msg}
 		}
 		return resp, nil
 	}, awslambda.WithContext(ctx))
+}
+
+// FunctionService is the service.name of the function's spans, unless
+// OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES names another.
+const FunctionService = "chunkcode-function"
+
+// invocation handles req, invoked as f says, in a span of its own with a
+// log record as it starts and ends, and exports its spans before
+// returning.
+func (h *Handler) invocation(ctx context.Context, req Request, f observe.Function) (Response, error) {
+	// The client's trace, for the log records even when this function
+	// does not export spans.
+	ctx = observe.Extract(ctx, req.TraceContext)
+	ctx, span := h.Recorder.Function(ctx, req.TraceContext, f)
+	attrs := []any{slog.String("request_id", f.RequestID), slog.Bool("cold_start", f.ColdStart)}
+	if req.Source == nil {
+		ctx = observe.WithSegment(ctx, req.Job.Index+1)
+		attrs = append(attrs, slog.Int("frames", req.Job.Frames))
+		h.logger().InfoContext(ctx, "segment job", attrs...)
+	} else {
+		h.logger().InfoContext(ctx, "source job", attrs...)
+	}
+	t := time.Now()
+	resp, err := h.Handle(ctx, req)
+	resp.RequestID = f.RequestID
+	span.End(err)
+	attrs = append(attrs[:1], slog.Float64("seconds", time.Since(t).Seconds()))
+	if err != nil {
+		var fe *FunctionError
+		kind := KindInternal
+		if errors.As(err, &fe) {
+			kind = fe.Kind
+		}
+		h.logger().ErrorContext(ctx, "failed", append(attrs, slog.String("kind", string(kind)), slog.String("error", err.Error()))...)
+	} else {
+		h.logger().InfoContext(ctx, "done", attrs...)
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if ferr := h.Recorder.Flush(fctx); ferr != nil {
+		h.logger().WarnContext(ctx, "export spans", slog.String("error", ferr.Error()))
+	}
+	return resp, err
+}
+
+// traced runs f in a span named name, a child of ctx's, with attrs.
+func (h *Handler) traced(ctx context.Context, name string, f func(context.Context) error, attrs ...attribute.KeyValue) error {
+	ctx, span := h.Recorder.Child(ctx, name, attrs...)
+	err := f(ctx)
+	span.End(err)
+	return err
+}
+
+// logger is h.Log, or a logger that discards.
+func (h *Handler) logger() *slog.Logger {
+	if h.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Log
 }
 
 // Handle validates req, encodes the segment, checks its frame count and
@@ -162,13 +257,28 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
 	}
 	opts = append(opts, "-max_pixels", strconv.FormatInt(maxPixels(job.Frames), 10))
-	res, err := transcode.EncodeSegment(ctx, h.Runner, job, progress, opts...)
+	// ffmpeg reads its range of the source over HTTP itself, seeking:
+	// the download is in this span.
+	var res transcode.Result
+	err = h.traced(ctx, "ffmpeg", func(ctx context.Context) (err error) {
+		res, err = transcode.EncodeSegment(ctx, h.Runner, job, progress, opts...)
+		if err != nil {
+			return encodeError(ctx, err).redact(job.Source)
+		}
+		return nil
+	}, observe.KeyFrames.Int(job.Frames))
 	if err != nil {
-		return Response{}, encodeError(ctx, err).redact(job.Source)
+		return Response{}, err
 	}
 	t := time.Now()
-	if err := h.upload(ctx, "segment", req.ResultURL, job.Output, res.Bytes); err != nil {
-		return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
+	err = h.traced(ctx, "upload", func(ctx context.Context) error {
+		if err := h.upload(ctx, "segment", req.ResultURL, job.Output, res.Bytes); err != nil {
+			return &FunctionError{Kind: KindUpload, Message: err.Error()}
+		}
+		return nil
+	}, attribute.Int64("chunkcode.bytes", res.Bytes))
+	if err != nil {
+		return Response{}, err
 	}
 	return Response{
 		Version: ProtocolVersion, Index: res.Index, Frames: res.Frames, Bytes: res.Bytes,

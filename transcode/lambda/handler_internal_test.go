@@ -3,6 +3,8 @@ package lambda
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/observe"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -55,5 +59,34 @@ func TestReplacer(t *testing.T) {
 		}
 		require.NoError(t, r.Flush())
 		assert.Equal(t, want, out.String(), "writes of %d bytes", size)
+	}
+}
+
+// TestInvocationLog: a function that exports no spans still logs each
+// invocation with the client's trace ID, from the request's trace context,
+// and the segment, as JSON records.
+func TestInvocationLog(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := observe.NewLogger(&buf, observe.LogJSON, slog.LevelInfo)
+	require.NoError(t, err)
+	h := &Handler{Log: log, TempDir: t.TempDir()} // no Recorder
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req := Request{Version: ProtocolVersion, Job: transcode.Job{Index: 2}, // refused: no source
+		TraceContext: map[string]string{"traceparent": "00-" + traceID + "-00f067aa0ba902b7-01"}}
+	_, err = h.invocation(context.Background(), req, observe.Function{RequestID: "req-1", ColdStart: true})
+	var fe *FunctionError
+	require.ErrorAs(t, err, &fe)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 2, "a record as it starts and as it ends")
+	for i, l := range lines {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &rec))
+		assert.Equal(t, traceID, rec[observe.LogTraceID], l)
+		assert.Equal(t, float64(3), rec[observe.LogSegment], l)
+		assert.Equal(t, "req-1", rec["request_id"], l)
+		if i == 1 {
+			assert.Equal(t, "ERROR", rec["level"])
+			assert.Equal(t, string(KindInvalid), rec["kind"])
+		}
 	}
 }

@@ -61,6 +61,9 @@ func TestLogTailAndCost(t *testing.T) {
 	r := parseLogTail(base64.StdEncoding.EncodeToString([]byte(tail)))
 	assert.Equal(t, 1235*time.Millisecond, r.billed)
 	assert.Equal(t, 10240, r.memoryMB)
+	assert.Zero(t, r.init, "a warm start has no Init Duration")
+	cold := "REPORT RequestId: x\tDuration: 1234.56 ms\tBilled Duration: 1235 ms\tMemory Size: 10240 MB\tMax Memory Used: 300 MB\tInit Duration: 85.25 ms\t\n"
+	assert.Equal(t, 85250*time.Microsecond, parseLogTail(base64.StdEncoding.EncodeToString([]byte(cold))).init)
 	assert.Equal(t, report{}, parseLogTail(""))
 	assert.Equal(t, report{}, parseLogTail("not base64!"))
 
@@ -101,7 +104,7 @@ func TestThrottling(t *testing.T) {
 	b, err := New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")},
 		Options{Bucket: "b", Endpoints: []string{srv.URL}})
 	require.NoError(t, err)
-	resp, _, err := b.invoke(context.Background(), []byte(`{}`))
+	resp, _, err := b.invoke(context.Background(), Request{})
 	require.NoError(t, err)
 	assert.Equal(t, Response{Index: 3, Frames: 25}, resp)
 	assert.Equal(t, 2, b.Stats().Throttles)

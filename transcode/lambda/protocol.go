@@ -18,6 +18,11 @@ import (
 // A function refuses a request of a later version with KindInvalid; a
 // request without one (0) is from a chunkcode that predates versions and
 // speaks version 1.
+//
+// A field that a side may ignore, with omitempty, is added without a new
+// version: Go's JSON decoding skips fields it does not know, so an older
+// function ignores it and a newer one reads its zero value from an older
+// client. Request.TraceContext and Response.RequestID are such fields.
 const ProtocolVersion = 1
 
 // Request is the payload of one invocation: one segment to encode, or with
@@ -39,6 +44,10 @@ type Request struct {
 	// Source, when set, makes the request a source job instead of a
 	// segment: Job, ResultURL and ProgressURL are ignored.
 	Source *SourceJob
+	// TraceContext is the W3C trace context (traceparent, tracestate) of
+	// the client's invocation span (observe.Inject), whose children the
+	// function's spans are; nil when the run is not traced.
+	TraceContext map[string]string
 }
 
 // SourceJob asks the function to read a whole source once for the pipeline,
@@ -67,6 +76,8 @@ type wireRequest struct {
 	ResultURL   string         `json:"result_url"`
 	ProgressURL string         `json:"progress_url,omitempty"`
 	Source      *wireSourceJob `json:"source,omitempty"`
+	// TraceContext is optional: older functions ignore it.
+	TraceContext map[string]string `json:"trace_context,omitempty"`
 }
 
 // wireJob is a transcode.Job on the wire, without its Output.
@@ -107,7 +118,7 @@ type wireSourceJob struct {
 
 // MarshalJSON writes r in its wire form.
 func (r Request) MarshalJSON() ([]byte, error) {
-	w := wireRequest{Version: r.Version, Job: toWireJob(r.Job), ResultURL: r.ResultURL, ProgressURL: r.ProgressURL}
+	w := wireRequest{Version: r.Version, Job: toWireJob(r.Job), ResultURL: r.ResultURL, ProgressURL: r.ProgressURL, TraceContext: r.TraceContext}
 	if s := r.Source; s != nil {
 		w.Source = &wireSourceJob{URL: s.URL, Profile: toWireProfile(s.Profile), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
 	}
@@ -120,7 +131,7 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*r = Request{Version: w.Version, Job: w.Job.job(), ResultURL: w.ResultURL, ProgressURL: w.ProgressURL}
+	*r = Request{Version: w.Version, Job: w.Job.job(), ResultURL: w.ResultURL, ProgressURL: w.ProgressURL, TraceContext: w.TraceContext}
 	if s := w.Source; s != nil {
 		r.Source = &SourceJob{URL: s.URL, Profile: s.Profile.profile(), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
 	}
@@ -180,6 +191,10 @@ type Response struct {
 	FFmpeg string `json:"ffmpeg"`
 	// Source answers a source job.
 	Source *SourceResult `json:"source,omitempty"`
+	// RequestID is the invocation's, as the function saw it; "" from a
+	// function that predates it. Lambda gives it in a header too, which
+	// the emulator does not.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // Kind classifies a function error. It is the errorType of the error
@@ -228,6 +243,9 @@ var ErrFunction = errors.New("function error")
 type FunctionError struct {
 	Kind    Kind
 	Message string
+	// Invocation says where the failed invocation's logs are, when the
+	// client knows.
+	Invocation Invocation
 	// Media, for KindMedia, names the cause (see MediaCauses); "" from a
 	// function that predates it, or for a cause without a name. Detail is
 	// what ffprobe said. On the wire, Detail is the message of a
@@ -287,6 +305,13 @@ func (e *FunctionError) payload() (errorType, message string) {
 // decodeFunctionError is the *FunctionError of an error payload, the
 // inverse of payload.
 func decodeFunctionError(errorType, message string) *FunctionError {
+	message, inv := cutIdentity(message)
+	fe := decodeError(errorType, message)
+	fe.Invocation = inv
+	return fe
+}
+
+func decodeError(errorType, message string) *FunctionError {
 	if name, ok := strings.CutPrefix(errorType, string(KindMedia)+"."); ok {
 		if cause, ok := MediaCauses[name]; ok {
 			return &FunctionError{Kind: KindMedia, Media: name, Detail: message, Message: mediaMessage(cause, message)}
@@ -308,10 +333,77 @@ func (k Kind) Permanent() bool {
 
 func (e *FunctionError) Error() string {
 	msg := strings.TrimSpace(e.Message)
-	if msg == "" {
-		return fmt.Sprintf("function error (%s)", e.Kind)
+	where := e.Invocation.String()
+	if where != "" {
+		where = " (" + where + ")"
 	}
-	return fmt.Sprintf("function error (%s): %s", e.Kind, msg)
+	if msg == "" {
+		return fmt.Sprintf("function error (%s)%s", e.Kind, where)
+	}
+	return fmt.Sprintf("function error (%s)%s: %s", e.Kind, where, msg)
+}
+
+// Invocation identifies one invocation and its logs in CloudWatch Logs.
+type Invocation struct {
+	RequestID string
+	LogGroup  string // /aws/lambda/FUNCTION
+	LogStream string // "" when not known
+}
+
+// String is "request ID; logs: GROUP, stream STREAM", with what is known,
+// or "" when nothing is.
+func (inv Invocation) String() string {
+	var parts []string
+	if inv.RequestID != "" {
+		parts = append(parts, "request ID "+inv.RequestID)
+	}
+	if inv.LogGroup != "" {
+		logs := "logs: " + inv.LogGroup
+		if inv.LogStream != "" {
+			logs += ", stream " + inv.LogStream
+		}
+		parts = append(parts, logs)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// LogGroup is the CloudWatch Logs group of the function named function, a
+// name or an ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]).
+func LogGroup(function string) string {
+	if rest, ok := strings.CutPrefix(function, "arn:"); ok {
+		f := strings.Split(rest, ":")
+		// aws lambda REGION ACCOUNT function NAME [QUALIFIER]
+		if len(f) >= 6 && f[4] == "function" {
+			function = f[5]
+		}
+	} else if name, _, ok := strings.Cut(function, ":"); ok {
+		function = name // NAME:QUALIFIER
+	}
+	return "/aws/lambda/" + function
+}
+
+// identityLine starts the last line of an error payload's message from a
+// function of this version: the invocation's request ID and log stream,
+// which decodeFunctionError takes off into FunctionError.Invocation. An
+// older client shows it as part of the message.
+const identityLine = "\n[invocation "
+
+// withIdentity returns message with the identity line of an invocation.
+func withIdentity(message, requestID, logStream string) string {
+	if requestID == "" && logStream == "" {
+		return message
+	}
+	return message + identityLine + requestID + " " + logStream + "]"
+}
+
+// cutIdentity takes the identity line off message.
+func cutIdentity(message string) (string, Invocation) {
+	i := strings.LastIndex(message, identityLine)
+	if i < 0 || !strings.HasSuffix(message, "]") {
+		return message, Invocation{}
+	}
+	id, stream, _ := strings.Cut(message[i+len(identityLine):len(message)-1], " ")
+	return message[:i], Invocation{RequestID: id, LogStream: stream}
 }
 
 // Unwrap returns ErrFunction, and transcode.ErrPermanent for a permanent

@@ -24,6 +24,7 @@ func TestRequestWire(t *testing.T) {
 				Threads: 4, AudioCodec: media.AudioCopy, AudioBitrate: "128k"},
 		},
 		ResultURL: "https://b.s3.amazonaws.com/seg", ProgressURL: "https://b.s3.amazonaws.com/progress",
+		TraceContext: map[string]string{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
 	}
 	b, err := json.Marshal(req)
 	require.NoError(t, err)
@@ -31,7 +32,8 @@ func TestRequestWire(t *testing.T) {
 		"preroll_us":500000,"start_pts":90000,"frames":25,"stream_index":1,"time_scale":90000,"frame_rate":"30000/1001",
 		"rotation":90,"rotate_pixels":true,"profile":{"codec":"`+string(media.H264)+`","crf":23,"preset":"fast","height":720,
 		"threads":4,"audio_codec":"`+string(media.AudioCopy)+`","audio_bitrate":"128k"}},
-		"result_url":"https://b.s3.amazonaws.com/seg","progress_url":"https://b.s3.amazonaws.com/progress"}`, string(b))
+		"result_url":"https://b.s3.amazonaws.com/seg","progress_url":"https://b.s3.amazonaws.com/progress",
+		"trace_context":{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}`, string(b))
 	var got Request
 	require.NoError(t, json.Unmarshal(b, &got))
 	assert.Equal(t, req, got)
@@ -73,5 +75,50 @@ func fill(t *testing.T, v reflect.Value) {
 		v.SetBool(true)
 	default:
 		t.Fatalf("fill: no value for a %s", v.Type())
+	}
+}
+
+// TestOptionalFields: a request without a trace context, as an older
+// client sends it, decodes with none, and one with it decodes in a function
+// that does not know the field, as an older function would.
+func TestOptionalFields(t *testing.T) {
+	var got Request
+	require.NoError(t, json.Unmarshal([]byte(`{"version":1,"job":{"index":1,"frames":3},"result_url":"u"}`), &got))
+	assert.Nil(t, got.TraceContext)
+	b, err := json.Marshal(Request{Version: ProtocolVersion, TraceContext: map[string]string{"traceparent": "x"}})
+	require.NoError(t, err)
+	var old struct {
+		Version int `json:"version"`
+	}
+	require.NoError(t, json.Unmarshal(b, &old))
+	assert.Equal(t, ProtocolVersion, old.Version)
+	var resp Response
+	require.NoError(t, json.Unmarshal([]byte(`{"version":1,"index":2,"frames":3}`), &resp))
+	assert.Empty(t, resp.RequestID, "from a function that predates it")
+}
+
+// TestInvocationIdentity: the request ID and log stream a function adds to
+// its error payload's message come off it, into the error, and the error
+// names them with the log group on AWS.
+func TestInvocationIdentity(t *testing.T) {
+	msg := withIdentity("ffmpeg exited with status 1: tail", "8f5c-1", "2026/12/02/[$LATEST]abc")
+	fe := decodeFunctionError(string(KindEncode), msg)
+	assert.Equal(t, "ffmpeg exited with status 1: tail", fe.Message)
+	assert.Equal(t, Invocation{RequestID: "8f5c-1", LogStream: "2026/12/02/[$LATEST]abc"}, fe.Invocation)
+	fe.Invocation.LogGroup = LogGroup("chunkcode")
+	assert.Equal(t, "function error (EncodeFailed) (request ID 8f5c-1; logs: /aws/lambda/chunkcode, stream 2026/12/02/[$LATEST]abc): ffmpeg exited with status 1: tail", fe.Error())
+
+	media := decodeFunctionError(string(KindMedia)+".truncated", withIdentity("partial file", "r", ""))
+	assert.Equal(t, "partial file", media.Detail)
+	assert.Equal(t, "r", media.Invocation.RequestID)
+	assert.Equal(t, "no identity", decodeFunctionError(string(KindEncode), "no identity").Message)
+
+	for fn, want := range map[string]string{
+		"chunkcode":      "/aws/lambda/chunkcode",
+		"chunkcode:live": "/aws/lambda/chunkcode",
+		"arn:aws:lambda:us-east-1:123456789012:function:chunkcode":      "/aws/lambda/chunkcode",
+		"arn:aws:lambda:us-east-1:123456789012:function:chunkcode:live": "/aws/lambda/chunkcode",
+	} {
+		assert.Equal(t, want, LogGroup(fn), fn)
 	}
 }

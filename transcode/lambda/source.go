@@ -3,7 +3,6 @@ package lambda
 import (
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -60,15 +59,12 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 			return nil, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
 		}
 	}
-	payload, err := json.Marshal(Request{Version: ProtocolVersion, Source: &SourceJob{
+	req := Request{Version: ProtocolVersion, Source: &SourceJob{
 		URL: srcURL, Profile: prof, ProbeURL: urls["probe"], AudioURL: urls["audio"], ExtrasURL: urls["extras"],
-	}})
-	if err != nil {
-		return nil, err
-	}
+	}}
 
 	t := time.Now()
-	resp, rep, err := b.invoke(ctx, payload)
+	resp, rep, err := b.invoke(ctx, req)
 	invokeTime := time.Since(t)
 	if err != nil {
 		var fe *FunctionError

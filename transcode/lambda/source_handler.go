@@ -14,6 +14,7 @@ import (
 	"github.com/chunkcode/chunkcode/merger"
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/media"
+	"go.opentelemetry.io/otel/attribute"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -42,7 +43,11 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
 	}
 	probe := filepath.Join(dir, "probe.json.gz")
-	src, err := h.probe(ctx, job.URL, probe, opts)
+	var src *media.Media
+	err = h.traced(ctx, "ffprobe", func(ctx context.Context) (err error) {
+		src, err = h.probe(ctx, job.URL, probe, opts)
+		return err
+	})
 	if err != nil {
 		var me *media.Error
 		if errors.As(err, &me) {
@@ -60,17 +65,21 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 	g, gctx := errgroup.WithContext(ctx)
 	if audio != "" {
 		g.Go(func() error {
-			if err := h.Runner.WithHugePages().Run(gctx, transcode.AudioArgs(src, job.Profile, audio, opts...), nil); err != nil {
-				return fmt.Errorf("encode audio: %w", err)
-			}
-			return nil
+			return h.traced(gctx, "audio", func(ctx context.Context) error {
+				if err := h.Runner.WithHugePages().Run(ctx, transcode.AudioArgs(src, job.Profile, audio, opts...), nil); err != nil {
+					return fmt.Errorf("encode audio: %w", err)
+				}
+				return nil
+			})
 		})
 	}
 	g.Go(func() error {
-		if err := h.Runner.Run(gctx, merger.ExtrasArgs(src, copyAudio, extras, opts...), nil); err != nil {
-			return fmt.Errorf("copy extras: %w", err)
-		}
-		return nil
+		return h.traced(gctx, "extras", func(ctx context.Context) error {
+			if err := h.Runner.Run(ctx, merger.ExtrasArgs(src, copyAudio, extras, opts...), nil); err != nil {
+				return fmt.Errorf("copy extras: %w", err)
+			}
+			return nil
+		})
 	})
 	if err := g.Wait(); err != nil {
 		return Response{}, encodeError(ctx, err).redact(job.URL)
@@ -95,7 +104,10 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 		if err != nil {
 			return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
 		}
-		if err := h.upload(ctx, u.what, u.url, u.path, fi.Size()); err != nil {
+		err = h.traced(ctx, "upload", func(ctx context.Context) error {
+			return h.upload(ctx, u.what, u.url, u.path, fi.Size())
+		}, attribute.String("chunkcode.file", u.what), attribute.Int64("chunkcode.bytes", fi.Size()))
+		if err != nil {
 			return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
 		}
 		*u.bytes = fi.Size()

@@ -104,6 +104,10 @@ type Timeline struct {
 	Busy    []Busy
 }
 
+// minSideLane is how long an audio or staging stage must take for the
+// timeline to draw it a lane.
+const minSideLane = time.Millisecond
+
 // NewTimeline lays out spans, as Recorder.Spans returns them. The number of
 // workers is the run span's chunkcode.workers, or the highest slot used.
 func NewTimeline(spans []SpanData) *Timeline {
@@ -142,7 +146,11 @@ func NewTimeline(spans []SpanData) *Timeline {
 	t.Lanes = []string{"stages"}
 	side := map[string]int{}
 	for _, st := range []string{StageAudio, StagePrepare} {
-		if slices.ContainsFunc(spans, func(s SpanData) bool { return s.Kind == KindStage && s.Stage == st }) {
+		// A backend with nothing to stage (the local one) has a prepare
+		// span all the same, of microseconds: no lane for that.
+		if slices.ContainsFunc(spans, func(s SpanData) bool {
+			return s.Kind == KindStage && s.Stage == st && s.Duration() >= minSideLane
+		}) {
 			side[st] = len(t.Lanes)
 			t.Lanes = append(t.Lanes, map[string]string{StageAudio: "audio", StagePrepare: "staging"}[st])
 		}
@@ -162,10 +170,12 @@ func NewTimeline(spans []SpanData) *Timeline {
 			b.Segment, b.Attempt, b.Worker = s.Segment, s.Attempt, s.Worker
 		case s.Kind != KindStage:
 			continue
-		case s.Stage == StageAudio:
-			b.Lane, b.State = side[StageAudio], StateAudio
-		case s.Stage == StagePrepare:
-			b.Lane, b.State = side[StagePrepare], StateStaging
+		case s.Stage == StageAudio || s.Stage == StagePrepare:
+			lane, ok := side[s.Stage]
+			if !ok {
+				continue // too short for a lane
+			}
+			b.Lane, b.State = lane, map[string]string{StageAudio: StateAudio, StagePrepare: StateStaging}[s.Stage]
 		case s.Stage == "encode":
 			b.State = StateEncode
 		default:
@@ -192,6 +202,8 @@ const (
 	svgLane   = 22
 	svgGap    = 6
 	svgBottom = 30 // time axis
+	// svgTailLabel is about how wide the idle tail's label is.
+	svgTailLabel = 90
 )
 
 var colours = []struct{ state, fill string }{
@@ -199,13 +211,17 @@ var colours = []struct{ state, fill string }{
 	{StateAudio, "#8e24aa"}, {StateEncode, "#c8e6c9"}, {StateStage, "#fb8c00"},
 }
 
+// Width and Height are the size of the SVG WriteSVG draws.
+func (t *Timeline) Width() int  { return svgWidth }
+func (t *Timeline) Height() int { return svgTop + len(t.Lanes)*(svgLane+svgGap) + svgBottom }
+
 // WriteSVG draws the timeline: a <g class="lane"> per lane holding a
 // <rect class="bar STATE"> per bar (with data-segment, data-attempt and
 // data-worker for an attempt, and a <title>), a <rect class="tail"> over
 // the workers' lanes for the idle tail, and a time axis.
 func (t *Timeline) WriteSVG(w io.Writer) error {
 	var b bytes.Buffer
-	height := svgTop + len(t.Lanes)*(svgLane+svgGap) + svgBottom
+	height := t.Height()
 	wall := max(t.Run.Seconds(), 1e-3)
 	scale := float64(svgWidth-svgLeft-svgRight) / wall
 	x := func(at time.Time) float64 { return svgLeft + at.Sub(t.Run.Start).Seconds()*scale }
@@ -256,8 +272,14 @@ func (t *Timeline) WriteSVG(w io.Writer) error {
 		tx := x(t.Encode.End.Add(-time.Duration(tail * float64(time.Second))))
 		fmt.Fprintf(&b, `<rect class="tail" x="%.1f" y="%d" width="%.1f" height="%d"><title>idle tail: %.2f s</title></rect>`+"\n",
 			tx, first-2, x(t.Encode.End)-tx, t.Workers*(svgLane+svgGap), tail)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="end" fill="#555">idle tail %.1f s</text>`+"\n",
-			x(t.Encode.End)-4, first+t.Workers*(svgLane+svgGap)-10, tail)
+		// Inside the box when it fits, else after it, where the workers'
+		// lanes are empty once the encode is over.
+		lx, anchor := x(t.Encode.End)-4, "end"
+		if x(t.Encode.End)-tx < svgTailLabel && x(t.Encode.End)+svgTailLabel < svgWidth {
+			lx, anchor = x(t.Encode.End)+4, "start"
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="%s" fill="#333" stroke="#fff" stroke-width="3" paint-order="stroke">idle tail %.1f s</text>`+"\n",
+			lx, first+t.Workers*(svgLane+svgGap)-10, anchor, tail)
 	}
 
 	axis := y(len(t.Lanes)) + 4

@@ -264,3 +264,23 @@ func parseSVG(t *testing.T, b []byte) node {
 	}
 	return n
 }
+
+// TestTimelineNoStaging: a backend with nothing to stage ends its prepare
+// span at once, and the timeline draws no empty staging lane for it.
+func TestTimelineNoStaging(t *testing.T) {
+	spans := runSpans()
+	for i, s := range spans {
+		if s.Stage == "prepare" {
+			spans[i].End = s.Start.Add(20 * time.Microsecond)
+		}
+	}
+	tl := observe.NewTimeline(spans)
+	if got, want := strings.Join(tl.Lanes, ","), "stages,audio,worker 1,worker 2,worker 3"; got != want {
+		t.Errorf("lanes = %s, want %s", got, want)
+	}
+	for _, b := range tl.Bars {
+		if b.State == observe.StateStaging {
+			t.Errorf("a staging bar on lane %d", b.Lane)
+		}
+	}
+}

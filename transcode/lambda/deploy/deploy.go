@@ -135,6 +135,32 @@ type Options struct {
 	CodeKey    string
 	// WaitTimeout bounds each wait for the function to become ready.
 	WaitTimeout time.Duration
+	// OTelEndpoint, when not nil, sets the function's
+	// OTEL_EXPORTER_OTLP_ENDPOINT, to which it exports its spans, or with
+	// "" removes it; its other environment variables stay as they are.
+	// nil leaves the environment alone.
+	OTelEndpoint *string
+}
+
+// EnvOTelEndpoint is the variable Options.OTelEndpoint sets.
+const EnvOTelEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT"
+
+// environment is the function's environment current with the change
+// o asks for, or nil for no change.
+func (o Options) environment(current map[string]string) *lambdatypes.Environment {
+	if o.OTelEndpoint == nil {
+		return nil
+	}
+	vars := make(map[string]string, len(current)+1)
+	for k, v := range current {
+		vars[k] = v
+	}
+	if *o.OTelEndpoint == "" {
+		delete(vars, EnvOTelEndpoint)
+	} else {
+		vars[EnvOTelEndpoint] = *o.OTelEndpoint
+	}
+	return &lambdatypes.Environment{Variables: vars}
 }
 
 // Function creates the function, or updates its code and configuration,
@@ -164,7 +190,7 @@ func Function(ctx context.Context, cfg aws.Config, o Options) (arn string, creat
 	timeout := aws.Int32(int32(o.Timeout / time.Second))
 	storage := &lambdatypes.EphemeralStorage{Size: aws.Int32(o.EphemeralMB)}
 
-	_, err = client.GetFunction(ctx, &lambdasvc.GetFunctionInput{FunctionName: &o.Function})
+	current, err := client.GetFunction(ctx, &lambdasvc.GetFunctionInput{FunctionName: &o.Function})
 	var nf *lambdatypes.ResourceNotFoundException
 	switch {
 	case errors.As(err, &nf):
@@ -175,7 +201,7 @@ func Function(ctx context.Context, cfg aws.Config, o Options) (arn string, creat
 			FunctionName: &o.Function, Role: &o.Role, Code: code,
 			Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
 			Architectures: arch, MemorySize: &o.MemoryMB, Timeout: timeout,
-			EphemeralStorage: storage, Layers: o.Layers,
+			EphemeralStorage: storage, Layers: o.Layers, Environment: o.environment(nil),
 			Description: aws.String("chunkcode segment encoder"),
 		})
 		if err != nil {
@@ -213,6 +239,11 @@ func Function(ctx context.Context, cfg aws.Config, o Options) (arn string, creat
 		FunctionName: &o.Function, Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
 		MemorySize: &o.MemoryMB, Timeout: timeout, EphemeralStorage: storage, Layers: o.Layers,
 	}
+	var vars map[string]string
+	if c := current.Configuration; c != nil && c.Environment != nil {
+		vars = c.Environment.Variables
+	}
+	cfgIn.Environment = o.environment(vars)
 	if o.Role != "" {
 		cfgIn.Role = &o.Role
 	}

@@ -55,6 +55,11 @@ func TestSAMTemplate(t *testing.T) {
 	assert.Equal(t, "bootstrap", fn.Properties["Handler"])
 	assert.Equal(t, "provided.al2023", fn.Properties["Runtime"])
 	assert.Equal(t, "AWS::S3::Bucket", tpl.Resources["StagingBucket"].Type)
+	// Environment: !If [HasOTelEndpoint, {Variables: …}, !Ref AWS::NoValue]
+	env, _ := fn.Properties["Environment"].([]any)
+	require.Len(t, env, 3)
+	vars, _ := env[1].(map[string]any)["Variables"].(map[string]any)
+	assert.Contains(t, vars, EnvOTelEndpoint, "the function's OTLP endpoint is a parameter, as --otel-endpoint sets it")
 }
 
 func TestZipArch(t *testing.T) {
@@ -97,4 +102,18 @@ func TestZipArch(t *testing.T) {
 	}
 	_, err := ZipArch(filepath.Join(dir, "missing.zip"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestEnvironment: --otel-endpoint sets or removes the endpoint and keeps
+// the function's other variables; without it the environment is left
+// alone.
+func TestEnvironment(t *testing.T) {
+	current := map[string]string{"KEEP": "1", EnvOTelEndpoint: "http://old:4318"}
+	assert.Nil(t, Options{}.environment(current), "no change without OTelEndpoint")
+	url := "https://collector.example.com:4318"
+	assert.Equal(t, map[string]string{"KEEP": "1", EnvOTelEndpoint: url}, Options{OTelEndpoint: &url}.environment(current).Variables)
+	assert.Equal(t, map[string]string{EnvOTelEndpoint: url}, Options{OTelEndpoint: &url}.environment(nil).Variables)
+	none := ""
+	assert.Equal(t, map[string]string{"KEEP": "1"}, Options{OTelEndpoint: &none}.environment(current).Variables)
+	assert.Equal(t, "http://old:4318", current[EnvOTelEndpoint], "current is not changed")
 }
