@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 )
 
 // DefaultRetries is how many times a failed segment is tried again.
@@ -36,6 +37,23 @@ type Request struct {
 	// DASH, ffconcat), which makes ffmpeg read the files it names. By
 	// default only formats that hold their media themselves are read.
 	AllowPlaylists bool
+
+	// The fields below apply when Output is a ladder's manifest (see
+	// IsLadder): an HLS master playlist (.m3u8) or a DASH MPD (.mpd).
+
+	// Ladder holds the rungs, highest first, as ladder.Parse returns
+	// them; nil is ladder.Auto for the source.
+	Ladder []ladder.Rung
+	// SegmentLength is the media segment length; 0 is
+	// DefaultSegmentLength. SegmentDuration then sets the encode chunks'
+	// length, rounded to whole media segments.
+	SegmentLength time.Duration
+	// Manifests lists the manifests to write, HLS and DASH, over one set
+	// of segments; empty is the kind Output names.
+	Manifests []string
+	// NoClobber fails the run, before any work, when a manifest it would
+	// write exists.
+	NoClobber bool
 }
 
 // CleanupTimeout bounds a backend's cleanup at the end of a run, such as
@@ -80,7 +98,14 @@ func Threads(concurrent int) int { return max(1, runtime.NumCPU()/max(concurrent
 // stages run in order: probe (or read) the source, plan its segments,
 // convert them on the backend while the audio is encoded, merge, verify and
 // commit the output.
+//
+// When req.Output names a ladder's manifest (IsLadder), Run encodes every
+// rung of the ladder instead and writes CMAF segments with HLS and/or DASH
+// manifests beside Output, moving them into place once verified.
 func (p *Pipeline) Run(ctx context.Context, req Request) (*Summary, error) {
+	if IsLadder(req.Output) {
+		return p.runLadder(ctx, req)
+	}
 	r, err := p.newRun(ctx, req)
 	if err != nil {
 		return nil, err

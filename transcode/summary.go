@@ -44,6 +44,10 @@ type Summary struct {
 	// such as a Lambda backend's GB-seconds and estimated cost; nil for a
 	// local run.
 	Remote *RemoteStats `json:"remote,omitempty"`
+	// Manifests are the manifests of a ladder, and Rungs its video
+	// renditions, highest first; Segments then counts encode chunks.
+	Manifests []string      `json:"manifests,omitempty"`
+	Rungs     []RungSummary `json:"rungs,omitempty"`
 }
 
 // addRemote adds remote, when not nil, to the summary's remote counters.
