@@ -138,6 +138,7 @@ func parseAudioBitrate(s string) (string, error) {
 
 type transcodeOptions struct {
 	encodeOptions
+	ladderOptions
 	backendOptions
 	progressOptions
 	workers    int
@@ -152,10 +153,12 @@ type transcodeOptions struct {
 	noClobber  bool
 	input      string // INPUT
 	output     string // OUTPUT
+	flags      *pflag.FlagSet
 }
 
 func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
+	o.ladderOptions.AddFlags(f)
 	o.backendOptions.AddFlags(f)
 	o.progressOptions.AddFlags(f)
 	f.IntVarP(&o.workers, "workers", "w", 0, "segments encoded at once (default: one per core locally; on lambda 100, or one per --lambda-endpoint)")
@@ -180,13 +183,21 @@ func newTranscodeCommand(d *deps, runF func(*transcodeOptions) error) *cobra.Com
 		Long: `Transcode INPUT to OUTPUT by encoding segments in parallel and joining them.
 The output container follows OUTPUT's extension: .mp4, .mov, .mkv or .webm.
 OUTPUT is written to a temporary file beside it and renamed into place only
-once its frame count and audio have been checked against INPUT.`,
+once its frame count and audio have been checked against INPUT.
+
+An OUTPUT ending in .m3u8 (HLS) or .mpd (DASH) is a streaming ladder: every
+rung in CMAF segments beside OUTPUT, each chunk decoded once and encoded to
+every rung, with AAC audio (--audio-bitrate, default 128k). The ladder is
+built beside OUTPUT's directory and moved into place once verified. Ladders
+are h264.`,
 		Example: `  chunkcode transcode in.mov out.mp4
   chunkcode transcode --codec vp9 --height 720 in.mp4 out.webm
-  chunkcode transcode --work-dir work --resume in.mkv out.mkv`,
+  chunkcode transcode --work-dir work --resume in.mkv out.mkv
+  chunkcode transcode --manifests hls,dash in.mp4 ladder/master.m3u8`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.input, o.output = args[0], args[1]
+			o.flags = cmd.Flags()
 			o.backendOptions.changed(cmd.Flags())
 			if runF != nil {
 				return runF(o)
@@ -206,6 +217,14 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 		return err
 	}
 	if err := o.check(prof); err != nil {
+		return err
+	}
+	req := transcode.Request{
+		Input: in, Output: out, Profile: prof, SegmentDuration: segDur,
+		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
+		AllowPlaylists: o.playlists, NoClobber: o.noClobber,
+	}
+	if err := o.ladderOptions.request(&req, o.flags); err != nil {
 		return err
 	}
 	if err := checkSeekable(in, out); err != nil {
@@ -229,17 +248,14 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 	if err != nil {
 		return err
 	}
-	prof.Threads = o.threads // 0: the pipeline chooses
+	req.Profile.Threads = o.threads // 0: the pipeline chooses
+	req.Output, req.Workers = dest.local, workers
 	if err := d.runner.Check(); err != nil {
 		return err
 	}
 	events := &holdWarnings{next: prog.event}
 	p := &transcode.Pipeline{Runner: d.runner, Backend: backend, Notify: events.event}
-	sum, err := p.Run(ctx, transcode.Request{
-		Input: in, Output: dest.local, Profile: prof, Workers: workers, SegmentDuration: segDur,
-		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
-		AllowPlaylists: o.playlists,
-	})
+	sum, err := p.Run(ctx, req)
 	if se := (*transcode.SettingError)(nil); errors.As(err, &se) {
 		err = settingUsage(se)
 	}
@@ -262,6 +278,16 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 		return enc.Encode(sum)
 	}
 	if o.quiet {
+		return nil
+	}
+	if len(sum.Rungs) > 0 {
+		var rungs []string
+		for _, r := range sum.Rungs {
+			rungs = append(rungs, fmt.Sprintf("%dp", r.Height))
+		}
+		fmt.Fprintf(d.stderr, "%s: %s (%s) of %s in %s each, %.1fs (%.2fx realtime)\n",
+			strings.Join(sum.Manifests, ", "), plural(len(sum.Rungs), "rung"), strings.Join(rungs, " "),
+			plural(sum.Frames, "frame"), plural(sum.Rungs[0].Segments, "segment"), sum.WallSeconds, sum.Speed)
 		return nil
 	}
 	fmt.Fprintf(d.stderr, "%s: %s in %s, %.1fs (%.2fx realtime)\n",
@@ -340,6 +366,7 @@ func orList[S ~string](items []S) string {
 var settingFlags = map[string]string{
 	"codec": "--codec", "crf": "--crf", "preset": "--preset", "height": "--height",
 	"threads": "--threads", "audio_codec": "--audio-codec", "audio_bitrate": "--audio-bitrate",
+	"ladder": "--ladder", "manifests": "--manifests",
 }
 
 // settingUsage turns a setting that can never work into a usage error
