@@ -496,7 +496,19 @@ func cutAudio(path, root, dir string) (*track, error) {
 		return nil, err
 	}
 	tr := &track{dir: dir, info: info}
+	// The AAC encoder's priming samples come before the first source
+	// sample; for a source starting at 0 that is before 0, which a
+	// decode time cannot say. The track then starts at 0, the source's
+	// first sample one AAC frame (21 ms at 48 kHz) late.
+	var shift int64
+	if first := int64(frags[0].Start); first < 0 {
+		shift = -first
+	}
 	for i, fr := range frags {
+		fr.Start = uint64(int64(fr.Start) + shift)
+		if err := mp4.SetDecodeTime(pieces[i], uint32(i+1), fr.Start); err != nil {
+			return nil, err
+		}
 		name := filepath.Join(dir, SegmentName(i))
 		if err := os.WriteFile(filepath.Join(root, name), pieces[i], 0o644); err != nil {
 			return nil, err
