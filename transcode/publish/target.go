@@ -36,7 +36,7 @@ func isManifest(name string) bool {
 }
 
 // ErrTarget is wrapped by the errors of ParseTarget.
-var ErrTarget = errors.New("not an s3:// ladder output")
+var ErrTarget = errors.New("invalid s3:// ladder output")
 
 // A Target is where a ladder is published: the manifest Master (such as
 // "master.m3u8") under Prefix in Bucket. Prefix is "" (the bucket's root)
