@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
 	"github.com/chunkcode/chunkcode/transcode/manifest"
 	"github.com/chunkcode/chunkcode/transcode/publish"
@@ -693,6 +694,38 @@ func TestGet(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCrossOrigin checks what a browser playing the ladder from a page on
+// another origin needs of the bucket: with a CORS rule, a GET of the
+// master playlist carrying an Origin answers with
+// Access-Control-Allow-Origin, and so does the preflight.
+func TestCrossOrigin(t *testing.T) {
+	s := lambdatest.StartS3(t)
+	c := s.Client()
+	ctx := context.Background()
+	publishLadder(t, c, 7, publish.Options{})
+	_, err := c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String(s.Bucket), CORSConfiguration: &s3types.CORSConfiguration{
+		CORSRules: []s3types.CORSRule{{AllowedMethods: []string{"GET", "HEAD"}, AllowedOrigins: []string{"*"}, AllowedHeaders: []string{"*"}}},
+	}})
+	require.NoError(t, err)
+	presigned, err := s3.NewPresignClient(c).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(outPrefix + "master.m3u8")})
+	require.NoError(t, err)
+	const origin = "http://127.0.0.1:1"
+	for _, method := range []string{http.MethodGet, http.MethodOptions} {
+		req, err := http.NewRequest(method, presigned.URL, nil)
+		require.NoError(t, err)
+		req.Header.Set("Origin", origin)
+		if method == http.MethodOptions {
+			req.URL.RawQuery = ""
+			req.Header.Set("Access-Control-Request-Method", http.MethodGet)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, method)
+		assert.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"), method)
+	}
 }
 
 // get fetches u with a plain GET and fails the test unless it answers 200.
