@@ -17,8 +17,9 @@
 // reading is ever overwritten but the top-level manifests, each in one PUT,
 // which S3 makes visible whole: a player reads either the old manifest,
 // whose generation is untouched, or the new one, whose every object is
-// already in place. A player never sees a playlist naming a missing
-// segment, nor old playlists over new segments.
+// already in place (S3 reads are strongly consistent: an object is
+// readable once its PUT or copy has returned). A player never sees a
+// playlist naming a missing segment, nor old playlists over new segments.
 //
 // On failure before the first top-level manifest is written, Commit
 // deletes what it copied and the staging objects, and the prefix is as it
@@ -97,6 +98,8 @@ type Options struct {
 	StagingBucket string
 	// StagingPrefix is the key prefix of the staging objects, each
 	// publish under a directory of its own; "" is DefaultStagingPrefix.
+	// With a target at the root of the staging bucket, the staging
+	// objects are under the output prefix while the publish runs.
 	StagingPrefix string
 	// MultipartAbove is the size above which an object is copied in parts
 	// rather than with one CopyObject; 0 is MaxCopySize. Tests lower it to
@@ -105,8 +108,8 @@ type Options struct {
 	// PartSize is the part size of a multipart copy, raised when the
 	// object would need more than 10,000 parts; 0 is DefaultPartSize.
 	PartSize int64
-	// Concurrency bounds the S3 requests in flight; 0 is
-	// DefaultConcurrency.
+	// Concurrency bounds the copies and the PUTs in flight, and the parts
+	// in flight of each multipart copy; 0 is DefaultConcurrency.
 	Concurrency int
 	// Now is the clock the generation's name is taken from; nil is
 	// time.Now.
