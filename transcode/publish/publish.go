@@ -78,6 +78,8 @@ const (
 	MaxCopySize = 5 << 30
 	// DefaultPartSize is the part size of a multipart copy.
 	DefaultPartSize = 512 << 20
+	// MinPartSize is the smallest part S3 takes but the last.
+	MinPartSize = 5 << 20
 	// DefaultConcurrency is how many copies, parts or PUTs run at once.
 	DefaultConcurrency = 16
 )
@@ -105,8 +107,9 @@ type Options struct {
 	// rather than with one CopyObject; 0 is MaxCopySize. Tests lower it to
 	// exercise the multipart path with small objects.
 	MultipartAbove int64
-	// PartSize is the part size of a multipart copy, raised when the
-	// object would need more than 10,000 parts; 0 is DefaultPartSize.
+	// PartSize is the part size of a multipart copy, at least
+	// MinPartSize, and raised when the object would need more than 10,000
+	// parts; 0 is DefaultPartSize.
 	PartSize int64
 	// Concurrency bounds the copies and the PUTs in flight, and the parts
 	// in flight of each multipart copy; 0 is DefaultConcurrency.
@@ -167,6 +170,7 @@ func Begin(client *s3.Client, target Target, opts Options) (*Ladder, error) {
 	if opts.PartSize <= 0 {
 		opts.PartSize = DefaultPartSize
 	}
+	opts.PartSize = max(opts.PartSize, MinPartSize)
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}

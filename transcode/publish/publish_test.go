@@ -441,8 +441,9 @@ func TestMultipartCopy(t *testing.T) {
 	p := startProxy(t, s.Endpoint)
 	c := client(p.URL)
 	ctx := context.Background()
-	const partSize = 5 << 20 // S3's smallest part but the last
-	pub, err := publish.Begin(c, target(), publish.Options{MultipartAbove: 1 << 20, PartSize: partSize})
+	const partSize = publish.MinPartSize
+	// A part size below S3's smallest is raised to it.
+	pub, err := publish.Begin(c, target(), publish.Options{MultipartAbove: 1 << 20, PartSize: 1 << 10})
 	require.NoError(t, err)
 	l := newFakeLadder(t, pub.Dir(), 3, 1000)
 	const big = "360p/seg0.m4s"
