@@ -322,16 +322,21 @@ func (l *Ladder) commit(ctx context.Context, c Contents) (Report, error) {
 	if err != nil {
 		return rep, l.cleanup(fmt.Errorf("list staging objects: %w", err), true)
 	}
+	var problems []string
 	for _, m := range c.Media {
 		got, ok := sizes[m.Name]
 		switch {
 		case !ok:
-			err = errors.Join(err, fmt.Errorf("%w: %s is not staged (s3://%s/%s)", ErrVerify, m.Name, l.opts.StagingBucket, l.StagingKey(m.Name)))
+			problems = append(problems, fmt.Sprintf("%s is not staged (s3://%s/%s)", m.Name, l.opts.StagingBucket, l.StagingKey(m.Name)))
 		case got != m.Size:
-			err = errors.Join(err, fmt.Errorf("%w: %s is staged with %d bytes, its encoder made %d", ErrVerify, m.Name, got, m.Size))
+			problems = append(problems, fmt.Sprintf("%s is staged with %d bytes, its encoder made %d", m.Name, got, m.Size))
 		}
 	}
-	if err != nil {
+	if len(problems) > 0 {
+		err := fmt.Errorf("%w: %s", ErrVerify, problems[0])
+		if len(problems) > 1 {
+			err = fmt.Errorf("%w (and %d more)", err, len(problems)-1)
+		}
 		return rep, l.cleanup(err, true)
 	}
 
@@ -448,16 +453,35 @@ const cleanupTimeout = 30 * time.Second
 
 // Abort ends a publish that will not be committed: it deletes the staging
 // objects and anything under Dir. It does nothing after Commit, so it may
-// be deferred. It returns what could not be deleted.
+// be deferred. It returns what could not be deleted. An upload to a
+// staging key still running (a Stage, or a function's PUT) may land after
+// the deletion; it is never under the output prefix, and a lifecycle rule
+// on the staging prefix removes it.
 func (l *Ladder) Abort(ctx context.Context) error {
 	if !l.finish() {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
-	return errors.Join(
-		l.deletePrefix(ctx, l.opts.StagingBucket, l.staging),
-		l.deletePrefix(ctx, l.target.Bucket, l.target.Prefix+l.dir),
-	)
+	var errs []error
+	if err := l.deletePrefix(ctx, l.opts.StagingBucket, l.staging); err != nil {
+		errs = append(errs, fmt.Errorf("staging objects left under s3://%s/%s: %w", l.opts.StagingBucket, l.staging, err))
+	}
+	if err := l.deletePrefix(ctx, l.target.Bucket, l.target.Prefix+l.dir); err != nil {
+		errs = append(errs, fmt.Errorf("objects no manifest names left under %s: %w", l.target.URL(l.dir), err))
+	}
+	return first(errs)
+}
+
+// first returns the first of errs, saying how many more there are, or nil:
+// one line, where errors.Join would give each a line of its own.
+func first(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return fmt.Errorf("%w (and %d more errors)", errs[0], len(errs)-1)
 }
 
 // check verifies contents before anything is copied: valid, unique names
@@ -585,7 +609,7 @@ func (l *Ladder) deletePrefix(ctx context.Context, bucket, prefix string) error 
 			errs = append(errs, fmt.Errorf("delete %s: %s", aws.ToString(e.Key), aws.ToString(e.Message)))
 		}
 	}
-	return errors.Join(errs...)
+	return first(errs)
 }
 
 // named returns the generations the manifests at the prefix name, and this
@@ -644,7 +668,7 @@ func (l *Ladder) prune(ctx context.Context, keep map[string]bool) ([]string, err
 		}
 		pruned = append(pruned, d)
 	}
-	return pruned, errors.Join(errs...)
+	return pruned, first(errs)
 }
 
 // listDir lists the target's prefix one level deep: the directories under

@@ -489,6 +489,8 @@ func TestVerifyFails(t *testing.T) {
 		wantErr string
 	}{
 		{"a segment the encoder never staged", func(l *fakeLadder) { delete(l.media, "180p/seg2.m4s") }, "180p/seg2.m4s is not staged"},
+		{"segments never staged", func(l *fakeLadder) { delete(l.media, "180p/seg1.m4s"); delete(l.media, "180p/seg2.m4s") },
+			"180p/seg1.m4s is not staged (s3://" + lambdatest.Bucket + "/" + publish.DefaultStagingPrefix + "publish-%DIR%180p/seg1.m4s) (and 1 more)"},
 		{"a segment shorter than its encoder made", func(l *fakeLadder) { l.media["180p/seg1.m4s"] = l.media["180p/seg1.m4s"][:100] },
 			"180p/seg1.m4s is staged with 100 bytes, its encoder made 3000"},
 		{"a playlist naming a segment not in the ladder", func(l *fakeLadder) {
@@ -520,6 +522,7 @@ func TestVerifyFails(t *testing.T) {
 			_, err = pub.Commit(context.Background(), l.contents)
 			require.ErrorIs(t, err, publish.ErrVerify)
 			assert.Contains(t, err.Error(), strings.ReplaceAll(tt.wantErr, "%DIR%", pub.Dir()))
+			assert.NotContains(t, err.Error(), "\n", "one line")
 			assert.True(t, strings.HasPrefix(err.Error(), "publish s3://"+lambdatest.Bucket+"/"+outPrefix+"master.m3u8: manifests unchanged: "), err.Error())
 			for _, w := range p.log()[before:] {
 				assert.Equal(t, "delete", w.op, "a failed check writes nothing, only deletes the staging objects")
