@@ -114,9 +114,6 @@ type Options struct {
 	// Concurrency bounds the copies and the PUTs in flight, and the parts
 	// in flight of each multipart copy; 0 is DefaultConcurrency.
 	Concurrency int
-	// Now is the clock the generation's name is taken from; nil is
-	// time.Now.
-	Now func() time.Time
 }
 
 // Errors of a publish.
@@ -174,10 +171,7 @@ func Begin(client *s3.Client, target Target, opts Options) (*Ladder, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	id := generation(opts.Now())
+	id := generation(time.Now())
 	l := &Ladder{
 		client: client, target: target, opts: opts,
 		dir:     id + "/",

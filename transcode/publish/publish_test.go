@@ -639,6 +639,36 @@ func TestS3DownDuringCopy(t *testing.T) {
 	})
 }
 
+// TestInterrupted cancels a publish in the middle of its copies, as Ctrl-C
+// does: the error is the cancellation, and the prefix keeps the older
+// ladder and nothing else, since the deletes run on.
+func TestInterrupted(t *testing.T) {
+	s := lambdatest.StartS3(t)
+	p := startProxy(t, s.Endpoint)
+	c := client(p.URL)
+	old, oldDir := publishLadder(t, c, 1, publish.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.set(func(p *proxy) {
+		p.copies = 0
+		p.onCopy = func(n int) {
+			if n == 3 {
+				cancel()
+			}
+		}
+	})
+	pub, err := publish.Begin(c, target(), publish.Options{Concurrency: 1})
+	require.NoError(t, err)
+	l := newFakeLadder(t, pub.Dir(), 2, 3000)
+	l.stage(t, pub)
+	_, err = pub.Commit(ctx, l.contents)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.NotContains(t, err.Error(), "left")
+	got := objects(t, s.Client(), outPrefix)
+	assert.Equal(t, keysOf(old.files(oldDir)), keysOf(got), "the older ladder and nothing else")
+	assert.Empty(t, objects(t, s.Client(), publish.DefaultStagingPrefix), "staging objects")
+}
+
 // TestGet reads a published ladder as a player would: the master playlist
 // through a presigned URL, and the whole ladder, from the master down,
 // with unsigned GETs once the bucket's policy lets anyone read the prefix.
