@@ -39,6 +39,15 @@
 // failed publishes left. One ladder is published to a prefix at a time;
 // two at once may delete each other's generation.
 //
+// # What it needs
+//
+// No media byte passes through the process that publishes: the copies are
+// server-side and it writes only the playlists and manifests. Its S3
+// identity needs s3:PutObject, s3:GetObject, s3:DeleteObject and
+// s3:AbortMultipartUpload on the output prefix and the staging prefix, and
+// s3:ListBucket on both buckets. Cross-bucket copies need both in one
+// region.
+//
 // The package never prints, reads flags or exits.
 package publish
 

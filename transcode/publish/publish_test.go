@@ -129,6 +129,8 @@ type proxy struct {
 
 	mu         sync.Mutex
 	writes     []request
+	sent       []int64   // the request body's length of each write
+	reads      []request // GETs and HEADs
 	copies     int
 	failCopies int         // copies after this many fail; 0: none fail
 	down       bool        // every request fails
@@ -159,8 +161,13 @@ func startProxy(t *testing.T, target string) *proxy {
 			fail = fail || p.failCopies > 0 && n > p.failCopies
 			hook = p.onCopy
 		}
-		if op != "read" && !fail {
+		switch {
+		case fail:
+		case op == "read":
+			p.reads = append(p.reads, request{r.Method, key(r)})
+		default:
 			p.writes = append(p.writes, request{op, key(r)})
+			p.sent = append(p.sent, max(r.ContentLength, 0))
 		}
 		p.mu.Unlock()
 		if hook != nil {
@@ -300,6 +307,7 @@ func TestPublish(t *testing.T) {
 	assert.Empty(t, objects(t, s.Client(), outPrefix), "anything under the output prefix before Commit")
 
 	staged := len(p.log())
+	p.set(func(p *proxy) { p.reads = nil })
 	rep, err := pub.Commit(ctx, l.contents)
 	require.NoError(t, err)
 	assert.Empty(t, rep.Warnings)
@@ -358,6 +366,33 @@ func TestPublish(t *testing.T) {
 		}
 		last := writes[len(writes)-1]
 		assert.Equal(t, "delete", last.op, "the staging objects are deleted after the manifests are written")
+	})
+	t.Run("no media passes through this process", func(t *testing.T) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		var put, copied int64
+		for i, w := range p.writes[staged:] {
+			switch w.op {
+			case "put":
+				put += p.sent[staged+i]
+			case "copy":
+				copied += p.sent[staged+i]
+			}
+		}
+		var playlists int64
+		for _, f := range append(l.contents.Playlists, l.contents.Manifests...) {
+			playlists += int64(len(f.Data))
+		}
+		assert.Equal(t, playlists, put, "bytes sent in PUTs: the playlists and manifests")
+		assert.Zero(t, copied, "bytes sent in copies")
+		for _, r := range p.reads {
+			if r.key == "" {
+				continue // a listing
+			}
+			if ct := publish.ContentType(r.key); ct != publish.TypeHLS && ct != publish.TypeDASH {
+				t.Errorf("%s %s: Commit read a media object", r.op, r.key)
+			}
+		}
 	})
 	t.Run("a second Commit or Stage is refused", func(t *testing.T) {
 		_, err := pub.Commit(ctx, l.contents)
