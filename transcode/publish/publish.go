@@ -45,8 +45,7 @@
 // server-side and it writes only the playlists and manifests. Its S3
 // identity needs s3:PutObject, s3:GetObject, s3:DeleteObject and
 // s3:AbortMultipartUpload on the output prefix and the staging prefix, and
-// s3:ListBucket on both buckets. Cross-bucket copies need both in one
-// region.
+// s3:ListBucket on both buckets.
 //
 // The package never prints, reads flags or exits.
 package publish
@@ -105,7 +104,8 @@ type Options struct {
 	// manifests; "" is DefaultPlaylistCacheControl.
 	PlaylistCacheControl string
 	// StagingBucket holds the staging objects; "" is the target's bucket.
-	// Server-side copy needs both buckets in one region.
+	// A copy from a bucket in another region is slower, and its transfer
+	// is billed.
 	StagingBucket string
 	// StagingPrefix is the key prefix of the staging objects, each
 	// publish under a directory of its own; "" is DefaultStagingPrefix.
