@@ -320,7 +320,7 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Response, download time.Duration) *transcode.RemoteStats {
 	billed := rep.billed
 	if billed == 0 {
-		billed = billedDuration(invokeTime)
+		billed = BilledDuration(invokeTime)
 	}
 	b.mu.Lock()
 	memory, arch := b.memory, b.arch
@@ -339,7 +339,7 @@ func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Respons
 		BilledSeconds:   billed.Seconds(),
 	}
 	if memory > 0 {
-		stats.GBSeconds, stats.USD = cost(billed, memory, arch)
+		stats.GBSeconds, stats.USD = Cost(billed, memory, arch)
 	}
 	return stats
 }

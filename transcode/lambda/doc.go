@@ -17,6 +17,8 @@
 // Response, the error kinds, the version and the staging objects' names);
 // the client side is backend.go, client.go, staging.go, store.go and
 // source.go; the function side is handler.go and source_handler.go.
+// publish.go hands a ladder to package publish, which puts it in S3, and
+// rungs.go prices a ladder's invocations per rung.
 // Package deploy packages and deploys the function.
 //
 // The package imports transcode; transcode never imports it.
