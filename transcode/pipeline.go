@@ -8,6 +8,7 @@ import (
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/ladder"
+	"github.com/chunkcode/chunkcode/transcode/publish"
 )
 
 // DefaultRetries is how many times a failed segment is tried again.
@@ -54,6 +55,11 @@ type Request struct {
 	// NoClobber fails the run, before any work, when a manifest it would
 	// write exists.
 	NoClobber bool
+	// Publish, when set, is where the ladder goes instead of a local
+	// directory, on a ChunkBackend: Output is then the s3:// URL of its
+	// manifest, the publish's target. The run commits the publish once
+	// the ladder verifies, and aborts it otherwise.
+	Publish *publish.Ladder
 }
 
 // CleanupTimeout bounds a backend's cleanup at the end of a run, such as

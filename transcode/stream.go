@@ -136,6 +136,12 @@ type ladderRun struct {
 	video   []*track
 	audio   []*track
 	entries []string // what the ladder puts in outDir
+
+	// A ladder encoded on a ChunkBackend, and one published (see
+	// ladder_remote.go).
+	chunkBackend ChunkBackend
+	session      ChunkSession
+	staged       map[string]int64 // media staged with Request.Publish, by name
 }
 
 // runLadder transcodes req.Input to a ladder of renditions packaged as
@@ -147,11 +153,15 @@ func (p *Pipeline) runLadder(ctx context.Context, req Request) (*Summary, error)
 	if p.Backend != nil {
 		backend = p.Backend
 	}
-	enc, ok := backend.(ChunkEncoder)
-	if !ok {
-		return nil, fmt.Errorf("the %s backend cannot encode a ladder yet; use the local backend", backend.Properties().Name)
+	if enc, ok := backend.(ChunkEncoder); ok && req.Publish == nil {
+		r.enc = enc
+	} else {
+		cb, err := chunkBackendOf(backend)
+		if err != nil {
+			return nil, err
+		}
+		r.chunkBackend, r.staged = cb, map[string]int64{}
 	}
-	r.enc = enc
 	if r.req.Workers <= 0 {
 		r.req.Workers = backend.Properties().Workers
 	}
@@ -159,7 +169,8 @@ func (p *Pipeline) runLadder(ctx context.Context, req Request) (*Summary, error)
 		return nil, err
 	}
 	defer r.close()
-	for _, stage := range []func(context.Context) error{r.probe, r.planChunks, r.encode, r.assemble, r.writeManifests, r.verify, r.commit} {
+	defer r.closeRemote(ctx)
+	for _, stage := range []func(context.Context) error{r.probe, r.planChunks, r.startChunks, r.encode, r.assemble, r.stageMedia, r.writeManifests, r.verify, r.commit} {
 		if err := stage(ctx); err != nil {
 			return nil, err
 		}
@@ -197,6 +208,9 @@ func (r *ladderRun) check() error {
 	}
 	r.outDir = filepath.Dir(req.Output)
 	base := filepath.Base(req.Output)
+	if req.Publish != nil {
+		r.outDir, base = "", req.Publish.Target().Master
+	}
 	kinds := req.Manifests
 	if len(kinds) == 0 {
 		kinds = []string{HLS}
@@ -225,6 +239,9 @@ func (r *ladderRun) check() error {
 	}
 	if _, err := os.Stat(req.Input); err != nil {
 		return &media.Error{Path: req.Input, Err: unwrapPathError(err)}
+	}
+	if req.Publish != nil {
+		return r.checkPublish()
 	}
 	if fi, err := os.Stat(r.outDir); err == nil && !fi.IsDir() {
 		return fmt.Errorf("%s: %s is not a directory", req.Output, r.outDir)
@@ -316,13 +333,20 @@ func (r *ladderRun) planChunks(context.Context) error {
 	r.sum.Duration = r.src.VideoDuration()
 	r.sum.KeyframeCuts = len(plan.Starts)
 
-	if err := os.MkdirAll(filepath.Dir(r.outDir), 0o755); err != nil {
+	if r.req.Publish != nil {
+		// Only the playlists and initialization segments are built here.
+		if r.build, err = os.MkdirTemp(r.req.WorkDir, "chunkcode-publish-"); err != nil {
+			return fmt.Errorf("create build directory: %w", err)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(r.outDir), 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
 	// Beside the output directory, so the ladder moves into place by
 	// renaming.
-	if r.build, err = os.MkdirTemp(filepath.Dir(r.outDir), "."+filepath.Base(r.outDir)+".chunkcode-"); err != nil {
-		return fmt.Errorf("create build directory: %w", err)
+	if r.build == "" {
+		if r.build, err = os.MkdirTemp(filepath.Dir(r.outDir), "."+filepath.Base(r.outDir)+".chunkcode-"); err != nil {
+			return fmt.Errorf("create build directory: %w", err)
+		}
 	}
 	if r.work, err = os.MkdirTemp(r.req.WorkDir, "chunkcode-ladder-"); err != nil {
 		return fmt.Errorf("create work directory: %w", err)
@@ -582,7 +606,7 @@ func (r *ladderRun) writeManifests(context.Context) error {
 			return err
 		}
 		audioRates.Peak, audioRates.Mean = max(audioRates.Peak, rt.Peak), max(audioRates.Mean, rt.Mean)
-		renditions = append(renditions, manifests.Rendition{URI: a.dir + "/playlist.m3u8", Language: language(audioStreams[i]), Name: audioName(audioStreams[i], i)})
+		renditions = append(renditions, manifests.Rendition{URI: r.ref(a.dir + "/playlist.m3u8"), Language: language(audioStreams[i]), Name: audioName(audioStreams[i], i)})
 	}
 	rate, _ := media.ParseRational(r.src.Video.FrameRate)
 	master := manifests.Master{Audio: renditions}
@@ -602,7 +626,7 @@ func (r *ladderRun) writeManifests(context.Context) error {
 		}
 		total := rt.Plus(audioRates)
 		master.Variants = append(master.Variants, manifests.Variant{
-			URI: v.dir + "/playlist.m3u8", Bandwidth: total.Peak, AverageBandwidth: total.Mean,
+			URI: r.ref(v.dir + "/playlist.m3u8"), Bandwidth: total.Peak, AverageBandwidth: total.Mean,
 			Codecs: all, Width: r.rungs[i].Width, Height: r.rungs[i].Height, FrameRate: math.Round(rate.Float()*1000) / 1000,
 		})
 		frames := 0
@@ -614,7 +638,7 @@ func (r *ladderRun) writeManifests(context.Context) error {
 		r.sum.Rungs = append(r.sum.Rungs, RungSummary{
 			Height: r.rungs[i].Height, Width: r.rungs[i].Width, Codecs: all, Bandwidth: total.Peak, AverageBandwidth: total.Mean,
 			MaxrateKbps: r.rungs[i].MaxrateKbps, Frames: frames, Segments: len(v.segments), Bytes: size,
-			Playlist: filepath.Join(r.outDir, v.dir, "playlist.m3u8"),
+			Playlist: r.playlistPath(v.dir),
 		})
 	}
 	if r.master != "" {
@@ -666,7 +690,7 @@ func (r *ladderRun) writeMPD(master manifests.Master) error {
 		vset.Representations = append(vset.Representations, manifests.Representation{
 			ID: v.dir, Bandwidth: rt.Peak, Codecs: strings.Split(master.Variants[i].Codecs, ",")[0],
 			Width: r.rungs[i].Width, Height: r.rungs[i].Height, FrameRate: r.src.Video.FrameRate, Sar: "1:1",
-			SegmentTemplate: v.template(pto),
+			SegmentTemplate: r.template(v, pto),
 		})
 		vset.MaxWidth, vset.MaxHeight = max(vset.MaxWidth, r.rungs[i].Width), max(vset.MaxHeight, r.rungs[i].Height)
 	}
@@ -689,7 +713,7 @@ func (r *ladderRun) writeMPD(master manifests.Master) error {
 			Representations: []manifests.Representation{{
 				ID: a.dir, Bandwidth: rt.Peak, Codecs: manifests.AACLC, AudioSamplingRate: int(a.info.Timescale),
 				AudioChannelConfiguration: &manifests.Descriptor{SchemeIDURI: manifests.ChannelConfigurationScheme, Value: fmt.Sprint(max(streams[i].Channels, 1))},
-				SegmentTemplate:           a.template(pto),
+				SegmentTemplate:           r.template(a, pto),
 			}},
 		})
 	}
@@ -792,7 +816,7 @@ func (r *ladderRun) verify(ctx context.Context) error {
 			uris = append(uris, a.URI)
 		}
 		for _, u := range uris {
-			text, err := os.ReadFile(filepath.Join(r.build, u))
+			text, err := os.ReadFile(r.local(u))
 			if err != nil {
 				return fail("%v", err)
 			}
@@ -800,7 +824,7 @@ func (r *ladderRun) verify(ctx context.Context) error {
 			if err != nil {
 				return fail("%s: %v", u, err)
 			}
-			if strings.HasPrefix(u, "audio") {
+			if strings.HasPrefix(strings.TrimPrefix(u, r.ref("")), "audio") {
 				// Audio frames do not end where video frames do.
 				if d := math.Abs(p.Duration() - want); d > r.req.SegmentLength.Seconds() {
 					return fail("%s lasts %.3fs, the video %.3fs", u, p.Duration(), want)
@@ -808,9 +832,9 @@ func (r *ladderRun) verify(ctx context.Context) error {
 			} else if d := math.Abs(p.Duration() - want); d > frame+1e-3 {
 				return fail("%s: segments add up to %.3fs, the source %.3fs", u, p.Duration(), want)
 			}
-			dir := filepath.Dir(u)
+			dir := filepath.Dir(strings.TrimPrefix(r.local(u), r.build+string(filepath.Separator)))
 			for _, name := range append([]string{p.Init}, uriList(p)...) {
-				if _, err := os.Stat(filepath.Join(r.build, dir, name)); err != nil {
+				if !r.exists(filepath.Join(dir, name)) {
 					return fail("%s names %s, which is missing", u, name)
 				}
 			}
@@ -841,7 +865,10 @@ func uriList(p manifests.Playlist) []string {
 // build directory when the output directory does not exist, else every
 // entry of the ladder, replacing an entry of the same name, with the
 // manifests last so that no manifest names a segment not yet in place.
-func (r *ladderRun) commit(context.Context) error {
+func (r *ladderRun) commit(ctx context.Context) error {
+	if r.req.Publish != nil {
+		return r.commitPublish(ctx)
+	}
 	entries, err := os.ReadDir(r.build)
 	if err != nil {
 		return err

@@ -1,6 +1,9 @@
 package transcode
 
-import "github.com/chunkcode/chunkcode/transcode/media"
+import (
+	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/publish"
+)
 
 // Stages holds the seconds each stage took. Encode and Audio run at the same
 // time. For a source a SourceReader reads, Probe is the whole read, which
@@ -48,6 +51,8 @@ type Summary struct {
 	// renditions, highest first; Segments then counts encode chunks.
 	Manifests []string      `json:"manifests,omitempty"`
 	Rungs     []RungSummary `json:"rungs,omitempty"`
+	// Published describes the publish of a ladder to s3://.
+	Published *publish.Report `json:"published,omitempty"`
 }
 
 // addRemote adds remote, when not nil, to the summary's remote counters.

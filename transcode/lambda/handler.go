@@ -133,6 +133,9 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	if req.Source != nil {
 		return h.handleSource(ctx, *req.Source)
 	}
+	if req.Chunk != nil {
+		return h.handleChunk(ctx, req)
+	}
 	if err := h.validate(&req); err != nil {
 		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}
 	}

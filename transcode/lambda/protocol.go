@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
@@ -18,7 +19,18 @@ import (
 // A function refuses a request of a later version with KindInvalid; a
 // request without one (0) is from a chunkcode that predates versions and
 // speaks version 1.
-const ProtocolVersion = 1
+//
+// Version 2 added chunk jobs (Request.Chunk). A request carries the oldest
+// version that reads it, so that a function deployed from an older
+// chunkcode still takes the jobs it knows and refuses, by name, those it
+// does not.
+const ProtocolVersion = 2
+
+// The oldest protocol versions that read each kind of request.
+const (
+	segmentVersion = 1 // segment and source jobs
+	chunkVersion   = 2 // chunk jobs
+)
 
 // Request is the payload of one invocation: one segment to encode, or with
 // Source set, a source to read. It holds values, never ffmpeg arguments.
@@ -39,6 +51,70 @@ type Request struct {
 	// Source, when set, makes the request a source job instead of a
 	// segment: Job, ResultURL and ProgressURL are ignored.
 	Source *SourceJob
+	// Chunk, when set, makes the request a chunk of a ladder (protocol
+	// version 2): Job holds the chunk's frames and profile, as for a
+	// segment, and Chunk the rungs and media segments; ResultURL is
+	// ignored.
+	Chunk *ChunkJob
+}
+
+// ChunkJob asks the function to run transcode.EncodeChunk: decode the
+// chunk once, encode it to every rung, cut each rung into CMAF media
+// segments and upload segment i of rung r to SegmentURLs[r][i]. The rungs'
+// initialization segments travel back in the Response: a few hundred bytes
+// of headers, with no media sample, that the client compares across chunks
+// and reads the codec from.
+type ChunkJob struct {
+	Rungs      []ladder.Rung
+	FirstMedia int
+	KeyFrames  []int
+	Starts     []int64
+	TimeBase   media.Rational
+	// SegmentURLs are presigned PUT URLs, one per media segment
+	// (len(KeyFrames)) of every rung.
+	SegmentURLs [][]string
+	// InitURLs, when set, are presigned PUT URLs, one per rung, that the
+	// rungs' initialization segments are uploaded to as well.
+	InitURLs []string
+}
+
+// wireChunkJob is a ChunkJob on the wire.
+type wireChunkJob struct {
+	Rungs       []wireRung `json:"rungs"`
+	FirstMedia  int        `json:"first_media_segment"`
+	KeyFrames   []int      `json:"key_frames"`
+	Starts      []int64    `json:"starts"`
+	TimeBase    string     `json:"time_base"`
+	SegmentURLs [][]string `json:"segment_urls"`
+	InitURLs    []string   `json:"init_urls,omitempty"`
+}
+
+// wireRung is a ladder.Rung on the wire.
+type wireRung struct {
+	Height      int `json:"height"`
+	Width       int `json:"width"`
+	MaxrateKbps int `json:"maxrate_kbps"`
+	BufsizeKbps int `json:"bufsize_kbps"`
+}
+
+func toWireChunk(c ChunkJob) *wireChunkJob {
+	w := &wireChunkJob{FirstMedia: c.FirstMedia, KeyFrames: c.KeyFrames, Starts: c.Starts, TimeBase: c.TimeBase.String(), SegmentURLs: c.SegmentURLs, InitURLs: c.InitURLs}
+	for _, r := range c.Rungs {
+		w.Rungs = append(w.Rungs, wireRung{Height: r.Height, Width: r.Width, MaxrateKbps: r.MaxrateKbps, BufsizeKbps: r.BufsizeKbps})
+	}
+	return w
+}
+
+func (w *wireChunkJob) chunk() (*ChunkJob, error) {
+	tb, err := media.ParseRational(w.TimeBase)
+	if err != nil {
+		return nil, fmt.Errorf("chunk time base: %w", err)
+	}
+	c := &ChunkJob{FirstMedia: w.FirstMedia, KeyFrames: w.KeyFrames, Starts: w.Starts, TimeBase: tb, SegmentURLs: w.SegmentURLs, InitURLs: w.InitURLs}
+	for _, r := range w.Rungs {
+		c.Rungs = append(c.Rungs, ladder.Rung{Height: r.Height, Width: r.Width, MaxrateKbps: r.MaxrateKbps, BufsizeKbps: r.BufsizeKbps})
+	}
+	return c, nil
 }
 
 // SourceJob asks the function to read a whole source once for the pipeline,
@@ -67,6 +143,7 @@ type wireRequest struct {
 	ResultURL   string         `json:"result_url"`
 	ProgressURL string         `json:"progress_url,omitempty"`
 	Source      *wireSourceJob `json:"source,omitempty"`
+	Chunk       *wireChunkJob  `json:"chunk,omitempty"`
 }
 
 // wireJob is a transcode.Job on the wire, without its Output.
@@ -111,6 +188,9 @@ func (r Request) MarshalJSON() ([]byte, error) {
 	if s := r.Source; s != nil {
 		w.Source = &wireSourceJob{URL: s.URL, Profile: toWireProfile(s.Profile), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
 	}
+	if r.Chunk != nil {
+		w.Chunk = toWireChunk(*r.Chunk)
+	}
 	return json.Marshal(w)
 }
 
@@ -123,6 +203,13 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 	*r = Request{Version: w.Version, Job: w.Job.job(), ResultURL: w.ResultURL, ProgressURL: w.ProgressURL}
 	if s := w.Source; s != nil {
 		r.Source = &SourceJob{URL: s.URL, Profile: s.Profile.profile(), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
+	}
+	if w.Chunk != nil {
+		c, err := w.Chunk.chunk()
+		if err != nil {
+			return err
+		}
+		r.Chunk = c
 	}
 	return nil
 }
@@ -180,6 +267,36 @@ type Response struct {
 	FFmpeg string `json:"ffmpeg"`
 	// Source answers a source job.
 	Source *SourceResult `json:"source,omitempty"`
+	// Chunk answers a chunk job.
+	Chunk *ChunkResult `json:"chunk,omitempty"`
+}
+
+// ChunkResult is what a chunk job encoded and uploaded, rung by rung in
+// the order of ChunkJob.Rungs. The Response's Frames are the chunk's,
+// counted on every rung, and Bytes the media segments' total.
+type ChunkResult struct {
+	Rungs []RungResult `json:"rungs"`
+}
+
+// RungResult is one rung of a chunk: its initialization segment, the
+// track's timescale, and every media segment as uploaded, measured: where
+// its keyframe (its first frame) is presented, how long its frames last,
+// how many there are and its size.
+type RungResult struct {
+	Init      []byte          `json:"init"`
+	Timescale uint32          `json:"timescale"`
+	Segments  []SegmentResult `json:"segments"`
+	// EncodeSeconds is the rung's share of the encode, by its pixels.
+	EncodeSeconds float64 `json:"encode_seconds"`
+}
+
+// SegmentResult is one uploaded media segment, in its track's timescale.
+type SegmentResult struct {
+	Number   int    `json:"number"`
+	Start    uint64 `json:"start"`
+	Duration uint64 `json:"duration"`
+	Frames   int    `json:"frames"`
+	Bytes    int64  `json:"bytes"`
 }
 
 // Kind classifies a function error. It is the errorType of the error

@@ -1,0 +1,147 @@
+package lambda_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/chunkcode/chunkcode/internal/fixture"
+	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
+	"github.com/chunkcode/chunkcode/transcode/lambda"
+	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// ladderEnv is a Lambda backend's world for ladder tests: versitygw, two
+// emulators behind the regional endpoint stand-in (as on AWS, the backend
+// has no Options.Endpoints), and a 3 s 320x240 source with audio.
+type ladderEnv struct {
+	s3       *lambdatest.S3
+	fns      *lambdatest.Functions
+	regional *lambdatest.Regional
+	in       string
+	frames   int
+}
+
+func startLadderEnv(t *testing.T, opts lambdatest.FunctionOptions) *ladderEnv {
+	t.Helper()
+	fixture.RequireFFmpeg(t)
+	e := &ladderEnv{s3: lambdatest.StartS3(t)}
+	opts.N = 2
+	e.fns = lambdatest.StartFunctions(t, opts)
+	e.regional = e.fns.Regional(t)
+	for _, kv := range append(e.s3.Env(), "AWS_ENDPOINT_URL_LAMBDA="+e.regional.URL) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	e.in = fixture.Video(t, fixture.Spec{Name: "in.mp4", Dir: t.TempDir(), Duration: 3 * time.Second, Width: 320, Height: 240, Audio: 1})
+	e.frames = fixture.Frames(t, e.in)
+	return e
+}
+
+// backend is a Lambda backend on the regional endpoint, its staging under
+// a prefix of its own.
+func (e *ladderEnv) backend(t *testing.T, edits ...func(*lambda.Options)) *lambda.Backend {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	require.NoError(t, err)
+	opts := lambda.Options{
+		Function: "chunkcode", Bucket: e.s3.Bucket, S3Endpoint: e.s3.Endpoint, MemoryMB: 1024, Arch: "arm64",
+		Prefix: fmt.Sprintf("test-%d/", backendSeq.Add(1)),
+	}
+	for _, edit := range edits {
+		edit(&opts)
+	}
+	b, err := lambda.New(cfg, opts)
+	require.NoError(t, err)
+	return b
+}
+
+// ladderRequest is a two-rung ladder of in at out, in 1 s media segments
+// and chunks of one segment each.
+func ladderRequest(in, out string) transcode.Request {
+	rungs, _ := ladder.Parse("240,120")
+	return transcode.Request{
+		Input: in, Output: out, Ladder: rungs,
+		Profile:         transcode.Profile{Preset: "ultrafast", Threads: 1},
+		Workers:         2,
+		SegmentLength:   time.Second,
+		SegmentDuration: time.Second,
+		Retries:         transcode.DefaultRetries,
+	}
+}
+
+// keyTimes returns the number of video frames of the rendition in dir, as
+// a player appends its segments, and the times of its keyframes.
+func keyTimes(t *testing.T, dir string) (frames int, keys []float64) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, transcode.LadderInit))
+	require.NoError(t, err)
+	for n := 0; ; n++ {
+		b, err := os.ReadFile(filepath.Join(dir, transcode.SegmentName(n)))
+		if os.IsNotExist(err) {
+			break
+		}
+		require.NoError(t, err)
+		data = append(data, b...)
+	}
+	path := filepath.Join(t.TempDir(), "rendition.mp4")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	out := fixture.FFprobe(t, "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path)
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(strings.TrimSpace(l), ",")
+		if len(f) < 2 {
+			continue
+		}
+		frames++
+		if strings.HasPrefix(f[1], "K") {
+			v, err := strconv.ParseFloat(f[0], 64)
+			require.NoError(t, err)
+			keys = append(keys, v)
+		}
+	}
+	return frames, keys
+}
+
+// TestLadderOnLambda encodes a ladder on the functions into a local
+// directory, a chunk per invocation and a rung of a chunk per invocation:
+// every rung has every frame, keyframes on every segment boundary, and the
+// run leaves nothing staged.
+func TestLadderOnLambda(t *testing.T) {
+	e := startLadderEnv(t, lambdatest.FunctionOptions{})
+	for _, mode := range []lambda.RungMode{lambda.RungsPerChunk, lambda.RungsSplit} {
+		t.Run(string(mode), func(t *testing.T) {
+			b := e.backend(t, func(o *lambda.Options) { o.Rungs = mode })
+			out := filepath.Join(t.TempDir(), "ladder", "master.m3u8")
+			before := e.regional.Invocations()
+			sum, retries, err := run(t, b, ladderRequest(e.in, out))
+			require.NoError(t, err, e.fns.Logs())
+			assert.Empty(t, retries)
+			require.Len(t, sum.Rungs, 2)
+			chunks := sum.Segments
+			require.Equal(t, 3, chunks)
+			want := chunks
+			if mode == lambda.RungsSplit {
+				want = chunks * 2
+			}
+			assert.Equal(t, want, e.regional.Invocations()-before, "invocations")
+			for _, r := range sum.Rungs {
+				frames, keys := keyTimes(t, filepath.Join(filepath.Dir(out), fmt.Sprintf("%dp", r.Height)))
+				assert.Equal(t, e.frames, frames, "%dp frames", r.Height)
+				assert.InDeltaSlice(t, []float64{0, 1, 2}, keys, 1e-6, "%dp keyframes", r.Height)
+			}
+			assert.FileExists(t, filepath.Join(filepath.Dir(out), "audio0", "playlist.m3u8"))
+			st := b.Stats()
+			assert.Len(t, st.Ladder, want, "invocations priced")
+			assert.Empty(t, staged(t, e.s3, b), "staging objects left")
+		})
+	}
+}
