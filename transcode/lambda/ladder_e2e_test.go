@@ -16,6 +16,8 @@ import (
 	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
+	"github.com/chunkcode/chunkcode/transcode/manifest"
+	"github.com/chunkcode/chunkcode/transcode/publish"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -143,5 +145,68 @@ func TestLadderOnLambda(t *testing.T) {
 			assert.Len(t, st.Ladder, want, "invocations priced")
 			assert.Empty(t, staged(t, e.s3, b), "staging objects left")
 		})
+	}
+}
+
+// mirror writes the bucket's objects under prefix into a new directory, by
+// key, for ffprobe to read as a player would fetch them.
+func mirror(t *testing.T, s3 *lambdatest.S3, prefix string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for key, data := range s3.Files(t) {
+		name, ok := strings.CutPrefix(key, prefix)
+		if !ok {
+			continue
+		}
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, data, 0o644))
+	}
+	return dir
+}
+
+// TestLadderToS3 publishes a ladder encoded on the functions to an s3://
+// prefix, with HLS and DASH: the manifests name the generation's
+// playlists and segments, every rung has every frame and its keyframes on
+// the boundaries, and nothing is left in staging.
+func TestLadderToS3(t *testing.T) {
+	e := startLadderEnv(t, lambdatest.FunctionOptions{})
+	b := e.backend(t)
+	target, err := publish.ParseTarget("s3://" + e.s3.Bucket + "/videos/talk/master.m3u8")
+	require.NoError(t, err)
+	pub, err := b.Publish(target, publish.Options{})
+	require.NoError(t, err)
+	req := ladderRequest(e.in, target.String())
+	req.Manifests = []string{transcode.HLS, transcode.DASH}
+	req.Publish = pub
+	sum, retries, err := run(t, b, req)
+	require.NoError(t, err, e.fns.Logs())
+	assert.Empty(t, retries)
+	require.NotNil(t, sum.Published)
+	assert.Equal(t, pub.Dir(), sum.Published.Dir)
+	assert.Equal(t, []string{target.String(), "s3://" + e.s3.Bucket + "/videos/talk/manifest.mpd"}, sum.Manifests)
+
+	dir := mirror(t, e.s3, "videos/talk/")
+	master, err := os.ReadFile(filepath.Join(dir, "master.m3u8"))
+	require.NoError(t, err)
+	t.Logf("master.m3u8:\n%s", master)
+	m, err := manifest.ParseMaster(master)
+	require.NoError(t, err)
+	require.Len(t, m.Variants, 2)
+	for i, v := range m.Variants {
+		assert.Equal(t, pub.Dir()+fmt.Sprintf("%dp/playlist.m3u8", sum.Rungs[i].Height), v.URI)
+		frames, keys := keyTimes(t, filepath.Join(dir, filepath.Dir(v.URI)))
+		assert.Equal(t, e.frames, frames, "%s frames", v.URI)
+		assert.InDeltaSlice(t, []float64{0, 1, 2}, keys, 1e-6, "%s keyframes", v.URI)
+	}
+	require.Len(t, m.Audio, 1)
+	assert.Equal(t, pub.Dir()+"audio0/playlist.m3u8", m.Audio[0].URI)
+	assert.FileExists(t, filepath.Join(dir, filepath.Dir(m.Audio[0].URI), transcode.LadderInit))
+	mpd, err := os.ReadFile(filepath.Join(dir, "manifest.mpd"))
+	require.NoError(t, err)
+	assert.Contains(t, string(mpd), `media="`+pub.Dir()+`240p/seg$Number$.m4s"`)
+
+	for _, k := range e.s3.Keys(t) {
+		assert.False(t, strings.HasPrefix(k, b.Prefix()), "left in staging: %s", k)
 	}
 }
