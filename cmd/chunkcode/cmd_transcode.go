@@ -139,6 +139,7 @@ func parseAudioBitrate(s string) (string, error) {
 type transcodeOptions struct {
 	encodeOptions
 	ladderOptions
+	ladderS3Options
 	backendOptions
 	progressOptions
 	workers    int
@@ -159,6 +160,7 @@ type transcodeOptions struct {
 func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
 	o.ladderOptions.AddFlags(f)
+	o.ladderS3Options.AddFlags(f)
 	o.backendOptions.AddFlags(f)
 	o.progressOptions.AddFlags(f)
 	f.IntVarP(&o.workers, "workers", "w", 0, "segments encoded at once (default: one per core locally; on lambda 100, or one per --lambda-endpoint)")
@@ -189,7 +191,12 @@ An OUTPUT ending in .m3u8 (HLS) or .mpd (DASH) is a streaming ladder: every
 rung in CMAF segments beside OUTPUT, each chunk decoded once and encoded to
 every rung, with AAC audio (--audio-bitrate, default 128k). The ladder is
 built beside OUTPUT's directory and moved into place once verified. Ladders
-are h264.`,
+are h264.
+
+With --backend lambda a ladder OUTPUT may be s3://bucket/prefix/master.m3u8
+(or .mpd): the functions upload the segments to a staging prefix, and once
+what they report verifies, the segments are copied server-side into a new
+directory under the prefix and the playlists written last.`,
 		Example: `  chunkcode transcode in.mov out.mp4
   chunkcode transcode --codec vp9 --height 720 in.mp4 out.webm
   chunkcode transcode --work-dir work --resume in.mkv out.mkv
@@ -235,7 +242,16 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 			return fmt.Errorf("%s: already exists; --no-clobber keeps it", out)
 		}
 	}
+	o.ladderS3Options.changed(o.flags)
+	s3l, err := o.ladderS3Options.s3LadderOutput(out, o.backendOptions.name)
+	if err != nil {
+		return err
+	}
+	o.backendOptions.lambda.rungs = o.ladderS3Options.rungMode()
 	dest, err := o.backendOptions.output(in, out)
+	if s3l != nil {
+		dest, err = &remoteOutput{local: out}, nil // published by the run
+	}
 	if err != nil {
 		return err
 	}
@@ -250,6 +266,11 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 	}
 	req.Profile.Threads = o.threads // 0: the pipeline chooses
 	req.Output, req.Workers = dest.local, workers
+	if s3l != nil {
+		if req.Publish, err = remote.Publish(s3l.target, s3l.options); err != nil {
+			return err
+		}
+	}
 	if err := d.runner.Check(); err != nil {
 		return err
 	}

@@ -12,8 +12,7 @@ import (
 )
 
 // ladderS3Options are the flags of a ladder encoded on Lambda and
-// published to an s3:// OUTPUT (issue 13). transcode registers them once
-// its ladder path exists; until then only the tests do.
+// published to an s3:// OUTPUT.
 type ladderS3Options struct {
 	cacheControl string
 	lambdaRungs  string
@@ -34,6 +33,12 @@ func (o *ladderS3Options) changed(fs *pflag.FlagSet) {
 	for _, name := range []string{"cache-control", "lambda-rungs"} {
 		o.set[name] = fs.Changed(name)
 	}
+}
+
+// rungMode is --lambda-rungs, once s3LadderOutput has checked it.
+func (o *ladderS3Options) rungMode() lambda.RungMode {
+	m, _ := lambda.ParseRungMode(o.lambdaRungs)
+	return m
 }
 
 // s3Ladder is a ladder OUTPUT in S3, checked before any work.

@@ -38,9 +38,6 @@ func (o *ladderOptions) request(req *transcode.Request, flags *pflag.FlagSet) er
 	if req.Resume {
 		return usagef("--resume does not apply to a ladder yet")
 	}
-	if strings.HasPrefix(req.Output, "s3://") {
-		return usagef("%s: a ladder is written to a local directory for now", req.Output)
-	}
 	if o.ladder != "auto" {
 		rungs, err := ladder.Parse(o.ladder)
 		if err != nil {
