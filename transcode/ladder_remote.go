@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/splitter"
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	manifests "github.com/chunkcode/chunkcode/transcode/manifest"
 	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/mp4"
 	"github.com/chunkcode/chunkcode/transcode/publish"
 )
 
@@ -116,6 +118,9 @@ func (r *ladderRun) stageMedia(ctx context.Context) error {
 	}
 	for _, a := range r.audio {
 		for _, name := range append([]string{filepath.Join(a.dir, LadderInit)}, segmentNames(a)...) {
+			if _, done := r.staged[filepath.ToSlash(name)]; done {
+				continue // staged by the function that encoded it
+			}
 			if err := r.stage(ctx, name); err != nil {
 				return err
 			}
@@ -266,4 +271,96 @@ func (r *ladderRun) closeRemote(ctx context.Context) {
 			r.p.notify(Event{Kind: EventWarning, Err: err})
 		}
 	}
+}
+
+// EncodeLadderAudio encodes every audio track of src as a ladder's audio
+// renditions (LadderAudioArgs), reading src with extraInput's options, and
+// cuts track i into dir/AudioDir(i): its LadderInit and media segments. A
+// function runs it for a source that lies in S3.
+func EncodeLadderAudio(ctx context.Context, r ffmpeg.Runner, src *media.Media, prof Profile, length time.Duration, dir string, extraInput ...string) ([]RungResult, error) {
+	streams := src.StreamsOf(media.Audio)
+	work, err := os.MkdirTemp(dir, "audio-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	outputs := make([]string, len(streams))
+	for i := range streams {
+		outputs[i] = filepath.Join(work, fmt.Sprintf("audio%d.mp4", i))
+	}
+	args := LadderAudioArgs(src, prof, length, outputs)
+	// The input's options go before its -i, after -threads 1.
+	args = append(slices.Clone(args[:2]), append(extraInput, args[2:]...)...)
+	if err := r.Run(ctx, args, nil); err != nil {
+		return nil, fmt.Errorf("encode audio: %w", err)
+	}
+	var res []RungResult
+	for i, out := range outputs {
+		tr, err := cutAudio(out, dir, AudioDir(i))
+		if err != nil {
+			return nil, fmt.Errorf("audio track %d: %w", i, err)
+		}
+		res = append(res, RungResult{Init: filepath.Join(tr.dir, LadderInit), Timescale: tr.info.Timescale, Segments: tr.segments})
+	}
+	return res, nil
+}
+
+// AudioEncoder is a ChunkSession that encodes a ladder's audio where the
+// source lies, for a source this machine does not read.
+type AudioEncoder interface {
+	// EncodeAudio encodes every audio track of src as EncodeLadderAudio
+	// does. It writes the initialization segments under dir, and the
+	// media segments too unless the session stages them with its
+	// publish.
+	EncodeAudio(ctx context.Context, src *media.Media, prof Profile, length time.Duration, dir string) ([]RungResult, error)
+}
+
+// SourceProber probes a source this machine cannot open, such as an s3://
+// URL, where it lies, reading none of its media here.
+type SourceProber interface {
+	// ReadsSource reports whether input is a source ProbeSource probes.
+	ReadsSource(input string) bool
+	ProbeSource(ctx context.Context, input string) (*media.Media, error)
+}
+
+// remoteSource reports whether the run's source is one the backend
+// probes, and so reads, where it lies.
+func (r *ladderRun) remoteSource() (SourceProber, bool) {
+	if r.chunkBackend == nil {
+		return nil, false
+	}
+	sp, ok := r.chunkBackend.(SourceProber)
+	return sp, ok && sp.ReadsSource(r.req.Input)
+}
+
+// encodeRemoteAudio has the session encode the audio, and makes its tracks
+// from what it reports.
+func (r *ladderRun) encodeRemoteAudio(ctx context.Context, ae AudioEncoder) error {
+	r.p.notify(Event{Kind: EventStage, Stage: StageAudio})
+	t := time.Now()
+	total := audioDuration(r.src)
+	res, err := ae.EncodeAudio(ctx, r.src, r.prof, r.req.SegmentLength, r.build)
+	if err != nil {
+		return fmt.Errorf("encode audio: %w", err)
+	}
+	for i, rr := range res {
+		info, err := mp4.ReadInit(filepath.Join(r.build, rr.Init))
+		if err != nil {
+			return fmt.Errorf("audio track %d: %w", i, err)
+		}
+		tr := &track{dir: AudioDir(i), info: info, segments: rr.Segments}
+		for _, s := range rr.Segments {
+			tr.durations = append(tr.durations, s.Duration)
+			if r.req.Publish != nil {
+				r.staged[filepath.ToSlash(s.Name)] = s.Bytes
+			}
+		}
+		if fi, err := os.Stat(filepath.Join(r.build, rr.Init)); err == nil && r.req.Publish != nil {
+			r.staged[filepath.ToSlash(rr.Init)] = fi.Size()
+		}
+		r.audio = append(r.audio, tr)
+	}
+	r.sum.Stages.Audio = time.Since(t).Seconds()
+	r.p.notify(Event{Kind: EventAudio, Seconds: total, Total: total})
+	return nil
 }

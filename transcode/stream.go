@@ -237,8 +237,10 @@ func (r *ladderRun) check() error {
 	if r.master != base && r.mpd != base {
 		return settingf("manifests", "%s is not one of the manifests asked for", req.Output)
 	}
-	if _, err := os.Stat(req.Input); err != nil {
-		return &media.Error{Path: req.Input, Err: unwrapPathError(err)}
+	if _, remote := r.remoteSource(); !remote {
+		if _, err := os.Stat(req.Input); err != nil {
+			return &media.Error{Path: req.Input, Err: unwrapPathError(err)}
+		}
 	}
 	if req.Publish != nil {
 		return r.checkPublish()
@@ -284,7 +286,13 @@ func (r *ladderRun) probe(ctx context.Context) error {
 	if !r.req.AllowPlaylists {
 		opts = ffmpeg.SelfContained()
 	}
-	src, err := r.p.Runner.Probe(ctx, r.req.Input, opts...)
+	probe := r.p.Runner.Probe
+	if sp, remote := r.remoteSource(); remote {
+		probe = func(ctx context.Context, input string, _ ...string) (*media.Media, error) {
+			return sp.ProbeSource(ctx, input)
+		}
+	}
+	src, err := probe(ctx, r.req.Input, opts...)
 	if err != nil {
 		return err
 	}
@@ -470,6 +478,13 @@ func LadderAudioArgs(src *media.Media, prof Profile, length time.Duration, outpu
 // encodeAudio encodes every audio track once, over the whole source, and
 // cuts each into CMAF segments.
 func (r *ladderRun) encodeAudio(ctx context.Context) error {
+	if _, remote := r.remoteSource(); remote {
+		ae, ok := r.session.(AudioEncoder)
+		if !ok {
+			return fmt.Errorf("%s: the %s backend cannot encode its audio", r.req.Input, r.chunkBackend.Properties().Name)
+		}
+		return r.encodeRemoteAudio(ctx, ae)
+	}
 	r.p.notify(Event{Kind: EventStage, Stage: StageAudio})
 	t := time.Now()
 	streams := r.src.StreamsOf(media.Audio)

@@ -93,8 +93,10 @@ type Stats struct {
 	Pieces         int
 	StagingOverlap float64
 	// Ladder lists every invocation of a ladder encode, failed ones
-	// included, for CostOfLadder.
+	// included, for CostOfLadder; Audio adds up the invocations that
+	// encoded a ladder's audio where its source lies.
 	Ladder []RungInvocation
+	Audio  transcode.RemoteStats
 }
 
 // Backend encodes segments by invoking a Lambda function. Create it with New;

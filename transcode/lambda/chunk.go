@@ -3,7 +3,9 @@ package lambda
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -271,4 +273,143 @@ func rungIndex(heights []int, height int) int {
 		}
 	}
 	return AllRungs
+}
+
+var (
+	_ transcode.SourceProber = (*Backend)(nil)
+	_ transcode.AudioEncoder = (*session)(nil)
+)
+
+// ProbeSource probes the s3:// input on a function, which uploads only the
+// probe: ffprobe's document of the streams and packets, no media.
+func (b *Backend) ProbeSource(ctx context.Context, input string) (*media.Media, error) {
+	b.fetchConfig(ctx)
+	srcURL, err := b.sourceURL(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	run := runPrefix(b.opts.Prefix)
+	key := sourceJobObjects(run, "")["probe"]
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), transcode.CleanupTimeout)
+		defer cancel()
+		b.store.deletePrefix(cctx, run)
+	}()
+	probeURL, err := b.store.putURL(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
+	}
+	payload, err := json.Marshal(Request{Version: chunkVersion, Source: &SourceJob{URL: srcURL, ProbeURL: probeURL, ProbeOnly: true}})
+	if err != nil {
+		return nil, err
+	}
+	resp, _, err := b.invoke(ctx, payload)
+	if err != nil {
+		var fe *FunctionError
+		if errors.As(err, &fe) && fe.Kind == KindMedia {
+			return nil, fe.mediaError(input)
+		}
+		return nil, fmt.Errorf("probe %s: %w", input, err)
+	}
+	if resp.Source == nil {
+		return nil, fmt.Errorf("probe %s: the function did not answer the source job (is it older than this chunkcode?)", input)
+	}
+	dir, err := os.MkdirTemp("", "chunkcode-probe-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "probe.json.gz")
+	if _, err := b.store.download(ctx, key, path); err != nil {
+		return nil, fmt.Errorf("download the probe of %s from %s: %w", input, b.store.objectURL(key), err)
+	}
+	return parseProbe(path, input)
+}
+
+// EncodeAudio has a function encode src's audio renditions where src lies
+// in S3 (see AudioJob): the segments go to the publish's staging, or are
+// downloaded into dir without one; the initialization segments are written
+// into dir.
+func (s *session) EncodeAudio(ctx context.Context, src *media.Media, prof transcode.Profile, length time.Duration, dir string) ([]transcode.RungResult, error) {
+	b := s.b
+	srcURL, err := b.sourceURL(ctx, src.Path)
+	if err != nil {
+		return nil, err
+	}
+	streams := src.StreamsOf(media.Audio)
+	job := &AudioJob{URL: srcURL, Start: src.Start, Bitrate: prof.AudioBitrate, SegmentLength: length}
+	// Room for every segment, with the AAC encoder's priming and a
+	// fragment cut early.
+	n := int(math.Ceil(src.Duration/length.Seconds())) + 2
+	attempt := randomHex(4)
+	names := make([][]string, len(streams))
+	for i, a := range streams {
+		job.Streams = append(job.Streams, a.Index)
+		var urls []string
+		for k := range n {
+			name := path.Join(transcode.AudioDir(i), transcode.SegmentName(k))
+			u, err := s.chunkPutURL(ctx, attempt, name)
+			if err != nil {
+				return nil, err
+			}
+			names[i], urls = append(names[i], name), append(urls, u)
+		}
+		job.SegmentURLs = append(job.SegmentURLs, urls)
+		if s.pub != nil {
+			u, err := s.chunkPutURL(ctx, attempt, path.Join(transcode.AudioDir(i), transcode.LadderInit))
+			if err != nil {
+				return nil, err
+			}
+			job.InitURLs = append(job.InitURLs, u)
+		}
+	}
+	payload, err := json.Marshal(Request{Version: chunkVersion, Audio: job})
+	if err != nil {
+		return nil, err
+	}
+	t := time.Now()
+	resp, rep, err := b.invoke(ctx, payload)
+	stats := b.remoteStats(time.Since(t), rep, resp, 0)
+	b.mu.Lock()
+	b.stats.Audio.Add(*stats)
+	b.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("encode the audio of %s: %w", src.Path, err)
+	}
+	if resp.Chunk == nil || len(resp.Chunk.Rungs) != len(streams) {
+		return nil, fmt.Errorf("encode the audio of %s: the function answered for another number of tracks than %d", src.Path, len(streams))
+	}
+	var res []transcode.RungResult
+	for i, tr := range resp.Chunk.Rungs {
+		adir := transcode.AudioDir(i)
+		if len(tr.Segments) == 0 || len(tr.Segments) > n || tr.Timescale == 0 {
+			return nil, fmt.Errorf("audio track %d: the function answered %d segments at timescale %d", i, len(tr.Segments), tr.Timescale)
+		}
+		out := transcode.RungResult{Init: filepath.Join(adir, transcode.LadderInit), Timescale: tr.Timescale}
+		if err := os.MkdirAll(filepath.Join(dir, adir), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, out.Init), tr.Init, 0o644); err != nil {
+			return nil, err
+		}
+		for k, sr := range tr.Segments {
+			name := filepath.FromSlash(names[i][k])
+			if sr.Number != k || sr.Bytes <= 0 {
+				return nil, fmt.Errorf("audio track %d: the function answered segment %d of %d bytes as segment %d", i, sr.Number, sr.Bytes, k)
+			}
+			if s.pub == nil {
+				key := s.chunkObject(attempt, names[i][k])
+				n, err := b.store.download(ctx, key, filepath.Join(dir, name))
+				if err != nil {
+					return nil, fmt.Errorf("download %s: %w", b.store.objectURL(key), err)
+				}
+				if n != sr.Bytes {
+					return nil, fmt.Errorf("audio track %d segment %d: %d bytes, downloaded %d", i, k, sr.Bytes, n)
+				}
+			}
+			out.Segments = append(out.Segments, transcode.MediaSegment{Number: k, Name: name, Start: sr.Start, Duration: sr.Duration, Frames: sr.Frames, Bytes: sr.Bytes})
+		}
+		res = append(res, out)
+	}
+	return res, nil
 }

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
 // MaxChunkRungs is the most rungs one chunk job may encode: the published
@@ -155,6 +157,114 @@ func (h *Handler) validateChunk(req *Request) error {
 			return fmt.Errorf("rung %d: %d segment URLs for %d media segments", i, len(c.SegmentURLs[i]), len(c.KeyFrames))
 		}
 		for _, u := range c.SegmentURLs[i] {
+			if err := h.checkURL("segment", u); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// MaxAudioTracks is the most audio tracks one audio job may encode.
+const MaxAudioTracks = 32
+
+// handleAudio runs an audio job: transcode.EncodeLadderAudio on the source,
+// then every track's segments uploaded to their URLs.
+func (h *Handler) handleAudio(ctx context.Context, job AudioJob) (Response, error) {
+	if err := h.validateAudio(&job); err != nil {
+		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}
+	}
+	if err := h.injectFault(); err != nil {
+		return Response{}, err
+	}
+	dir, err := h.jobDir("audio")
+	if err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+	}
+	defer h.removeJobDir(dir)
+	opts, err := h.inputOptions(job.URL)
+	if err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+	}
+	src := &media.Media{Path: job.URL, Start: job.Start}
+	for _, i := range job.Streams {
+		src.Streams = append(src.Streams, media.Stream{Index: i, Type: media.Audio})
+	}
+	out := filepath.Join(dir, "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+	}
+	t := time.Now()
+	tracks, err := transcode.EncodeLadderAudio(ctx, h.Runner, src, transcode.Profile{AudioBitrate: job.Bitrate}, job.SegmentLength, out, opts...)
+	if err != nil {
+		return Response{}, encodeError(ctx, err).redact(job.URL)
+	}
+	encode := time.Since(t)
+	t = time.Now()
+	res := &ChunkResult{}
+	var total int64
+	for i, tr := range tracks {
+		if len(tr.Segments) > len(job.SegmentURLs[i]) {
+			return Response{}, &FunctionError{Kind: KindLimit, Message: fmt.Sprintf("audio track %d has %d segments, more than the %d URLs given", i, len(tr.Segments), len(job.SegmentURLs[i]))}
+		}
+		init, err := os.ReadFile(filepath.Join(out, tr.Init))
+		if err != nil {
+			return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+		}
+		if job.InitURLs != nil {
+			if err := h.put(ctx, job.InitURLs[i], bytes.NewReader(init), int64(len(init))); err != nil {
+				return Response{}, &FunctionError{Kind: KindUpload, Message: fmt.Sprintf("upload audio track %d init: %v", i, err)}
+			}
+		}
+		rr := RungResult{Init: init, Timescale: tr.Timescale}
+		for k, s := range tr.Segments {
+			if err := h.upload(ctx, fmt.Sprintf("audio track %d segment %d", i, k), job.SegmentURLs[i][k], filepath.Join(out, s.Name), s.Bytes); err != nil {
+				return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
+			}
+			total += s.Bytes
+			rr.Segments = append(rr.Segments, SegmentResult{Number: s.Number, Start: s.Start, Duration: s.Duration, Frames: s.Frames, Bytes: s.Bytes})
+		}
+		res.Rungs = append(res.Rungs, rr)
+	}
+	return Response{
+		Version: ProtocolVersion, Bytes: total, EncodeSeconds: encode.Seconds(), UploadSeconds: time.Since(t).Seconds(),
+		FFmpeg: h.ffmpegVersion(ctx), Chunk: res,
+	}, nil
+}
+
+// validateAudio checks every value of an audio job that comes from
+// outside.
+func (h *Handler) validateAudio(job *AudioJob) error {
+	if err := h.checkURL("source", job.URL); err != nil {
+		return err
+	}
+	if err := (transcode.Profile{AudioCodec: media.AAC, AudioBitrate: job.Bitrate}).CheckAudio(); err != nil {
+		return err
+	}
+	switch {
+	case job.Bitrate == "":
+		return errors.New("no audio bitrate")
+	case len(job.Streams) == 0 || len(job.Streams) > MaxAudioTracks:
+		return fmt.Errorf("%d audio streams; a job has 1 to %d", len(job.Streams), MaxAudioTracks)
+	case len(job.SegmentURLs) != len(job.Streams):
+		return fmt.Errorf("segment URLs for %d tracks, want %d", len(job.SegmentURLs), len(job.Streams))
+	case job.InitURLs != nil && len(job.InitURLs) != len(job.Streams):
+		return fmt.Errorf("init URLs for %d tracks, want %d", len(job.InitURLs), len(job.Streams))
+	case job.SegmentLength < 100*time.Millisecond || job.SegmentLength > time.Hour:
+		return fmt.Errorf("segment length %v out of range", job.SegmentLength)
+	case job.Start < 0 || job.Start > 240*3600:
+		return fmt.Errorf("start %v out of range", job.Start)
+	}
+	for _, i := range job.Streams {
+		if i < 0 || i > 1000 {
+			return fmt.Errorf("stream index %d out of range", i)
+		}
+	}
+	for i, urls := range job.SegmentURLs {
+		if len(urls) > 100_000 {
+			return fmt.Errorf("track %d: %d segment URLs", i, len(urls))
+		}
+		for _, u := range append(slices.Clone(urls), job.InitURLs...) {
 			if err := h.checkURL("segment", u); err != nil {
 				return err
 			}

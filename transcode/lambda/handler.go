@@ -136,6 +136,9 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	if req.Chunk != nil {
 		return h.handleChunk(ctx, req)
 	}
+	if req.Audio != nil {
+		return h.handleAudio(ctx, *req.Audio)
+	}
 	if err := h.validate(&req); err != nil {
 		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}
 	}

@@ -1,18 +1,27 @@
 package lambda_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/chunkcode/chunkcode/internal/fixture"
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
@@ -209,4 +218,128 @@ func TestLadderToS3(t *testing.T) {
 	for _, k := range e.s3.Keys(t) {
 		assert.False(t, strings.HasPrefix(k, b.Prefix()), "left in staging: %s", k)
 	}
+}
+
+// traffic is a proxy in front of the S3 server that counts the bytes the
+// AWS SDK of this process sends (PUT bodies) and reads (GET bodies), per
+// object path. Presigned URLs, which the functions use, go through it
+// too, and are counted apart: their user agent is not the SDK's.
+type traffic struct {
+	mu   sync.Mutex
+	sent map[string]int64 // "METHOD path" → request body bytes, the SDK's
+	read map[string]int64 // path → response body bytes, the SDK's
+}
+
+func startTraffic(t *testing.T, target string) (*traffic, string) {
+	t.Helper()
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	tr := &traffic{sent: map[string]int64{}, read: map[string]int64{}}
+	sdk := func(r *http.Request) bool { return strings.Contains(r.UserAgent(), "aws-sdk-go") }
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = u.Scheme, u.Host
+			pr.Out.Host = pr.In.Host
+			if sdk(pr.In) && pr.In.Body != nil {
+				body, err := io.ReadAll(pr.In.Body)
+				require.NoError(t, err)
+				tr.mu.Lock()
+				tr.sent[pr.In.Method+" "+pr.In.URL.Path] += int64(len(body))
+				tr.mu.Unlock()
+				pr.Out.Body = io.NopCloser(bytes.NewReader(body))
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.Request.Method == http.MethodGet && sdk(resp.Request) {
+				body, err := io.ReadAll(resp.Body)
+				if err != nil {
+					return err
+				}
+				tr.mu.Lock()
+				tr.read[resp.Request.URL.Path] += int64(len(body))
+				tr.mu.Unlock()
+				resp.Body = io.NopCloser(bytes.NewReader(body))
+			}
+			return nil
+		},
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return tr, srv.URL
+}
+
+// TestLadderS3ToS3 transcodes an s3:// source into an s3:// ladder with
+// no media byte passing through this process: the functions probe the
+// source, encode its audio and video and stage the segments; this process
+// reads only the probe and writes only the playlists and manifests, which
+// the proxy in front of S3 proves. Its own ffmpeg cannot reach the
+// network.
+func TestLadderS3ToS3(t *testing.T) {
+	e := startLadderEnv(t, lambdatest.FunctionOptions{})
+	counted, endpoint := startTraffic(t, e.s3.Endpoint)
+	source, err := os.ReadFile(e.in)
+	require.NoError(t, err)
+	ctx := context.Background()
+	key := "media/in.mp4"
+	_, err = e.s3.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: &e.s3.Bucket, Key: &key, Body: bytes.NewReader(source)})
+	require.NoError(t, err)
+
+	b := e.backend(t, func(o *lambda.Options) { o.S3Endpoint = endpoint })
+	target, err := publish.ParseTarget("s3://" + e.s3.Bucket + "/videos/s3/master.m3u8")
+	require.NoError(t, err)
+	pub, err := b.Publish(target, publish.Options{})
+	require.NoError(t, err)
+	req := ladderRequest("s3://"+e.s3.Bucket+"/"+key, target.String())
+	req.Manifests = []string{transcode.HLS, transcode.DASH}
+	req.Publish = pub
+	p := &transcode.Pipeline{Backend: b, Runner: ffmpeg.Runner{Env: []string{"http_proxy=http://127.0.0.1:1", "https_proxy=http://127.0.0.1:1"}}}
+	sum, err := p.Run(ctx, req)
+	require.NoError(t, err, e.fns.Logs())
+
+	dir := mirror(t, e.s3, "videos/s3/")
+	m, err := manifest.ParseMaster(mustRead(t, filepath.Join(dir, "master.m3u8")))
+	require.NoError(t, err)
+	require.Len(t, m.Variants, 2)
+	for _, v := range m.Variants {
+		frames, keys := keyTimes(t, filepath.Join(dir, filepath.Dir(v.URI)))
+		assert.Equal(t, e.frames, frames, "%s frames", v.URI)
+		assert.InDeltaSlice(t, []float64{0, 1, 2}, keys, 1e-6, "%s keyframes", v.URI)
+	}
+	require.Len(t, m.Audio, 1)
+	audio := filepath.Join(dir, filepath.Dir(m.Audio[0].URI))
+	pl, err := manifest.ParsePlaylist(mustRead(t, filepath.Join(audio, "playlist.m3u8")))
+	require.NoError(t, err)
+	assert.InDelta(t, 3.0, pl.Duration(), 0.1, "audio playlist duration")
+	assert.FileExists(t, filepath.Join(audio, transcode.LadderInit))
+
+	// What this process's SDK sent: the playlists and manifests, and
+	// the lists of staging keys it deletes (POST ?delete).
+	counted.mu.Lock()
+	defer counted.mu.Unlock()
+	var sent int64
+	for k, n := range counted.sent {
+		if n == 0 || k == "POST /"+e.s3.Bucket {
+			continue
+		}
+		assert.Regexp(t, `^PUT /`+e.s3.Bucket+`/videos/s3/.*\.(m3u8|mpd)$`, k, "this process sent %d bytes", n)
+		sent += n
+	}
+	assert.Positive(t, sent)
+	// What it read: the probe, and the manifests it replaces, no media.
+	for path, n := range counted.read {
+		assert.NotRegexp(t, `\.(mp4|m4s)$|/source/audio`, path, "this process read %d bytes of media", n)
+	}
+	assert.Zero(t, counted.read["/"+e.s3.Bucket+"/"+key], "bytes of the source this process read")
+	t.Logf("this process sent %d bytes and read %v", sent, counted.read)
+	assert.Positive(t, sum.Rungs[0].Frames)
+	for _, k := range e.s3.Keys(t) {
+		assert.False(t, strings.HasPrefix(k, b.Prefix()), "left in staging: %s", k)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
 }

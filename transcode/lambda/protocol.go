@@ -56,6 +56,42 @@ type Request struct {
 	// segment, and Chunk the rungs and media segments; ResultURL is
 	// ignored.
 	Chunk *ChunkJob
+	// Audio, when set, makes the request the audio of a ladder (protocol
+	// version 2); Job and ResultURL are ignored.
+	Audio *AudioJob
+}
+
+// AudioJob asks the function to encode a ladder's audio renditions from a
+// source in S3, as transcode.EncodeLadderAudio does, and upload media
+// segment k of track i to SegmentURLs[i][k]; the tracks'
+// initialization segments travel back in the Response, and to InitURLs
+// when set.
+type AudioJob struct {
+	// URL is a presigned GET URL of the source.
+	URL string
+	// Streams are the indexes of the source's audio streams, one track
+	// each; Start is the source's start time in seconds.
+	Streams []int
+	Start   float64
+	// Bitrate is the AAC bit rate, such as "128k"; SegmentLength the
+	// media segment length.
+	Bitrate       string
+	SegmentLength time.Duration
+	// SegmentURLs hold at least as many URLs per track as it has
+	// segments; the rest are not used.
+	SegmentURLs [][]string
+	InitURLs    []string
+}
+
+// wireAudioJob is an AudioJob on the wire.
+type wireAudioJob struct {
+	URL           string     `json:"url"`
+	Streams       []int      `json:"streams"`
+	Start         float64    `json:"start"`
+	Bitrate       string     `json:"bitrate"`
+	SegmentMicros int64      `json:"segment_us"`
+	SegmentURLs   [][]string `json:"segment_urls"`
+	InitURLs      []string   `json:"init_urls,omitempty"`
 }
 
 // ChunkJob asks the function to run transcode.EncodeChunk: decode the
@@ -134,6 +170,9 @@ type SourceJob struct {
 	AudioURL string
 	// ExtrasURL receives the file merger.ExtrasArgs writes.
 	ExtrasURL string
+	// ProbeOnly (protocol version 2) asks for the probe alone: AudioURL
+	// and ExtrasURL are ignored.
+	ProbeOnly bool
 }
 
 // wireRequest is a Request on the wire.
@@ -144,6 +183,7 @@ type wireRequest struct {
 	ProgressURL string         `json:"progress_url,omitempty"`
 	Source      *wireSourceJob `json:"source,omitempty"`
 	Chunk       *wireChunkJob  `json:"chunk,omitempty"`
+	Audio       *wireAudioJob  `json:"audio,omitempty"`
 }
 
 // wireJob is a transcode.Job on the wire, without its Output.
@@ -180,16 +220,21 @@ type wireSourceJob struct {
 	ProbeURL  string      `json:"probe_url"`
 	AudioURL  string      `json:"audio_url"`
 	ExtrasURL string      `json:"extras_url"`
+	ProbeOnly bool        `json:"probe_only,omitempty"`
 }
 
 // MarshalJSON writes r in its wire form.
 func (r Request) MarshalJSON() ([]byte, error) {
 	w := wireRequest{Version: r.Version, Job: toWireJob(r.Job), ResultURL: r.ResultURL, ProgressURL: r.ProgressURL}
 	if s := r.Source; s != nil {
-		w.Source = &wireSourceJob{URL: s.URL, Profile: toWireProfile(s.Profile), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
+		w.Source = &wireSourceJob{URL: s.URL, Profile: toWireProfile(s.Profile), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL, ProbeOnly: s.ProbeOnly}
 	}
 	if r.Chunk != nil {
 		w.Chunk = toWireChunk(*r.Chunk)
+	}
+	if a := r.Audio; a != nil {
+		w.Audio = &wireAudioJob{URL: a.URL, Streams: a.Streams, Start: a.Start, Bitrate: a.Bitrate,
+			SegmentMicros: a.SegmentLength.Microseconds(), SegmentURLs: a.SegmentURLs, InitURLs: a.InitURLs}
 	}
 	return json.Marshal(w)
 }
@@ -202,7 +247,7 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 	}
 	*r = Request{Version: w.Version, Job: w.Job.job(), ResultURL: w.ResultURL, ProgressURL: w.ProgressURL}
 	if s := w.Source; s != nil {
-		r.Source = &SourceJob{URL: s.URL, Profile: s.Profile.profile(), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
+		r.Source = &SourceJob{URL: s.URL, Profile: s.Profile.profile(), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL, ProbeOnly: s.ProbeOnly}
 	}
 	if w.Chunk != nil {
 		c, err := w.Chunk.chunk()
@@ -210,6 +255,10 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		r.Chunk = c
+	}
+	if a := w.Audio; a != nil {
+		r.Audio = &AudioJob{URL: a.URL, Streams: a.Streams, Start: a.Start, Bitrate: a.Bitrate,
+			SegmentLength: time.Duration(a.SegmentMicros) * time.Microsecond, SegmentURLs: a.SegmentURLs, InitURLs: a.InitURLs}
 	}
 	return nil
 }
@@ -267,7 +316,8 @@ type Response struct {
 	FFmpeg string `json:"ffmpeg"`
 	// Source answers a source job.
 	Source *SourceResult `json:"source,omitempty"`
-	// Chunk answers a chunk job.
+	// Chunk answers a chunk job, and an audio job with a RungResult per
+	// audio track.
 	Chunk *ChunkResult `json:"chunk,omitempty"`
 }
 
