@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -293,10 +294,18 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 	}
 	events.flush()
 	prog.finish(true)
+	var summary any = sum
+	var cost *lambda.LadderCost
+	if remote != nil && len(sum.Rungs) > 0 {
+		if cost, err = ladderCost(sum, remote); err != nil {
+			return err
+		}
+		summary = ladderSummary{Summary: sum, Cost: cost}
+	}
 	if o.json {
 		enc := json.NewEncoder(d.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(sum)
+		return enc.Encode(summary)
 	}
 	if o.quiet {
 		return nil
@@ -309,6 +318,9 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 		fmt.Fprintf(d.stderr, "%s: %s (%s) of %s in %s each, %.1fs (%.2fx realtime)\n",
 			strings.Join(sum.Manifests, ", "), plural(len(sum.Rungs), "rung"), strings.Join(rungs, " "),
 			plural(sum.Frames, "frame"), plural(sum.Rungs[0].Segments, "segment"), sum.WallSeconds, sum.Speed)
+		if cost != nil {
+			fmt.Fprintf(d.stderr, "lambda: %s, %.1f GB-s, $%.4f (estimated)\n", plural(cost.Total.Invocations, "invocation"), cost.Total.GBSeconds, cost.Total.USD)
+		}
 		return nil
 	}
 	fmt.Fprintf(d.stderr, "%s: %s in %s, %.1fs (%.2fx realtime)\n",

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/publish"
 	"github.com/spf13/pflag"
@@ -129,4 +130,33 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// ladderSummary is the --json summary of a ladder encoded on Lambda: the
+// run's summary and what the functions cost, per rung and in total, the
+// audio of an s3:// source counted in the total.
+type ladderSummary struct {
+	*transcode.Summary
+	Cost *lambda.LadderCost `json:"cost"`
+}
+
+// ladderCost is the Lambda use of the ladder sum describes, from what b
+// counted.
+func ladderCost(sum *transcode.Summary, b *lambda.Backend) (*lambda.LadderCost, error) {
+	rungs := make([]ladder.Rung, len(sum.Rungs))
+	for i, r := range sum.Rungs {
+		rungs[i] = ladder.Rung{Height: r.Height, Width: r.Width}
+	}
+	st := b.Stats()
+	c, err := lambda.CostOfLadder(rungs, st.Ladder)
+	if err != nil {
+		return nil, err
+	}
+	if st.Audio.BilledSeconds > 0 {
+		c.Total.Invocations++
+		c.Total.BilledSeconds += st.Audio.BilledSeconds
+		c.Total.GBSeconds += st.Audio.GBSeconds
+		c.Total.USD += st.Audio.USD
+	}
+	return &c, nil
 }
