@@ -343,3 +343,68 @@ func mustRead(t *testing.T, path string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestLadderToS3Faults publishes ladders on functions that fail: once, on
+// the first rung each emulator is given, with a rung per invocation (the
+// chunk is retried, and the ladder is complete), and always (the
+// run fails, the ladder already at the prefix is untouched, nothing new is
+// under it and the staging prefix is empty).
+func TestLadderToS3Faults(t *testing.T) {
+	t.Run("a rung fails once", func(t *testing.T) {
+		e := startLadderEnv(t, lambdatest.FunctionOptions{Env: []string{lambda.EnvTestFault + "=error-once"}})
+		b := e.backend(t, func(o *lambda.Options) { o.Rungs = lambda.RungsSplit })
+		target, err := publish.ParseTarget("s3://" + e.s3.Bucket + "/videos/once/master.m3u8")
+		require.NoError(t, err)
+		pub, err := b.Publish(target, publish.Options{})
+		require.NoError(t, err)
+		req := ladderRequest(e.in, target.String())
+		req.Publish = pub
+		sum, retries, err := run(t, b, req)
+		require.NoError(t, err, e.fns.Logs())
+		require.NotEmpty(t, retries, "the failed rung is retried")
+		for _, r := range retries {
+			assert.ErrorContains(t, r, "InjectedFault")
+		}
+		// Every rung of every chunk once, and again each that failed:
+		// one on each emulator, which keeps its error-once marker in its
+		// own TMPDIR. (A rung of the failed chunk cancelled mid-invocation
+		// counts too.)
+		assert.GreaterOrEqual(t, e.regional.Invocations(), sum.Segments*2+len(e.fns.Endpoints), "invocations")
+		dir := mirror(t, e.s3, "videos/once/")
+		m, err := manifest.ParseMaster(mustRead(t, filepath.Join(dir, "master.m3u8")))
+		require.NoError(t, err)
+		for _, v := range m.Variants {
+			frames, keys := keyTimes(t, filepath.Join(dir, filepath.Dir(v.URI)))
+			assert.Equal(t, e.frames, frames, "%s frames", v.URI)
+			assert.InDeltaSlice(t, []float64{0, 1, 2}, keys, 1e-6, "%s keyframes", v.URI)
+		}
+	})
+	t.Run("every invocation fails", func(t *testing.T) {
+		e := startLadderEnv(t, lambdatest.FunctionOptions{Env: []string{lambda.EnvTestFault + "=error"}})
+		ctx := context.Background()
+		old := "videos/fail/master.m3u8"
+		oldText := "#EXTM3U\n# the ladder published before\n"
+		_, err := e.s3.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: &e.s3.Bucket, Key: &old, Body: strings.NewReader(oldText)})
+		require.NoError(t, err)
+		b := e.backend(t)
+		target, err := publish.ParseTarget("s3://" + e.s3.Bucket + "/" + old)
+		require.NoError(t, err)
+		pub, err := b.Publish(target, publish.Options{})
+		require.NoError(t, err)
+		req := ladderRequest(e.in, target.String())
+		req.Publish = pub
+		_, _, err = run(t, b, req)
+		require.Error(t, err)
+		assert.ErrorContains(t, err, "InjectedFault")
+		assert.ErrorContains(t, err, "failed after 3 attempts")
+		var under []string
+		for key, data := range e.s3.Files(t) {
+			if strings.HasPrefix(key, "videos/fail/") {
+				under = append(under, key)
+				assert.Equal(t, oldText, string(data), "the old master playlist")
+			}
+			assert.False(t, strings.HasPrefix(key, b.Prefix()), "left in staging: %s", key)
+		}
+		assert.Equal(t, []string{old}, under, "objects under the output prefix")
+	})
+}
