@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -406,5 +407,51 @@ func TestLadderToS3Faults(t *testing.T) {
 			assert.False(t, strings.HasPrefix(key, b.Prefix()), "left in staging: %s", key)
 		}
 		assert.Equal(t, []string{old}, under, "objects under the output prefix")
+	})
+	t.Run("S3 goes down during the final copy", func(t *testing.T) {
+		e := startLadderEnv(t, lambdatest.FunctionOptions{})
+		ctx := context.Background()
+		old := "videos/down/master.m3u8"
+		oldText := "#EXTM3U\n# the ladder published before\n"
+		_, err := e.s3.Client().PutObject(ctx, &awss3.PutObjectInput{Bucket: &e.s3.Bucket, Key: &old, Body: strings.NewReader(oldText)})
+		require.NoError(t, err)
+		// A proxy that answers 503 to everything from the first copy on.
+		u, err := url.Parse(e.s3.Endpoint)
+		require.NoError(t, err)
+		var down atomic.Bool
+		proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = u.Scheme, u.Host
+			pr.Out.Host = pr.In.Host
+		}}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Amz-Copy-Source") != "" {
+				down.Store(true)
+			}
+			if down.Load() {
+				http.Error(w, "<Error><Code>ServiceUnavailable</Code></Error>", http.StatusServiceUnavailable)
+				return
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		b := e.backend(t, func(o *lambda.Options) { o.S3Endpoint = srv.URL })
+		target, err := publish.ParseTarget("s3://" + e.s3.Bucket + "/" + old)
+		require.NoError(t, err)
+		pub, err := b.Publish(target, publish.Options{})
+		require.NoError(t, err)
+		req := ladderRequest(e.in, target.String())
+		req.Publish = pub
+		_, _, err = run(t, b, req)
+		require.Error(t, err)
+		t.Logf("the run's error: %v", err)
+		assert.True(t, down.Load(), "the copy started")
+		assert.ErrorContains(t, err, "publish s3://"+e.s3.Bucket+"/"+old)
+		assert.ErrorContains(t, err, "503")
+		assert.NotContains(t, err.Error(), "\n", "one line")
+		for key, data := range e.s3.Files(t) {
+			if key == old {
+				assert.Equal(t, oldText, string(data), "the old master playlist")
+			}
+		}
 	})
 }
