@@ -124,14 +124,25 @@ func keyTimes(t *testing.T, dir string) (frames int, keys []float64) {
 }
 
 // TestLadderOnLambda encodes a ladder on the functions into a local
-// directory, a chunk per invocation and a rung of a chunk per invocation:
+// directory, a chunk per invocation, a rung of a chunk per invocation, and
+// a chunk per invocation from a source staged in pieces:
 // every rung has every frame, keyframes on every segment boundary, and the
 // run leaves nothing staged.
 func TestLadderOnLambda(t *testing.T) {
 	e := startLadderEnv(t, lambdatest.FunctionOptions{})
-	for _, mode := range []lambda.RungMode{lambda.RungsPerChunk, lambda.RungsSplit} {
-		t.Run(string(mode), func(t *testing.T) {
-			b := e.backend(t, func(o *lambda.Options) { o.Rungs = mode })
+	for _, tc := range []struct {
+		name   string
+		mode   lambda.RungMode
+		pieces bool
+	}{{"chunk", lambda.RungsPerChunk, false}, {"split", lambda.RungsSplit, false}, {"chunk from pieces", lambda.RungsPerChunk, true}} {
+		mode := tc.mode
+		t.Run(tc.name, func(t *testing.T) {
+			b := e.backend(t, func(o *lambda.Options) {
+				o.Rungs = mode
+				if tc.pieces {
+					o.PiecesAbove = -1 // the small clip is staged in pieces, as a large one is
+				}
+			})
 			out := filepath.Join(t.TempDir(), "ladder", "master.m3u8")
 			before := e.regional.Invocations()
 			sum, retries, err := run(t, b, ladderRequest(e.in, out))
@@ -153,6 +164,9 @@ func TestLadderOnLambda(t *testing.T) {
 			assert.FileExists(t, filepath.Join(filepath.Dir(out), "audio0", "playlist.m3u8"))
 			st := b.Stats()
 			assert.Len(t, st.Ladder, want, "invocations priced")
+			if tc.pieces {
+				assert.Equal(t, chunks, st.Pieces, "pieces staged")
+			}
 			assert.Empty(t, staged(t, e.s3, b), "staging objects left")
 		})
 	}
