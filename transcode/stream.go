@@ -168,6 +168,7 @@ func (p *Pipeline) runLadder(ctx context.Context, req Request) (*Summary, error)
 	if err := r.check(); err != nil {
 		return nil, err
 	}
+	r.sum.Backend = backend.Properties().Name
 	defer r.close()
 	defer r.closeRemote(ctx)
 	for _, stage := range []func(context.Context) error{r.probe, r.planChunks, r.startChunks, r.encode, r.assemble, r.stageMedia, r.writeManifests, r.verify, r.commit} {

@@ -149,6 +149,7 @@ func TestLadderOnLambda(t *testing.T) {
 			require.NoError(t, err, e.fns.Logs())
 			assert.Empty(t, retries)
 			require.Len(t, sum.Rungs, 2)
+			assert.Equal(t, transcode.LambdaBackend, sum.Backend)
 			chunks := sum.Segments
 			require.Equal(t, 3, chunks)
 			want := chunks
