@@ -1,6 +1,9 @@
 package transcode
 
-import "github.com/chunkcode/chunkcode/transcode/media"
+import (
+	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/publish"
+)
 
 // Stages holds the seconds each stage took. Encode and Audio run at the same
 // time. For a source a SourceReader reads, Probe is the whole read, which
@@ -53,6 +56,12 @@ type Summary struct {
 	// such as a Lambda backend's GB-seconds and estimated cost; nil for a
 	// local run.
 	Remote *RemoteStats `json:"remote,omitempty"`
+	// Manifests are the manifests of a ladder, and Rungs its video
+	// renditions, highest first; Segments then counts encode chunks.
+	Manifests []string      `json:"manifests,omitempty"`
+	Rungs     []RungSummary `json:"rungs,omitempty"`
+	// Published describes the publish of a ladder to s3://.
+	Published *publish.Report `json:"published,omitempty"`
 }
 
 // addRemote adds remote, when not nil, to the summary's remote counters.

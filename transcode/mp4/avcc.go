@@ -16,6 +16,8 @@ type Init struct {
 	// DefaultSampleDuration is the trex default, used by fragments whose
 	// tfhd and trun give none; 0 without an mvex box.
 	DefaultSampleDuration uint32
+	// DefaultSampleFlags is the trex default sample flags.
+	DefaultSampleFlags uint32
 	// AVC is the H.264 decoder configuration of an avc1 or avc3 sample
 	// entry; nil for other codecs.
 	AVC *AVCConfig
@@ -122,6 +124,10 @@ func readInit(f *os.File, size int64) (Init, error) {
 			// default_sample_duration.
 			if id, err := u32(f, trex.body+4); err == nil && trex.typ == "trex" && id == in.TrackID {
 				if in.DefaultSampleDuration, err = u32(f, trex.body+12); err != nil {
+					return Init{}, err
+				}
+				// then default_sample_size and default_sample_flags.
+				if in.DefaultSampleFlags, err = u32(f, trex.body+20); err != nil {
 					return Init{}, err
 				}
 			}

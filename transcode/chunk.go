@@ -1,0 +1,285 @@
+package transcode
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/big"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
+	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/mp4"
+)
+
+// ChunkJob is one encode chunk of a streaming ladder: a run of source
+// frames that one ffmpeg process decodes once and encodes to every rung.
+// Locally the pipeline runs it; a function can run the same EncodeChunk.
+type ChunkJob struct {
+	// Job holds the chunk's frames and timing and the profile (codec,
+	// CRF, preset, threads); its Output and Profile.Height are unused.
+	Job
+	Rungs []ladder.Rung `json:"rungs"`
+	// FirstMedia is the ladder-wide number of the chunk's first media
+	// segment, counted from 0.
+	FirstMedia int `json:"first_media_segment"`
+	// KeyFrames are the first frames of the chunk's media segments,
+	// counted from its first frame; KeyFrames[0] is 0.
+	KeyFrames []int `json:"key_frames"`
+	// Starts are the presentation times of those frames in the source
+	// video's time base: where each media segment starts.
+	Starts []int64 `json:"starts"`
+	// TimeBase is the source video's time base.
+	TimeBase media.Rational `json:"time_base"`
+	// Dir is where EncodeChunk writes: RungDir(rung)/SegmentName(n) for
+	// every media segment n and RungDir(rung)/InitName(chunk) for the
+	// rung's initialization segment.
+	Dir string `json:"-"`
+}
+
+// ChunkResult is what EncodeChunk wrote, rung by rung in the order of
+// ChunkJob.Rungs.
+type ChunkResult struct {
+	Index         int          `json:"index"`
+	Frames        int          `json:"frames"`
+	Rungs         []RungResult `json:"rungs"`
+	EncodeSeconds float64      `json:"encode_seconds"`
+}
+
+// RungResult is one rung of a chunk: its initialization segment and its
+// media segments, measured.
+type RungResult struct {
+	Init      string         `json:"init"` // relative to ChunkJob.Dir
+	Timescale uint32         `json:"timescale"`
+	Segments  []MediaSegment `json:"segments"`
+}
+
+// MediaSegment is one CMAF media segment as written: its file, relative
+// to the ladder's directory, its place on the track's timeline (in the
+// track's timescale) and its size.
+type MediaSegment struct {
+	Number   int    `json:"number"`
+	Name     string `json:"name"`
+	Start    uint64 `json:"start"`
+	Duration uint64 `json:"duration"`
+	Frames   int    `json:"frames"`
+	Bytes    int64  `json:"bytes"`
+}
+
+// RungDir is the directory of a video rung in a ladder, such as "720p".
+func RungDir(r ladder.Rung) string { return fmt.Sprintf("%dp", r.Height) }
+
+// SegmentName is the file name of media segment n.
+func SegmentName(n int) string { return fmt.Sprintf("seg%d.m4s", n) }
+
+// InitName is the file name of the initialization segment a chunk writes;
+// every chunk of a rung writes the same bytes, and the ladder keeps one as
+// LadderInit.
+func InitName(chunk int) string { return fmt.Sprintf("init-c%d.mp4", chunk) }
+
+// LadderInit is the file name of a rendition's initialization segment.
+const LadderInit = "init.mp4"
+
+// cmafFlags are the mp4 muxer's flags for CMAF: fragments that start at
+// keyframes, no sample in the moov, data offsets from the moof, signed
+// composition offsets so the first frame is presented at the fragment's
+// decode time (players that ignore edit lists, such as hls.js, then show
+// the video on time), and decode times carried over from the timestamps.
+const cmafFlags = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets+frag_discont"
+
+// chunkArgs returns the arguments of the one ffmpeg process that decodes
+// job's frames and encodes them to every rung, rung i into outputs[i].
+func chunkArgs(job ChunkJob, outputs []string, extraInput []string) []string {
+	p := job.Profile
+	threads := p.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	args := []string{"-threads", strconv.Itoa(threads)}
+	args = append(args, extraInput...)
+	args = append(args, "-ss", FormatMicros(job.SeekMicros))
+	var pre []string
+	if job.PrerollMicros > 0 {
+		args[len(args)-1] = FormatMicros(job.SeekMicros - job.PrerollMicros)
+		args = append(args, "-copyts")
+		pre = append(pre, fmt.Sprintf("trim=start_pts=%d", job.StartPTS), "setpts=PTS-STARTPTS")
+	}
+	args = append(args, "-i", job.Source)
+
+	// Decode once, split, then scale each copy to its rung. Pictures are
+	// turned upright, so the displayed size is the coded one.
+	var graph strings.Builder
+	fmt.Fprintf(&graph, "[0:%d]", job.StreamIndex)
+	for _, f := range pre {
+		graph.WriteString(f + ",")
+	}
+	fmt.Fprintf(&graph, "split=%d", len(job.Rungs))
+	for i := range job.Rungs {
+		fmt.Fprintf(&graph, "[s%d]", i)
+	}
+	for i, r := range job.Rungs {
+		fmt.Fprintf(&graph, ";[s%d]scale=%d:%d,setsar=1[v%d]", i, r.Width, r.Height, i)
+	}
+	args = append(args, "-filter_complex", graph.String())
+
+	keys := make([]string, len(job.KeyFrames))
+	for i, k := range job.KeyFrames {
+		keys[i] = fmt.Sprintf("eq(n,%d)", k)
+	}
+	for i, r := range job.Rungs {
+		opts := encoderOptions(p, threads)
+		opts["maxrate"] = fmt.Sprintf("%dk", r.MaxrateKbps)
+		opts["bufsize"] = fmt.Sprintf("%dk", r.BufsizeKbps)
+		// Keyframes exactly on the media segments' first frames, closed
+		// GOPs, and none anywhere else, so every rung has the same
+		// keyframes.
+		opts["force_key_frames"] = "expr:" + strings.Join(keys, "+")
+		opts["g"] = strconv.Itoa(job.Frames + 1)
+		opts["sc_threshold"] = "0"
+		switch p.Codec {
+		case media.H264:
+			opts["x264-params"] = "stitchable=1:open-gop=0"
+			opts["forced-idr"] = "1"
+		case media.H265:
+			opts["x265-params"] = opts["x265-params"].(string) + ":open-gop=0:scenecut=0"
+			opts["forced-idr"] = "1"
+		}
+		if bsf := rateFilter(p.Codec, job.FrameRate); bsf != "" {
+			opts["bsf:v"] = bsf
+		}
+		if job.TimeScale > 0 {
+			opts["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
+		}
+		out := []string{
+			"-map", fmt.Sprintf("[v%d]", i),
+			"-frames:v", strconv.Itoa(job.Frames),
+			"-fps_mode", "passthrough",
+			"-enc_time_base:v", "-1",
+		}
+		for _, k := range slices.Sorted(maps.Keys(opts)) {
+			out = append(out, "-"+k, opts[k].(string))
+		}
+		out = append(out, "-an", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
+			"-fflags", "+bitexact", "-movflags", cmafFlags, "-f", "mp4", "-y", outputs[i])
+		args = append(args, out...)
+	}
+	return args
+}
+
+// EncodeChunk encodes job in one ffmpeg process with r and cuts every
+// rung's output into CMAF segments under job.Dir, each starting on its
+// media segment's first frame, presented at that frame's time in the
+// source. It checks that every rung has job.Frames frames and a keyframe
+// at the start of every media segment and nowhere else. workDir holds the
+// encoder's outputs until they are cut.
+func EncodeChunk(ctx context.Context, r ffmpeg.Runner, job ChunkJob, workDir string, progress ffmpeg.Progress, extraInput ...string) (ChunkResult, error) {
+	start := time.Now()
+	if len(job.Rungs) == 0 || len(job.KeyFrames) == 0 || len(job.KeyFrames) != len(job.Starts) || job.KeyFrames[0] != 0 {
+		return ChunkResult{}, fmt.Errorf("chunk %d: %w: %d rungs, %d key frames, %d starts", job.Index, ErrPermanent, len(job.Rungs), len(job.KeyFrames), len(job.Starts))
+	}
+	outputs := make([]string, len(job.Rungs))
+	for i := range job.Rungs {
+		outputs[i] = filepath.Join(workDir, fmt.Sprintf("chunk%d-rung%d.mp4", job.Index, i))
+		defer os.Remove(outputs[i])
+	}
+	if err := r.WithHugePages().Run(ctx, chunkArgs(job, outputs, extraInput), progress); err != nil {
+		return ChunkResult{}, fmt.Errorf("encode chunk %d: %w", job.Index, err)
+	}
+	res := ChunkResult{Index: job.Index, Frames: job.Frames}
+	for i, rung := range job.Rungs {
+		rr, err := cutRung(job, rung, outputs[i])
+		if err != nil {
+			return ChunkResult{}, fmt.Errorf("chunk %d, rung %s: %w", job.Index, RungDir(rung), err)
+		}
+		res.Rungs = append(res.Rungs, rr)
+	}
+	res.EncodeSeconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// cutRung cuts the fragmented MP4 at path, one rung of job, into the
+// rung's init segment and media segments, setting each segment's decode
+// time so that its first frame is presented at its start in the source.
+func cutRung(job ChunkJob, rung ladder.Rung, path string) (RungResult, error) {
+	info, err := mp4.ReadInit(path)
+	if err != nil {
+		return RungResult{}, err
+	}
+	frags, err := mp4.ReadFragments(path, info)
+	if err != nil {
+		return RungResult{}, err
+	}
+	init, pieces, err := mp4.Split(path)
+	if err != nil {
+		return RungResult{}, err
+	}
+	// With frag_keyframe every keyframe starts a fragment: as many
+	// fragments as media segments, each starting on a keyframe and
+	// holding no other, means keyframes exactly where planned.
+	if len(frags) != len(job.KeyFrames) || len(pieces) != len(frags) {
+		return RungResult{}, fmt.Errorf("%w: %d keyframe fragments, planned %d media segments", ErrShortSegment, len(frags), len(job.KeyFrames))
+	}
+	dir := filepath.Join(job.Dir, RungDir(rung))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return RungResult{}, err
+	}
+	rr := RungResult{Init: filepath.Join(RungDir(rung), InitName(job.Index)), Timescale: info.Timescale}
+	total := 0
+	for i, fr := range frags {
+		want := job.Frames - job.KeyFrames[i]
+		if i+1 < len(frags) {
+			want = job.KeyFrames[i+1] - job.KeyFrames[i]
+		}
+		if fr.Samples != want || !fr.FirstSync || fr.Sync != 1 {
+			return RungResult{}, fmt.Errorf("%w: media segment %d has %d frames (%d keyframes, first one a keyframe: %v), planned %d with one keyframe first",
+				ErrShortSegment, job.FirstMedia+i, fr.Samples, fr.Sync, fr.FirstSync, want)
+		}
+		total += fr.Samples
+		at, err := rescale(job.Starts[i], job.TimeBase, info.Timescale)
+		if err != nil {
+			return RungResult{}, err
+		}
+		// The first frame is presented Earliest-Start after the decode
+		// time; negative composition offsets make that 0.
+		lead := uint64(fr.Earliest - int64(fr.Start))
+		if fr.Earliest < int64(fr.Start) || lead > at {
+			return RungResult{}, fmt.Errorf("%w: media segment %d presents from %d, decodes from %d", ErrShortSegment, job.FirstMedia+i, fr.Earliest, fr.Start)
+		}
+		n := job.FirstMedia + i
+		if err := mp4.SetDecodeTime(pieces[i], uint32(n+1), at-lead); err != nil {
+			return RungResult{}, err
+		}
+		name := filepath.Join(RungDir(rung), SegmentName(n))
+		if err := os.WriteFile(filepath.Join(job.Dir, name), pieces[i], 0o644); err != nil {
+			return RungResult{}, err
+		}
+		rr.Segments = append(rr.Segments, MediaSegment{Number: n, Name: name, Start: at, Duration: fr.Duration, Frames: fr.Samples, Bytes: int64(len(pieces[i]))})
+	}
+	if total != job.Frames {
+		return RungResult{}, fmt.Errorf("%w: got %d, planned %d", ErrShortSegment, total, job.Frames)
+	}
+	if err := os.WriteFile(filepath.Join(job.Dir, rr.Init), init, 0o644); err != nil {
+		return RungResult{}, err
+	}
+	return rr, nil
+}
+
+// rescale converts ts in time base tb to a count of 1/timescale units,
+// rounded to the nearest; it fails on a negative result.
+func rescale(ts int64, tb media.Rational, timescale uint32) (uint64, error) {
+	v := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(ts), big.NewInt(tb.Num*int64(timescale))), big.NewInt(tb.Den))
+	f, _ := v.Float64()
+	if f < 0 {
+		return 0, fmt.Errorf("timestamp %d in %v is negative", ts, tb)
+	}
+	// Round half up.
+	n := new(big.Int).Quo(new(big.Int).Add(new(big.Int).Mul(v.Num(), big.NewInt(2)), v.Denom()), new(big.Int).Mul(v.Denom(), big.NewInt(2)))
+	return n.Uint64(), nil
+}
