@@ -135,6 +135,7 @@ type ladderRun struct {
 	chunks  []ChunkResult
 	video   []*track
 	audio   []*track
+	subs    []*subtitles
 	entries []string // what the ladder puts in outDir
 }
 
@@ -314,7 +315,11 @@ func (r *ladderRun) planChunks(context.Context) error {
 	r.sum.Segments = len(plan.Chunks)
 	r.sum.Frames = plan.Frames
 	r.sum.Duration = r.src.VideoDuration()
-	r.sum.KeyframeCuts = len(plan.Starts)
+	for _, c := range plan.Chunks {
+		if c.Keyframe {
+			r.sum.KeyframeCuts++
+		}
+	}
 
 	if err := os.MkdirAll(filepath.Dir(r.outDir), 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
@@ -356,6 +361,9 @@ func (r *ladderRun) encode(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if len(r.src.StreamsOf(media.Audio)) > 0 {
 		g.Go(func() error { return r.encodeAudio(gctx) })
+	}
+	if len(r.src.StreamsOf(media.Subtitle)) > 0 {
+		g.Go(func() error { return r.convertSubtitles(gctx) })
 	}
 	var mu sync.Mutex
 	g.Go(func() error {
@@ -586,6 +594,9 @@ func (r *ladderRun) writeManifests(context.Context) error {
 	}
 	rate, _ := media.ParseRational(r.src.Video.FrameRate)
 	master := manifests.Master{Audio: renditions}
+	for _, st := range r.subs {
+		master.Subtitles = append(master.Subtitles, manifests.Rendition{URI: st.dir + "/playlist.m3u8", Language: st.lang, Name: st.name})
+	}
 	for i, v := range r.video {
 		rt, err := v.rates()
 		if err != nil {
@@ -625,6 +636,15 @@ func (r *ladderRun) writeManifests(context.Context) error {
 			}
 			if err != nil {
 				return fmt.Errorf("%s playlist: %w", t.dir, err)
+			}
+		}
+		for _, st := range r.subs {
+			text, err := st.playlist.HLS()
+			if err == nil {
+				err = os.WriteFile(filepath.Join(r.build, st.dir, "playlist.m3u8"), text, 0o644)
+			}
+			if err != nil {
+				return fmt.Errorf("%s playlist: %w", st.dir, err)
 			}
 		}
 		text, err := master.HLS()
@@ -691,6 +711,13 @@ func (r *ladderRun) writeMPD(master manifests.Master) error {
 				AudioChannelConfiguration: &manifests.Descriptor{SchemeIDURI: manifests.ChannelConfigurationScheme, Value: fmt.Sprint(max(streams[i].Channels, 1))},
 				SegmentTemplate:           a.template(pto),
 			}},
+		})
+	}
+	for i, st := range r.subs {
+		sets = append(sets, manifests.AdaptationSet{
+			ID: 1 + len(r.audio) + i, ContentType: "text", MimeType: "text/vtt", Lang: st.lang,
+			Roles:           []manifests.Descriptor{{SchemeIDURI: manifests.RoleScheme, Value: "subtitle"}},
+			Representations: []manifests.Representation{{ID: st.dir, Bandwidth: max(1, st.bits), BaseURL: st.dir + "/" + subtitlesFile}},
 		})
 	}
 	mpd := manifests.MPD{
@@ -788,7 +815,7 @@ func (r *ladderRun) verify(ctx context.Context) error {
 		for _, v := range m.Variants {
 			uris = append(uris, v.URI)
 		}
-		for _, a := range m.Audio {
+		for _, a := range append(m.Audio, m.Subtitles...) {
 			uris = append(uris, a.URI)
 		}
 		for _, u := range uris {
@@ -809,7 +836,7 @@ func (r *ladderRun) verify(ctx context.Context) error {
 				return fail("%s: segments add up to %.3fs, the source %.3fs", u, p.Duration(), want)
 			}
 			dir := filepath.Dir(u)
-			for _, name := range append([]string{p.Init}, uriList(p)...) {
+			for _, name := range uriList(p) {
 				if _, err := os.Stat(filepath.Join(r.build, dir, name)); err != nil {
 					return fail("%s names %s, which is missing", u, name)
 				}
@@ -829,8 +856,13 @@ func (r *ladderRun) verify(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// uriList lists the files p names: its init segment, if any, and its
+// media segments.
 func uriList(p manifests.Playlist) []string {
 	var out []string
+	if p.Init != "" {
+		out = append(out, p.Init)
+	}
 	for _, s := range p.Segments {
 		out = append(out, s.URI)
 	}
@@ -913,4 +945,96 @@ func dirSize(path string) int64 {
 		return nil
 	})
 	return n
+}
+
+// subtitlesFile is the whole WebVTT file of a subtitle rendition, which
+// the MPD names; HLS names its segments.
+const subtitlesFile = "subtitles.vtt"
+
+// subtitles is one text subtitle rendition of a ladder.
+type subtitles struct {
+	dir, lang, name string
+	playlist        manifests.Playlist
+	bits            int // the whole file's mean rate, in bit/s
+}
+
+// SubtitlesDir is the directory of subtitle rendition i in a ladder.
+func SubtitlesDir(i int) string { return fmt.Sprintf("subtitles%d", i) }
+
+// convertSubtitles converts every text subtitle track to WebVTT and cuts
+// it into the ladder's media segments; picture subtitles, which WebVTT
+// cannot hold, are left out with a warning.
+func (r *ladderRun) convertSubtitles(ctx context.Context) error {
+	var streams []*media.Stream
+	args := []string{"-threads", "1", "-i", r.src.Path}
+	var outputs []string
+	vtt := media.Container{Format: "webvtt", TextSubtitle: "webvtt"}
+	for _, st := range r.src.StreamsOf(media.Subtitle) {
+		if _, err := vtt.SubtitleCodec(st.Codec); err != nil {
+			r.warn(fmt.Errorf("subtitle stream %d left out of the ladder: %w", st.Index, err))
+			continue
+		}
+		out := filepath.Join(r.work, fmt.Sprintf("subtitles%d.vtt", len(streams)))
+		args = append(args, "-map", fmt.Sprintf("0:%d", st.Index), "-c:s", "webvtt", "-f", "webvtt", "-y", out)
+		streams = append(streams, st)
+		outputs = append(outputs, out)
+	}
+	if len(streams) == 0 {
+		return nil
+	}
+	if err := r.p.Runner.Run(ctx, args, nil); err != nil {
+		return fmt.Errorf("convert subtitles: %w", err)
+	}
+	// ffmpeg counts the cues' times from the container's start; the
+	// ladder's presentation starts at the first video frame.
+	first := r.plan.TimeBase.Seconds(r.src.Frames[0].PTS)
+	shift := r.src.Start - first
+	var durations []float64
+	for k := range r.plan.Starts {
+		a, b := r.plan.SegmentPTS(r.src.Frames, k)
+		durations = append(durations, r.plan.TimeBase.Seconds(b-a))
+	}
+	mpegts := int64(math.Round(first * 90000))
+	for i, out := range outputs {
+		text, err := os.ReadFile(out)
+		if err != nil {
+			return err
+		}
+		cues, err := manifests.ParseVTT(text)
+		if err != nil {
+			return fmt.Errorf("subtitle stream %d: %w", streams[i].Index, err)
+		}
+		var kept []manifests.Cue
+		for _, c := range cues {
+			c.Start, c.End = max(c.Start+shift, 0), c.End+shift
+			if c.End > c.Start {
+				kept = append(kept, c)
+			}
+		}
+		st := &subtitles{dir: SubtitlesDir(i), lang: language(streams[i]), name: audioName(streams[i], i)}
+		if err := os.MkdirAll(filepath.Join(r.build, st.dir), 0o755); err != nil {
+			return err
+		}
+		whole := manifests.VTT(kept, -1)
+		st.bits = int(math.Ceil(8 * float64(len(whole)) / max(r.src.VideoDuration(), 1e-3)))
+		if err := os.WriteFile(filepath.Join(r.build, st.dir, subtitlesFile), whole, 0o644); err != nil {
+			return err
+		}
+		for k, seg := range manifests.SplitCues(kept, durations) {
+			name := fmt.Sprintf("seg%d.vtt", k)
+			if err := os.WriteFile(filepath.Join(r.build, st.dir, name), manifests.VTT(seg, mpegts), 0o644); err != nil {
+				return err
+			}
+			st.playlist.Segments = append(st.playlist.Segments, manifests.Segment{URI: name, Duration: durations[k]})
+		}
+		r.subs = append(r.subs, st)
+	}
+	return nil
+}
+
+// warn reports err, which does not fail the run, as an event and in the
+// summary.
+func (r *ladderRun) warn(err error) {
+	r.sum.Warnings = append(r.sum.Warnings, err.Error())
+	r.p.notify(Event{Kind: EventWarning, Err: err})
 }

@@ -81,7 +81,7 @@ func keyTimes(t *testing.T, path string) (keys []float64, frames int) {
 // back with measured bandwidths and the encoded codec strings.
 func TestLadderHLSAndDASH(t *testing.T) {
 	fixture.RequireFFmpeg(t)
-	spec := fixture.Spec{Duration: 5 * time.Second, Width: 320, Height: 240, Audio: 2, Languages: []string{"eng", "fra"}, BFrames: 2}
+	spec := fixture.Spec{Duration: 5 * time.Second, Width: 320, Height: 240, Audio: 2, Languages: []string{"eng", "fra"}, BFrames: 2, Subtitles: true}
 	in := fixture.Video(t, spec)
 	root := t.TempDir()
 	out := filepath.Join(root, "out", "master.m3u8")
@@ -140,11 +140,33 @@ func TestLadderHLSAndDASH(t *testing.T) {
 	// Bandwidth falls with the rung.
 	assert.Greater(t, m.Variants[0].Bandwidth, m.Variants[2].Bandwidth)
 
+	// The subtitles: one WebVTT segment per media segment, each with the
+	// cues shown during it, on the video's timeline.
+	require.Len(t, m.Subtitles, 1)
+	subs, err := os.ReadFile(filepath.Join(dir, m.Subtitles[0].URI))
+	require.NoError(t, err)
+	sp, err := manifest.ParsePlaylist(subs)
+	require.NoError(t, err)
+	require.Len(t, sp.Segments, 5)
+	for k, seg := range sp.Segments {
+		text, err := os.ReadFile(filepath.Join(dir, filepath.Dir(m.Subtitles[0].URI), seg.URI))
+		require.NoError(t, err)
+		cues, err := manifest.ParseVTT(text)
+		require.NoError(t, err)
+		require.Len(t, cues, 1, "segment %d", k)
+		assert.InDelta(t, float64(k)+0.1, cues[0].Start, 1e-3)
+		assert.Equal(t, fmt.Sprintf("line %d", k+1), cues[0].Text)
+		assert.Contains(t, string(text), "X-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000")
+	}
+
 	mpdText, err := os.ReadFile(filepath.Join(dir, transcode.DefaultMPD))
 	require.NoError(t, err)
 	mpd, err := manifest.ParseMPD(mpdText)
 	require.NoError(t, err)
-	require.Len(t, mpd.Periods[0].AdaptationSets, 3, "one video and two audio adaptation sets")
+	sets := mpd.Periods[0].AdaptationSets
+	require.Len(t, sets, 4, "video, two audio and one text adaptation sets")
+	assert.Equal(t, "text", sets[3].ContentType)
+	assert.FileExists(t, filepath.Join(dir, sets[3].Representations[0].BaseURL))
 
 	// Nothing is left beside the output directory but it.
 	entries, err := os.ReadDir(root)
