@@ -313,6 +313,11 @@ func (r *ladderRun) planChunks(context.Context) error {
 	}
 	r.sum.Threads = r.prof.Threads
 	r.sum.Segments = len(plan.Chunks)
+	r.sum.MediaSegments = len(plan.Starts)
+	r.sum.SegmentLength = plan.Length.Seconds()
+	for _, g := range r.rungs {
+		r.sum.Rungs = append(r.sum.Rungs, RungSummary{Height: g.Height, Width: g.Width, MaxrateKbps: g.MaxrateKbps})
+	}
 	r.sum.Frames = plan.Frames
 	r.sum.Duration = r.src.VideoDuration()
 	for _, c := range plan.Chunks {
@@ -622,7 +627,7 @@ func (r *ladderRun) writeManifests(context.Context) error {
 			frames += s.Frames
 			size += s.Bytes
 		}
-		r.sum.Rungs = append(r.sum.Rungs, RungSummary{
+		r.sum.Rungs[i] = (RungSummary{
 			Height: r.rungs[i].Height, Width: r.rungs[i].Width, Codecs: all, Bandwidth: total.Peak, AverageBandwidth: total.Mean,
 			MaxrateKbps: r.rungs[i].MaxrateKbps, Frames: frames, Segments: len(v.segments), Bytes: size,
 			Playlist: filepath.Join(r.outDir, v.dir, "playlist.m3u8"),
