@@ -116,27 +116,28 @@ func (t *track) template(pto uint64) *manifests.SegmentTemplate {
 
 // ladderRun is the state of one ladder run.
 type ladderRun struct {
-	p       *Pipeline
-	req     Request
-	enc     ChunkEncoder
-	start   time.Time
-	sum     *Summary
-	prof    Profile
-	outDir  string
-	master  string // HLS master playlist name, "" for none
-	mpd     string // DASH MPD name, "" for none
-	build   string // the ladder is built here, beside outDir
-	work    string // encoder outputs before they are cut
-	src     *media.Media
-	rungs   []ladder.Rung
-	plan    *splitter.Aligned
-	width   int // displayed size of the source
-	height  int
-	chunks  []ChunkResult
-	video   []*track
-	audio   []*track
-	subs    []*subtitles
-	entries []string // what the ladder puts in outDir
+	p         *Pipeline
+	req       Request
+	enc       ChunkEncoder
+	start     time.Time
+	sum       *Summary
+	prof      Profile
+	outDir    string
+	master    string // HLS master playlist name, "" for none
+	mpd       string // DASH MPD name, "" for none
+	build     string // the ladder is built here, beside outDir
+	work      string // encoder outputs before they are cut
+	src       *media.Media
+	rungs     []ladder.Rung
+	plan      *splitter.Aligned
+	width     int // displayed size of the source
+	height    int
+	chunks    []ChunkResult
+	video     []*track
+	audio     []*track
+	subs      []*subtitles
+	created   []string // directories above outDir this run created, deepest first
+	committed bool     // the ladder is in place
 }
 
 // runLadder transcodes req.Input to a ladder of renditions packaged as
@@ -259,6 +260,11 @@ func (r *ladderRun) close() {
 	if r.build != "" {
 		os.RemoveAll(r.build)
 	}
+	if !r.committed {
+		for _, d := range r.created { // deepest first
+			os.Remove(d) // only when empty
+		}
+	}
 }
 
 func (r *ladderRun) probe(ctx context.Context) error {
@@ -326,6 +332,14 @@ func (r *ladderRun) planChunks(context.Context) error {
 		}
 	}
 
+	// The directories above the output directory that are missing are
+	// created, and removed again if the run fails.
+	for d := filepath.Dir(r.outDir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		r.created = append(r.created, d)
+	}
 	if err := os.MkdirAll(filepath.Dir(r.outDir), 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
@@ -909,6 +923,7 @@ func (r *ladderRun) commit(context.Context) error {
 			}
 		}
 	}
+	r.committed = true
 	r.sum.WallSeconds = time.Since(r.start).Seconds()
 	if r.sum.WallSeconds > 0 {
 		r.sum.Speed = r.sum.Duration / r.sum.WallSeconds

@@ -235,3 +235,24 @@ func TestLadderRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestLadderInterrupted stops a ladder run once its first frames are
+// encoded: nothing is left at OUTPUT, beside it, or in the directories the
+// run created on the way.
+func TestLadderInterrupted(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	in := fixture.Video(t, fixture.Spec{Duration: 4 * time.Second, Audio: 1})
+	root := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &transcode.Pipeline{Notify: func(e transcode.Event) {
+		if e.Kind == transcode.EventFrames {
+			cancel()
+		}
+	}}
+	_, err := p.Run(ctx, ladderRequest(in, filepath.Join(root, "a", "b", "master.m3u8"), ""))
+	require.ErrorIs(t, err, context.Canceled)
+	entries, err := os.ReadDir(root)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "left behind")
+}
