@@ -3,14 +3,9 @@ package transcode
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
@@ -86,92 +81,6 @@ func InitName(chunk int) string { return fmt.Sprintf("init-c%d.mp4", chunk) }
 
 // LadderInit is the file name of a rendition's initialization segment.
 const LadderInit = "init.mp4"
-
-// cmafFlags are the mp4 muxer's flags for CMAF: fragments that start at
-// keyframes, no sample in the moov, data offsets from the moof, signed
-// composition offsets so the first frame is presented at the fragment's
-// decode time (players that ignore edit lists, such as hls.js, then show
-// the video on time), and decode times carried over from the timestamps.
-const cmafFlags = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets+frag_discont"
-
-// chunkArgs returns the arguments of the one ffmpeg process that decodes
-// job's frames and encodes them to every rung, rung i into outputs[i].
-func chunkArgs(job ChunkJob, outputs []string, extraInput []string) []string {
-	p := job.Profile
-	threads := p.Threads
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
-	args := []string{"-threads", strconv.Itoa(threads)}
-	args = append(args, extraInput...)
-	args = append(args, "-ss", FormatMicros(job.SeekMicros))
-	var pre []string
-	if job.PrerollMicros > 0 {
-		args[len(args)-1] = FormatMicros(job.SeekMicros - job.PrerollMicros)
-		args = append(args, "-copyts")
-		pre = append(pre, fmt.Sprintf("trim=start_pts=%d", job.StartPTS), "setpts=PTS-STARTPTS")
-	}
-	args = append(args, "-i", job.Source)
-
-	// Decode once, split, then scale each copy to its rung. Pictures are
-	// turned upright, so the displayed size is the coded one.
-	var graph strings.Builder
-	fmt.Fprintf(&graph, "[0:%d]", job.StreamIndex)
-	for _, f := range pre {
-		graph.WriteString(f + ",")
-	}
-	fmt.Fprintf(&graph, "split=%d", len(job.Rungs))
-	for i := range job.Rungs {
-		fmt.Fprintf(&graph, "[s%d]", i)
-	}
-	for i, r := range job.Rungs {
-		fmt.Fprintf(&graph, ";[s%d]scale=%d:%d,setsar=1[v%d]", i, r.Width, r.Height, i)
-	}
-	args = append(args, "-filter_complex", graph.String())
-
-	keys := make([]string, len(job.KeyFrames))
-	for i, k := range job.KeyFrames {
-		keys[i] = fmt.Sprintf("eq(n,%d)", k)
-	}
-	for i, r := range job.Rungs {
-		opts := encoderOptions(p, threads)
-		opts["maxrate"] = fmt.Sprintf("%dk", r.MaxrateKbps)
-		opts["bufsize"] = fmt.Sprintf("%dk", r.BufsizeKbps)
-		// Keyframes exactly on the media segments' first frames, closed
-		// GOPs, and none anywhere else, so every rung has the same
-		// keyframes.
-		opts["force_key_frames"] = "expr:" + strings.Join(keys, "+")
-		opts["g"] = strconv.Itoa(job.Frames + 1)
-		opts["sc_threshold"] = "0"
-		switch p.Codec {
-		case media.H264:
-			opts["x264-params"] = "stitchable=1:open-gop=0"
-			opts["forced-idr"] = "1"
-		case media.H265:
-			opts["x265-params"] = opts["x265-params"].(string) + ":open-gop=0:scenecut=0"
-			opts["forced-idr"] = "1"
-		}
-		if bsf := rateFilter(p.Codec, job.FrameRate); bsf != "" {
-			opts["bsf:v"] = bsf
-		}
-		if job.TimeScale > 0 {
-			opts["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
-		}
-		out := []string{
-			"-map", fmt.Sprintf("[v%d]", i),
-			"-frames:v", strconv.Itoa(job.Frames),
-			"-fps_mode", "passthrough",
-			"-enc_time_base:v", "-1",
-		}
-		for _, k := range slices.Sorted(maps.Keys(opts)) {
-			out = append(out, "-"+k, opts[k].(string))
-		}
-		out = append(out, "-an", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
-			"-fflags", "+bitexact", "-movflags", cmafFlags, "-f", "mp4", "-y", outputs[i])
-		args = append(args, out...)
-	}
-	return args
-}
 
 // EncodeChunk encodes job in one ffmpeg process with r and cuts every
 // rung's output into CMAF segments under job.Dir, each starting on its

@@ -452,24 +452,6 @@ func (r *ladderRun) encodeChunk(ctx context.Context, c splitter.Chunk) (ChunkRes
 // AudioDir is the directory of audio rendition i in a ladder.
 func AudioDir(i int) string { return fmt.Sprintf("audio%d", i) }
 
-// LadderAudioArgs are the arguments of the ffmpeg process that encodes
-// every audio track of src to AAC-LC in CMAF, track i into outputs[i],
-// fragmented every length, with the source's timestamps.
-func LadderAudioArgs(src *media.Media, prof Profile, length time.Duration, outputs []string) []string {
-	args := []string{"-threads", "1", "-i", src.Path}
-	for i, a := range src.StreamsOf(media.Audio) {
-		args = append(args, "-map", fmt.Sprintf("0:%d", a.Index), "-vn", "-sn", "-dn",
-			"-c:a", "aac", "-profile:a", "aac_low", "-b:a", prof.AudioBitrate,
-			"-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
-			// ffmpeg starts the input at 0; this puts it back where the
-			// source has it, as the video's segments are.
-			"-output_ts_offset", FormatMicros(int64(math.Round(src.Start*1e6))),
-			"-movflags", cmafFlags, "-frag_duration", fmt.Sprint(length.Microseconds()),
-			"-f", "mp4", "-y", outputs[i])
-	}
-	return args
-}
-
 // encodeAudio encodes every audio track once, over the whole source, and
 // cuts each into CMAF segments.
 func (r *ladderRun) encodeAudio(ctx context.Context) error {
