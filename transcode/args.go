@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	ffargs "github.com/u2takey/ffmpeg-go"
 )
@@ -341,6 +343,70 @@ func LadderAudioArgs(src *media.Media, prof Profile, length time.Duration, outpu
 			"-output_ts_offset", FormatMicros(int64(math.Round(src.Start*1e6))),
 			"-movflags", cmafFlags, "-frag_duration", fmt.Sprint(length.Microseconds()),
 			"-f", "mp4", "-y", outputs[i])
+	}
+	return args
+}
+
+// LadderBaselineArgs returns the arguments of one plain ffmpeg process that
+// makes the same ladder as a run with p, rungs and segment length: the
+// efficient way by hand, one decode split to one encoder per rung, with a
+// keyframe every length, and the audio, written by ffmpeg's hls muxer as
+// CMAF under dir. It is what a ladder's speed is measured against; thread
+// counts are left to the encoders.
+func LadderBaselineArgs(src *media.Media, rungs []ladder.Rung, p Profile, length time.Duration, dir string) []string {
+	args := []string{"-i", src.Path}
+	var graph strings.Builder
+	fmt.Fprintf(&graph, "[0:%d]split=%d", src.Video.Index, len(rungs))
+	for i := range rungs {
+		fmt.Fprintf(&graph, "[s%d]", i)
+	}
+	for i, r := range rungs {
+		fmt.Fprintf(&graph, ";[s%d]scale=%d:%d,setsar=1[v%d]", i, r.Width, r.Height, i)
+	}
+	args = append(args, "-filter_complex", graph.String())
+	var streams []string
+	for i, r := range rungs {
+		args = append(args, "-map", fmt.Sprintf("[v%d]", i),
+			fmt.Sprintf("-maxrate:v:%d", i), fmt.Sprintf("%dk", r.MaxrateKbps),
+			fmt.Sprintf("-bufsize:v:%d", i), fmt.Sprintf("%dk", r.BufsizeKbps))
+		streams = append(streams, fmt.Sprintf("v:%d", i))
+	}
+	args = append(args, rungBaselineVideo(p, length)...)
+	if audio := src.StreamsOf(media.Audio); len(audio) > 0 {
+		args = append(args, "-map", fmt.Sprintf("0:%d", audio[0].Index), "-c:a", "aac", "-b:a", p.AudioBitrate)
+		for i := range streams {
+			streams[i] += ",agroup:audio"
+		}
+		streams = append(streams, "a:0,agroup:audio")
+	}
+	return append(args, "-f", "hls", "-hls_time", strconv.FormatFloat(length.Seconds(), 'f', -1, 64),
+		"-hls_playlist_type", "vod", "-hls_segment_type", "fmp4", "-master_pl_name", "master.m3u8",
+		"-var_stream_map", strings.Join(streams, " "),
+		"-hls_segment_filename", filepath.Join(dir, "v%v", "seg%d.m4s"), "-y", filepath.Join(dir, "v%v", "index.m3u8"))
+}
+
+// RungBaselineArgs returns the arguments of one plain ffmpeg process that
+// makes the video of one rung of the ladder LadderBaselineArgs makes, as
+// scripts that run one process per rung do. The audio, which such scripts
+// encode once more with every rung, is left out, so the rung's bytes
+// compare with the other ways'.
+func RungBaselineArgs(src *media.Media, rung ladder.Rung, p Profile, length time.Duration, dir string) []string {
+	args := []string{"-i", src.Path, "-map", fmt.Sprintf("0:%d", src.Video.Index),
+		"-vf", fmt.Sprintf("scale=%d:%d,setsar=1", rung.Width, rung.Height),
+		"-maxrate", fmt.Sprintf("%dk", rung.MaxrateKbps), "-bufsize", fmt.Sprintf("%dk", rung.BufsizeKbps)}
+	args = append(args, rungBaselineVideo(p, length)...)
+	return append(args, "-f", "hls", "-hls_time", strconv.FormatFloat(length.Seconds(), 'f', -1, 64),
+		"-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
+		"-hls_segment_filename", filepath.Join(dir, "seg%d.m4s"), "-y", filepath.Join(dir, "index.m3u8"))
+}
+
+// rungBaselineVideo are the video encoder options of the baselines: the
+// ladder's encoder and CRF, a keyframe every length and no other.
+func rungBaselineVideo(p Profile, length time.Duration) []string {
+	args := []string{"-c:v", p.Codec.Encoder(), "-crf", strconv.Itoa(p.Quality()),
+		"-force_key_frames", fmt.Sprintf("expr:gte(t,n_forced*%g)", length.Seconds()), "-sc_threshold", "0"}
+	if p.Preset != "" {
+		args = append(args, "-preset", p.Preset)
 	}
 	return args
 }
