@@ -63,7 +63,8 @@ func (p *Aligned) SegmentPTS(frames []media.Frame, k int) (start, end int64) {
 
 // Align plans m's media segments of length and groups them into chunks.
 // chunk is the target chunk length, rounded to whole segments; 0 gives
-// every worker about SegmentsPerWorker chunks, each at least MinAuto long.
+// every worker about SegmentsPerWorker chunks, each at least MinAuto and at
+// most MaxAuto long (but at least one segment).
 func Align(m *media.Media, length, chunk time.Duration, workers int) (*Aligned, error) {
 	if m.Video == nil || len(m.Frames) == 0 {
 		return nil, ErrNoFrames
@@ -106,6 +107,9 @@ func Align(m *media.Media, length, chunk time.Duration, workers int) (*Aligned, 
 	} else {
 		per = max(per, (n+max(workers, 1)*SegmentsPerWorker-1)/(max(workers, 1)*SegmentsPerWorker))
 		per = max(per, int(math.Ceil(float64(MinAuto)/float64(length))))
+		// A chunk's rungs are cut into segments in memory one segment
+		// at a time, but a long chunk retried costs all its work again.
+		per = min(per, max(1, int(float64(MaxAuto)/float64(length))))
 	}
 	var cuts []int
 	var firsts []int

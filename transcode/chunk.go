@@ -125,14 +125,10 @@ func cutRung(job ChunkJob, rung ladder.Rung, path string) (RungResult, error) {
 	if err != nil {
 		return RungResult{}, err
 	}
-	init, pieces, err := mp4.Split(path)
-	if err != nil {
-		return RungResult{}, err
-	}
 	// With frag_keyframe every keyframe starts a fragment: as many
 	// fragments as media segments, each starting on a keyframe and
 	// holding no other, means keyframes exactly where planned.
-	if len(frags) != len(job.KeyFrames) || len(pieces) != len(frags) {
+	if len(frags) != len(job.KeyFrames) {
 		return RungResult{}, fmt.Errorf("%w: %d keyframe fragments, planned %d media segments", ErrShortSegment, len(frags), len(job.KeyFrames))
 	}
 	dir := filepath.Join(job.Dir, RungDir(rung))
@@ -141,35 +137,43 @@ func cutRung(job ChunkJob, rung ladder.Rung, path string) (RungResult, error) {
 	}
 	rr := RungResult{Init: filepath.Join(RungDir(rung), InitName(job.Index)), Timescale: info.Timescale}
 	total := 0
-	for i, fr := range frags {
+	init, err := mp4.Cut(path, func(i int, piece []byte) error {
+		if i >= len(frags) {
+			return fmt.Errorf("%w: more moof boxes than fragments", mp4.ErrInvalid)
+		}
+		fr := frags[i]
 		want := job.Frames - job.KeyFrames[i]
 		if i+1 < len(frags) {
 			want = job.KeyFrames[i+1] - job.KeyFrames[i]
 		}
 		if fr.Samples != want || !fr.FirstSync || fr.Sync != 1 {
-			return RungResult{}, fmt.Errorf("%w: media segment %d has %d frames (%d keyframes, first one a keyframe: %v), planned %d with one keyframe first",
+			return fmt.Errorf("%w: media segment %d has %d frames (%d keyframes, first one a keyframe: %v), planned %d with one keyframe first",
 				ErrShortSegment, job.FirstMedia+i, fr.Samples, fr.Sync, fr.FirstSync, want)
 		}
 		total += fr.Samples
 		at, err := rescale(job.Starts[i], job.TimeBase, info.Timescale)
 		if err != nil {
-			return RungResult{}, err
+			return err
 		}
 		// The first frame is presented Earliest-Start after the decode
 		// time; negative composition offsets make that 0.
 		lead := uint64(fr.Earliest - int64(fr.Start))
 		if fr.Earliest < int64(fr.Start) || lead > at {
-			return RungResult{}, fmt.Errorf("%w: media segment %d presents from %d, decodes from %d", ErrShortSegment, job.FirstMedia+i, fr.Earliest, fr.Start)
+			return fmt.Errorf("%w: media segment %d presents from %d, decodes from %d", ErrShortSegment, job.FirstMedia+i, fr.Earliest, fr.Start)
 		}
 		n := job.FirstMedia + i
-		if err := mp4.SetDecodeTime(pieces[i], uint32(n+1), at-lead); err != nil {
-			return RungResult{}, err
+		if err := mp4.SetDecodeTime(piece, uint32(n+1), at-lead); err != nil {
+			return err
 		}
 		name := filepath.Join(RungDir(rung), SegmentName(n))
-		if err := os.WriteFile(filepath.Join(job.Dir, name), pieces[i], 0o644); err != nil {
-			return RungResult{}, err
+		if err := os.WriteFile(filepath.Join(job.Dir, name), piece, 0o644); err != nil {
+			return err
 		}
-		rr.Segments = append(rr.Segments, MediaSegment{Number: n, Name: name, Start: at, Duration: fr.Duration, Frames: fr.Samples, Bytes: int64(len(pieces[i]))})
+		rr.Segments = append(rr.Segments, MediaSegment{Number: n, Name: name, Start: at, Duration: fr.Duration, Frames: fr.Samples, Bytes: int64(len(piece))})
+		return nil
+	})
+	if err != nil {
+		return RungResult{}, err
 	}
 	if total != job.Frames {
 		return RungResult{}, fmt.Errorf("%w: got %d, planned %d", ErrShortSegment, total, job.Frames)

@@ -491,17 +491,7 @@ func cutAudio(path, root, dir string) (*track, error) {
 	if err != nil {
 		return nil, err
 	}
-	init, pieces, err := mp4.Split(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(pieces) != len(frags) {
-		return nil, fmt.Errorf("%w: %d fragments, %d moof boxes", mp4.ErrInvalid, len(frags), len(pieces))
-	}
 	if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(root, dir, LadderInit), init, 0o644); err != nil {
 		return nil, err
 	}
 	tr := &track{dir: dir, info: info}
@@ -513,17 +503,31 @@ func cutAudio(path, root, dir string) (*track, error) {
 	if first := int64(frags[0].Start); first < 0 {
 		shift = -first
 	}
-	for i, fr := range frags {
+	init, err := mp4.Cut(path, func(i int, piece []byte) error {
+		if i >= len(frags) {
+			return fmt.Errorf("%w: more moof boxes than fragments", mp4.ErrInvalid)
+		}
+		fr := frags[i]
 		fr.Start = uint64(int64(fr.Start) + shift)
-		if err := mp4.SetDecodeTime(pieces[i], uint32(i+1), fr.Start); err != nil {
-			return nil, err
+		if err := mp4.SetDecodeTime(piece, uint32(i+1), fr.Start); err != nil {
+			return err
 		}
 		name := filepath.Join(dir, SegmentName(i))
-		if err := os.WriteFile(filepath.Join(root, name), pieces[i], 0o644); err != nil {
-			return nil, err
+		if err := os.WriteFile(filepath.Join(root, name), piece, 0o644); err != nil {
+			return err
 		}
-		tr.segments = append(tr.segments, MediaSegment{Number: i, Name: name, Start: fr.Start, Duration: fr.Duration, Frames: fr.Samples, Bytes: int64(len(pieces[i]))})
+		tr.segments = append(tr.segments, MediaSegment{Number: i, Name: name, Start: fr.Start, Duration: fr.Duration, Frames: fr.Samples, Bytes: int64(len(piece))})
 		tr.durations = append(tr.durations, fr.Duration)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(tr.segments) != len(frags) {
+		return nil, fmt.Errorf("%w: %d fragments, %d moof boxes", mp4.ErrInvalid, len(frags), len(tr.segments))
+	}
+	if err := os.WriteFile(filepath.Join(root, dir, LadderInit), init, 0o644); err != nil {
+		return nil, err
 	}
 	return tr, nil
 }
