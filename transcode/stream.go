@@ -174,8 +174,8 @@ func (p *Pipeline) runLadder(ctx context.Context, req Request) (*Summary, error)
 func (r *ladderRun) check() error {
 	req := r.req
 	prof := req.Profile.WithDefaults(media.Container{})
-	if prof.Codec != media.H264 {
-		return settingf("codec", "a ladder is encoded with h264 for now, not %s", prof.Codec)
+	if prof.Codec != media.H264 && prof.Codec != media.H265 {
+		return settingf("codec", "a ladder is encoded with h264 or h265 for now, not %s", prof.Codec)
 	}
 	if err := prof.CheckVideo(); err != nil {
 		return err
@@ -607,11 +607,15 @@ func (r *ladderRun) writeManifests(context.Context) error {
 		if err != nil {
 			return err
 		}
-		if v.info.AVC == nil {
-			return fmt.Errorf("%s: %w: no avcC in the initialization segment", v.dir, ErrVerify)
+		var codecs string
+		switch avc, hevc := v.info.AVC, v.info.HEVC; {
+		case avc != nil:
+			codecs = manifests.AVCCodec(avc.Profile, avc.Constraints, avc.Level)
+		case hevc != nil:
+			codecs = manifests.HEVCCodec(hevc.ProfileSpace, hevc.HighTier, hevc.Profile, hevc.Compatibility, hevc.Constraints, hevc.Level)
+		default:
+			return fmt.Errorf("%s: %w: no avcC or hvcC in the initialization segment", v.dir, ErrVerify)
 		}
-		avc := v.info.AVC
-		codecs := manifests.AVCCodec(avc.Profile, avc.Constraints, avc.Level)
 		all := codecs
 		if len(r.audio) > 0 {
 			all = manifests.Codecs(codecs, manifests.AACLC)

@@ -189,7 +189,7 @@ An OUTPUT ending in .m3u8 (HLS) or .mpd (DASH) is a streaming ladder: every
 rung in CMAF segments beside OUTPUT, each chunk decoded once and encoded to
 every rung, with AAC audio (--audio-bitrate, default 128k). The ladder is
 built beside OUTPUT's directory and moved into place once verified. Ladders
-are h264.`,
+are h264 (the default) or h265, which Safari plays but Chromium does not.`,
 		Example: `  chunkcode transcode in.mov out.mp4
   chunkcode transcode --codec vp9 --height 720 in.mp4 out.webm
   chunkcode transcode --work-dir work --resume in.mkv out.mkv
