@@ -16,8 +16,9 @@ import (
 //
 // Media segment k starts on the first frame presented at or after
 // k×Length from the first frame; every rung has a keyframe there. The last
-// segment may be shorter, and a gap in a variable frame rate source longer
-// than Length merges the segments it swallows into one.
+// segment may be shorter, down to half the length, below which it joins
+// the one before; a gap in a variable frame rate source longer than Length
+// merges the segments it swallows into one.
 type Aligned struct {
 	Length time.Duration `json:"length_ns"`
 	// Starts holds the first frame of every media segment, as an index
@@ -100,6 +101,15 @@ func Align(m *media.Media, length, chunk time.Duration, workers int) (*Aligned, 
 		}
 	}
 
+	// A last segment shorter than half the length joins the one before:
+	// a segment of a frame or two would declare a peak rate many times
+	// the real one and make players fetch it for nothing.
+	if n := len(p.Starts); n > 1 {
+		last := new(big.Rat).SetInt64(m.FrameEnd - frames[p.Starts[n-1]].PTS)
+		if last.Cmp(new(big.Rat).Mul(step, big.NewRat(1, 2))) < 0 {
+			p.Starts = p.Starts[:n-1]
+		}
+	}
 	n := len(p.Starts)
 	per := 1
 	if chunk > 0 {

@@ -470,7 +470,7 @@ func (r *ladderRun) encodeAudio(ctx context.Context) error {
 		return fmt.Errorf("encode audio: %w", err)
 	}
 	for i, out := range outputs {
-		tr, err := cutAudio(out, r.build, AudioDir(i))
+		tr, err := cutAudio(out, r.build, AudioDir(i), r.req.SegmentLength)
 		if err != nil {
 			return fmt.Errorf("audio track %d: %w", i, err)
 		}
@@ -481,8 +481,10 @@ func (r *ladderRun) encodeAudio(ctx context.Context) error {
 	return nil
 }
 
-// cutAudio cuts the fragmented MP4 at path into root/dir.
-func cutAudio(path, root, dir string) (*track, error) {
+// cutAudio cuts the fragmented MP4 at path into root/dir, a segment per
+// fragment, except that a last fragment shorter than half of length joins
+// the segment before, as the video's last segment does.
+func cutAudio(path, root, dir string, length time.Duration) (*track, error) {
 	info, err := mp4.ReadInit(path)
 	if err != nil {
 		return nil, err
@@ -512,6 +514,23 @@ func cutAudio(path, root, dir string) (*track, error) {
 		if err := mp4.SetDecodeTime(piece, uint32(i+1), fr.Start); err != nil {
 			return err
 		}
+		half := uint64(length.Seconds() * float64(info.Timescale) / 2)
+		if n := len(tr.segments); i == len(frags)-1 && n > 0 && fr.Duration < half {
+			prev := &tr.segments[n-1]
+			f, err := os.OpenFile(filepath.Join(root, prev.Name), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return err
+			}
+			_, err = f.Write(piece)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			prev.Duration += fr.Duration
+			prev.Frames += fr.Samples
+			prev.Bytes += int64(len(piece))
+			tr.durations[n-1] += fr.Duration
+			return err
+		}
 		name := filepath.Join(dir, SegmentName(i))
 		if err := os.WriteFile(filepath.Join(root, name), piece, 0o644); err != nil {
 			return err
@@ -523,8 +542,15 @@ func cutAudio(path, root, dir string) (*track, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(tr.segments) != len(frags) {
-		return nil, fmt.Errorf("%w: %d fragments, %d moof boxes", mp4.ErrInvalid, len(frags), len(tr.segments))
+	var got, want int
+	for _, sg := range tr.segments {
+		got += sg.Frames
+	}
+	for _, fr := range frags {
+		want += fr.Samples
+	}
+	if got != want {
+		return nil, fmt.Errorf("%w: %d audio frames in the segments, %d in the fragments", mp4.ErrInvalid, got, want)
 	}
 	if err := os.WriteFile(filepath.Join(root, dir, LadderInit), init, 0o644); err != nil {
 		return nil, err
