@@ -68,6 +68,42 @@ type MediaSegment struct {
 	Bytes    int64  `json:"bytes"`
 }
 
+// MaxRungs is the most rungs a ChunkJob may ask for.
+const MaxRungs = 16
+
+// Validate checks the values a chunk job from outside must respect, such as
+// one a function receives: the Job's, and rungs, key frames and starts that
+// fit the chunk's frames.
+func (j *ChunkJob) Validate() error {
+	if err := j.Job.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case len(j.Rungs) == 0 || len(j.Rungs) > MaxRungs:
+		return fmt.Errorf("chunk job has %d rungs, want 1 to %d", len(j.Rungs), MaxRungs)
+	case len(j.KeyFrames) == 0 || j.KeyFrames[0] != 0 || len(j.Starts) != len(j.KeyFrames):
+		return fmt.Errorf("chunk job key frames %v with %d starts", j.KeyFrames, len(j.Starts))
+	case j.FirstMedia < 0:
+		return fmt.Errorf("chunk job first media segment %d", j.FirstMedia)
+	case j.TimeBase.Num <= 0 || j.TimeBase.Den <= 0:
+		return fmt.Errorf("chunk job time base %v", j.TimeBase)
+	}
+	for i, r := range j.Rungs {
+		if r.Height <= 0 || r.Width <= 0 || r.Height%2 != 0 || r.Width%2 != 0 || r.Height > 8192 || r.Width > 8192 || r.MaxrateKbps <= 0 || r.BufsizeKbps <= 0 {
+			return fmt.Errorf("chunk job rung %d: %v, bufsize %dk", i, r, r.BufsizeKbps)
+		}
+	}
+	for i := 1; i < len(j.KeyFrames); i++ {
+		if j.KeyFrames[i] <= j.KeyFrames[i-1] || j.KeyFrames[i] >= j.Frames || j.Starts[i] <= j.Starts[i-1] {
+			return fmt.Errorf("chunk job media segment %d starts on frame %d at %d, after frame %d at %d", i, j.KeyFrames[i], j.Starts[i], j.KeyFrames[i-1], j.Starts[i-1])
+		}
+	}
+	if j.Starts[0] < 0 {
+		return fmt.Errorf("chunk job starts at %d", j.Starts[0])
+	}
+	return nil
+}
+
 // RungDir is the directory of a video rung in a ladder, such as "720p".
 func RungDir(r ladder.Rung) string { return fmt.Sprintf("%dp", r.Height) }
 
@@ -90,8 +126,8 @@ const LadderInit = "init.mp4"
 // encoder's outputs until they are cut.
 func EncodeChunk(ctx context.Context, r ffmpeg.Runner, job ChunkJob, workDir string, progress ffmpeg.Progress, extraInput ...string) (ChunkResult, error) {
 	start := time.Now()
-	if len(job.Rungs) == 0 || len(job.KeyFrames) == 0 || len(job.KeyFrames) != len(job.Starts) || job.KeyFrames[0] != 0 {
-		return ChunkResult{}, fmt.Errorf("chunk %d: %w: %d rungs, %d key frames, %d starts", job.Index, ErrPermanent, len(job.Rungs), len(job.KeyFrames), len(job.Starts))
+	if err := job.Validate(); err != nil {
+		return ChunkResult{}, fmt.Errorf("chunk %d: %w: %v", job.Index, ErrPermanent, err)
 	}
 	outputs := make([]string, len(job.Rungs))
 	for i := range job.Rungs {
