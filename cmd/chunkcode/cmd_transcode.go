@@ -153,7 +153,6 @@ type transcodeOptions struct {
 	noClobber  bool
 	input      string // INPUT
 	output     string // OUTPUT
-	flags      *pflag.FlagSet
 }
 
 func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
@@ -197,7 +196,7 @@ are h264 (the default) or h265, which Safari plays but Chromium does not.`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.input, o.output = args[0], args[1]
-			o.flags = cmd.Flags()
+			o.ladderOptions.changed(cmd.Flags())
 			o.backendOptions.changed(cmd.Flags())
 			if runF != nil {
 				return runF(o)
@@ -224,7 +223,7 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) error {
 		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
 		AllowPlaylists: o.playlists, NoClobber: o.noClobber,
 	}
-	if err := o.ladderOptions.request(&req, o.flags); err != nil {
+	if err := o.ladderOptions.request(&req); err != nil {
 		return err
 	}
 	if err := checkSeekable(in, out); err != nil {
