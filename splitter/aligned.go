@@ -16,8 +16,9 @@ import (
 //
 // Media segment k starts on the first frame presented at or after
 // k×Length from the first frame; every rung has a keyframe there. The last
-// segment may be shorter, and a gap in a variable frame rate source longer
-// than Length merges the segments it swallows into one.
+// segment may be shorter, down to half the length, below which it joins
+// the one before; a gap in a variable frame rate source longer than Length
+// merges the segments it swallows into one.
 type Aligned struct {
 	Length time.Duration `json:"length_ns"`
 	// Starts holds the first frame of every media segment, as an index
@@ -63,7 +64,8 @@ func (p *Aligned) SegmentPTS(frames []media.Frame, k int) (start, end int64) {
 
 // Align plans m's media segments of length and groups them into chunks.
 // chunk is the target chunk length, rounded to whole segments; 0 gives
-// every worker about SegmentsPerWorker chunks, each at least MinAuto long.
+// every worker about SegmentsPerWorker chunks, each at least MinAuto and at
+// most MaxAuto long (but at least one segment).
 func Align(m *media.Media, length, chunk time.Duration, workers int) (*Aligned, error) {
 	if m.Video == nil || len(m.Frames) == 0 {
 		return nil, ErrNoFrames
@@ -99,6 +101,15 @@ func Align(m *media.Media, length, chunk time.Duration, workers int) (*Aligned, 
 		}
 	}
 
+	// A last segment shorter than half the length joins the one before:
+	// a segment of a frame or two would declare a peak rate many times
+	// the real one and make players fetch it for nothing.
+	if n := len(p.Starts); n > 1 {
+		last := new(big.Rat).SetInt64(m.FrameEnd - frames[p.Starts[n-1]].PTS)
+		if last.Cmp(new(big.Rat).Mul(step, big.NewRat(1, 2))) < 0 {
+			p.Starts = p.Starts[:n-1]
+		}
+	}
 	n := len(p.Starts)
 	per := 1
 	if chunk > 0 {
@@ -106,6 +117,9 @@ func Align(m *media.Media, length, chunk time.Duration, workers int) (*Aligned, 
 	} else {
 		per = max(per, (n+max(workers, 1)*SegmentsPerWorker-1)/(max(workers, 1)*SegmentsPerWorker))
 		per = max(per, int(math.Ceil(float64(MinAuto)/float64(length))))
+		// A chunk's rungs are cut into segments in memory one segment
+		// at a time, but a long chunk retried costs all its work again.
+		per = min(per, max(1, int(float64(MaxAuto)/float64(length))))
 	}
 	var cuts []int
 	var firsts []int

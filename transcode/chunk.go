@@ -3,14 +3,9 @@ package transcode
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
@@ -73,6 +68,42 @@ type MediaSegment struct {
 	Bytes    int64  `json:"bytes"`
 }
 
+// MaxRungs is the most rungs a ChunkJob may ask for.
+const MaxRungs = 16
+
+// Validate checks the values a chunk job from outside must respect, such as
+// one a function receives: the Job's, and rungs, key frames and starts that
+// fit the chunk's frames.
+func (j *ChunkJob) Validate() error {
+	if err := j.Job.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case len(j.Rungs) == 0 || len(j.Rungs) > MaxRungs:
+		return fmt.Errorf("chunk job has %d rungs, want 1 to %d", len(j.Rungs), MaxRungs)
+	case len(j.KeyFrames) == 0 || j.KeyFrames[0] != 0 || len(j.Starts) != len(j.KeyFrames):
+		return fmt.Errorf("chunk job key frames %v with %d starts", j.KeyFrames, len(j.Starts))
+	case j.FirstMedia < 0:
+		return fmt.Errorf("chunk job first media segment %d", j.FirstMedia)
+	case j.TimeBase.Num <= 0 || j.TimeBase.Den <= 0:
+		return fmt.Errorf("chunk job time base %v", j.TimeBase)
+	}
+	for i, r := range j.Rungs {
+		if r.Height <= 0 || r.Width <= 0 || r.Height%2 != 0 || r.Width%2 != 0 || r.Height > 8192 || r.Width > 8192 || r.MaxrateKbps <= 0 || r.BufsizeKbps <= 0 {
+			return fmt.Errorf("chunk job rung %d: %v, bufsize %dk", i, r, r.BufsizeKbps)
+		}
+	}
+	for i := 1; i < len(j.KeyFrames); i++ {
+		if j.KeyFrames[i] <= j.KeyFrames[i-1] || j.KeyFrames[i] >= j.Frames || j.Starts[i] <= j.Starts[i-1] {
+			return fmt.Errorf("chunk job media segment %d starts on frame %d at %d, after frame %d at %d", i, j.KeyFrames[i], j.Starts[i], j.KeyFrames[i-1], j.Starts[i-1])
+		}
+	}
+	if j.Starts[0] < 0 {
+		return fmt.Errorf("chunk job starts at %d", j.Starts[0])
+	}
+	return nil
+}
+
 // RungDir is the directory of a video rung in a ladder, such as "720p".
 func RungDir(r ladder.Rung) string { return fmt.Sprintf("%dp", r.Height) }
 
@@ -87,92 +118,6 @@ func InitName(chunk int) string { return fmt.Sprintf("init-c%d.mp4", chunk) }
 // LadderInit is the file name of a rendition's initialization segment.
 const LadderInit = "init.mp4"
 
-// cmafFlags are the mp4 muxer's flags for CMAF: fragments that start at
-// keyframes, no sample in the moov, data offsets from the moof, signed
-// composition offsets so the first frame is presented at the fragment's
-// decode time (players that ignore edit lists, such as hls.js, then show
-// the video on time), and decode times carried over from the timestamps.
-const cmafFlags = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets+frag_discont"
-
-// chunkArgs returns the arguments of the one ffmpeg process that decodes
-// job's frames and encodes them to every rung, rung i into outputs[i].
-func chunkArgs(job ChunkJob, outputs []string, extraInput []string) []string {
-	p := job.Profile
-	threads := p.Threads
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
-	args := []string{"-threads", strconv.Itoa(threads)}
-	args = append(args, extraInput...)
-	args = append(args, "-ss", FormatMicros(job.SeekMicros))
-	var pre []string
-	if job.PrerollMicros > 0 {
-		args[len(args)-1] = FormatMicros(job.SeekMicros - job.PrerollMicros)
-		args = append(args, "-copyts")
-		pre = append(pre, fmt.Sprintf("trim=start_pts=%d", job.StartPTS), "setpts=PTS-STARTPTS")
-	}
-	args = append(args, "-i", job.Source)
-
-	// Decode once, split, then scale each copy to its rung. Pictures are
-	// turned upright, so the displayed size is the coded one.
-	var graph strings.Builder
-	fmt.Fprintf(&graph, "[0:%d]", job.StreamIndex)
-	for _, f := range pre {
-		graph.WriteString(f + ",")
-	}
-	fmt.Fprintf(&graph, "split=%d", len(job.Rungs))
-	for i := range job.Rungs {
-		fmt.Fprintf(&graph, "[s%d]", i)
-	}
-	for i, r := range job.Rungs {
-		fmt.Fprintf(&graph, ";[s%d]scale=%d:%d,setsar=1[v%d]", i, r.Width, r.Height, i)
-	}
-	args = append(args, "-filter_complex", graph.String())
-
-	keys := make([]string, len(job.KeyFrames))
-	for i, k := range job.KeyFrames {
-		keys[i] = fmt.Sprintf("eq(n,%d)", k)
-	}
-	for i, r := range job.Rungs {
-		opts := encoderOptions(p, threads)
-		opts["maxrate"] = fmt.Sprintf("%dk", r.MaxrateKbps)
-		opts["bufsize"] = fmt.Sprintf("%dk", r.BufsizeKbps)
-		// Keyframes exactly on the media segments' first frames, closed
-		// GOPs, and none anywhere else, so every rung has the same
-		// keyframes.
-		opts["force_key_frames"] = "expr:" + strings.Join(keys, "+")
-		opts["g"] = strconv.Itoa(job.Frames + 1)
-		opts["sc_threshold"] = "0"
-		switch p.Codec {
-		case media.H264:
-			opts["x264-params"] = "stitchable=1:open-gop=0"
-			opts["forced-idr"] = "1"
-		case media.H265:
-			opts["x265-params"] = opts["x265-params"].(string) + ":open-gop=0:scenecut=0"
-			opts["forced-idr"] = "1"
-		}
-		if bsf := rateFilter(p.Codec, job.FrameRate); bsf != "" {
-			opts["bsf:v"] = bsf
-		}
-		if job.TimeScale > 0 {
-			opts["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
-		}
-		out := []string{
-			"-map", fmt.Sprintf("[v%d]", i),
-			"-frames:v", strconv.Itoa(job.Frames),
-			"-fps_mode", "passthrough",
-			"-enc_time_base:v", "-1",
-		}
-		for _, k := range slices.Sorted(maps.Keys(opts)) {
-			out = append(out, "-"+k, opts[k].(string))
-		}
-		out = append(out, "-an", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
-			"-fflags", "+bitexact", "-movflags", cmafFlags, "-f", "mp4", "-y", outputs[i])
-		args = append(args, out...)
-	}
-	return args
-}
-
 // EncodeChunk encodes job in one ffmpeg process with r and cuts every
 // rung's output into CMAF segments under job.Dir, each starting on its
 // media segment's first frame, presented at that frame's time in the
@@ -181,8 +126,8 @@ func chunkArgs(job ChunkJob, outputs []string, extraInput []string) []string {
 // encoder's outputs until they are cut.
 func EncodeChunk(ctx context.Context, r ffmpeg.Runner, job ChunkJob, workDir string, progress ffmpeg.Progress, extraInput ...string) (ChunkResult, error) {
 	start := time.Now()
-	if len(job.Rungs) == 0 || len(job.KeyFrames) == 0 || len(job.KeyFrames) != len(job.Starts) || job.KeyFrames[0] != 0 {
-		return ChunkResult{}, fmt.Errorf("chunk %d: %w: %d rungs, %d key frames, %d starts", job.Index, ErrPermanent, len(job.Rungs), len(job.KeyFrames), len(job.Starts))
+	if err := job.Validate(); err != nil {
+		return ChunkResult{}, fmt.Errorf("chunk %d: %w: %v", job.Index, ErrPermanent, err)
 	}
 	outputs := make([]string, len(job.Rungs))
 	for i := range job.Rungs {
@@ -216,14 +161,10 @@ func cutRung(job ChunkJob, rung ladder.Rung, path string) (RungResult, error) {
 	if err != nil {
 		return RungResult{}, err
 	}
-	init, pieces, err := mp4.Split(path)
-	if err != nil {
-		return RungResult{}, err
-	}
 	// With frag_keyframe every keyframe starts a fragment: as many
 	// fragments as media segments, each starting on a keyframe and
 	// holding no other, means keyframes exactly where planned.
-	if len(frags) != len(job.KeyFrames) || len(pieces) != len(frags) {
+	if len(frags) != len(job.KeyFrames) {
 		return RungResult{}, fmt.Errorf("%w: %d keyframe fragments, planned %d media segments", ErrShortSegment, len(frags), len(job.KeyFrames))
 	}
 	dir := filepath.Join(job.Dir, RungDir(rung))
@@ -232,35 +173,43 @@ func cutRung(job ChunkJob, rung ladder.Rung, path string) (RungResult, error) {
 	}
 	rr := RungResult{Init: filepath.Join(RungDir(rung), InitName(job.Index)), Timescale: info.Timescale}
 	total := 0
-	for i, fr := range frags {
+	init, err := mp4.Cut(path, func(i int, piece []byte) error {
+		if i >= len(frags) {
+			return fmt.Errorf("%w: more moof boxes than fragments", mp4.ErrInvalid)
+		}
+		fr := frags[i]
 		want := job.Frames - job.KeyFrames[i]
 		if i+1 < len(frags) {
 			want = job.KeyFrames[i+1] - job.KeyFrames[i]
 		}
 		if fr.Samples != want || !fr.FirstSync || fr.Sync != 1 {
-			return RungResult{}, fmt.Errorf("%w: media segment %d has %d frames (%d keyframes, first one a keyframe: %v), planned %d with one keyframe first",
+			return fmt.Errorf("%w: media segment %d has %d frames (%d keyframes, first one a keyframe: %v), planned %d with one keyframe first",
 				ErrShortSegment, job.FirstMedia+i, fr.Samples, fr.Sync, fr.FirstSync, want)
 		}
 		total += fr.Samples
 		at, err := rescale(job.Starts[i], job.TimeBase, info.Timescale)
 		if err != nil {
-			return RungResult{}, err
+			return err
 		}
 		// The first frame is presented Earliest-Start after the decode
 		// time; negative composition offsets make that 0.
 		lead := uint64(fr.Earliest - int64(fr.Start))
 		if fr.Earliest < int64(fr.Start) || lead > at {
-			return RungResult{}, fmt.Errorf("%w: media segment %d presents from %d, decodes from %d", ErrShortSegment, job.FirstMedia+i, fr.Earliest, fr.Start)
+			return fmt.Errorf("%w: media segment %d presents from %d, decodes from %d", ErrShortSegment, job.FirstMedia+i, fr.Earliest, fr.Start)
 		}
 		n := job.FirstMedia + i
-		if err := mp4.SetDecodeTime(pieces[i], uint32(n+1), at-lead); err != nil {
-			return RungResult{}, err
+		if err := mp4.SetDecodeTime(piece, uint32(n+1), at-lead); err != nil {
+			return err
 		}
 		name := filepath.Join(RungDir(rung), SegmentName(n))
-		if err := os.WriteFile(filepath.Join(job.Dir, name), pieces[i], 0o644); err != nil {
-			return RungResult{}, err
+		if err := os.WriteFile(filepath.Join(job.Dir, name), piece, 0o644); err != nil {
+			return err
 		}
-		rr.Segments = append(rr.Segments, MediaSegment{Number: n, Name: name, Start: at, Duration: fr.Duration, Frames: fr.Samples, Bytes: int64(len(pieces[i]))})
+		rr.Segments = append(rr.Segments, MediaSegment{Number: n, Name: name, Start: at, Duration: fr.Duration, Frames: fr.Samples, Bytes: int64(len(piece))})
+		return nil
+	})
+	if err != nil {
+		return RungResult{}, err
 	}
 	if total != job.Frames {
 		return RungResult{}, fmt.Errorf("%w: got %d, planned %d", ErrShortSegment, total, job.Frames)

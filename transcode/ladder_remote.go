@@ -97,10 +97,10 @@ func (r *ladderRun) exists(name string) bool {
 	return r.staged[filepath.ToSlash(name)] > 0
 }
 
-// stageMedia stages the audio renditions encoded here with the publish,
-// and notes what the encoders staged: every video segment, as they
-// reported it, and the initialization segments of chunk 0, which must be
-// the ones assemble kept.
+// stageMedia stages the audio and subtitle renditions made here with the
+// publish, and notes what the encoders staged: every video segment, as
+// they reported it, and the initialization segments of chunk 0, which
+// must be the ones assemble kept.
 func (r *ladderRun) stageMedia(ctx context.Context) error {
 	if r.req.Publish == nil {
 		return nil
@@ -122,6 +122,19 @@ func (r *ladderRun) stageMedia(ctx context.Context) error {
 				continue // staged by the function that encoded it
 			}
 			if err := r.stage(ctx, name); err != nil {
+				return err
+			}
+		}
+	}
+	for _, st := range r.subs {
+		// The segments the HLS playlist names and the whole file the MPD
+		// names.
+		names := []string{subtitlesFile}
+		for _, s := range st.playlist.Segments {
+			names = append(names, s.URI)
+		}
+		for _, name := range names {
+			if err := r.stage(ctx, filepath.Join(st.dir, name)); err != nil {
 				return err
 			}
 		}
@@ -296,7 +309,7 @@ func EncodeLadderAudio(ctx context.Context, r ffmpeg.Runner, src *media.Media, p
 	}
 	var res []RungResult
 	for i, out := range outputs {
-		tr, err := cutAudio(out, dir, AudioDir(i))
+		tr, err := cutAudio(out, dir, AudioDir(i), length)
 		if err != nil {
 			return nil, fmt.Errorf("audio track %d: %w", i, err)
 		}

@@ -1,11 +1,9 @@
 package transcode
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,9 +14,7 @@ import (
 	"github.com/chunkcode/chunkcode/splitter"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/ladder"
-	manifests "github.com/chunkcode/chunkcode/transcode/manifest"
 	"github.com/chunkcode/chunkcode/transcode/media"
-	"github.com/chunkcode/chunkcode/transcode/mp4"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -78,64 +74,30 @@ type RungSummary struct {
 	Playlist         string `json:"playlist"`
 }
 
-// track is one rendition of a ladder as written in the build directory:
-// its directory, init segment and media segments in order.
-type track struct {
-	dir       string
-	info      mp4.Init
-	segments  []MediaSegment
-	durations []uint64 // per segment, on the presentation timeline, in info.Timescale units
-}
-
-func (t *track) seconds(i int) float64 { return float64(t.durations[i]) / float64(t.info.Timescale) }
-
-func (t *track) rates() (manifests.Rates, error) {
-	sizes := make([]int64, len(t.segments))
-	secs := make([]float64, len(t.segments))
-	for i, s := range t.segments {
-		sizes[i], secs[i] = s.Bytes, t.seconds(i)
-	}
-	return manifests.Measure(sizes, secs)
-}
-
-func (t *track) playlist() manifests.Playlist {
-	p := manifests.Playlist{Init: LadderInit}
-	for i, s := range t.segments {
-		p.Segments = append(p.Segments, manifests.Segment{URI: filepath.Base(s.Name), Duration: t.seconds(i)})
-	}
-	return p
-}
-
-func (t *track) template(pto uint64) *manifests.SegmentTemplate {
-	return &manifests.SegmentTemplate{
-		Timescale: t.info.Timescale, PresentationTimeOffset: pto,
-		Initialization: t.dir + "/" + LadderInit, Media: t.dir + "/seg$Number$.m4s",
-		StartNumber: 0, SegmentTimeline: manifests.NewTimeline(t.segments[0].Start, t.durations),
-	}
-}
-
 // ladderRun is the state of one ladder run.
 type ladderRun struct {
-	p       *Pipeline
-	req     Request
-	enc     ChunkEncoder
-	start   time.Time
-	sum     *Summary
-	prof    Profile
-	outDir  string
-	master  string // HLS master playlist name, "" for none
-	mpd     string // DASH MPD name, "" for none
-	build   string // the ladder is built here, beside outDir
-	work    string // encoder outputs before they are cut
-	src     *media.Media
-	rungs   []ladder.Rung
-	plan    *splitter.Aligned
-	width   int // displayed size of the source
-	height  int
-	chunks  []ChunkResult
-	video   []*track
-	audio   []*track
-	entries []string // what the ladder puts in outDir
+	p         *Pipeline
+	req       Request
+	enc       ChunkEncoder
+	start     time.Time
+	sum       *Summary
+	prof      Profile
+	outDir    string
+	master    string // HLS master playlist name, "" for none
+	mpd       string // DASH MPD name, "" for none
+	build     string // the ladder is built here, beside outDir
+	work      string // encoder outputs before they are cut
+	src       *media.Media
+	rungs     []ladder.Rung
+	plan      *splitter.Aligned
+	width     int // displayed size of the source
+	height    int
+	chunks    []ChunkResult
+	video     []*track
+	audio     []*track
+	subs      []*subtitles
+	created   []string // directories above outDir this run created, deepest first
+	committed bool     // the ladder is in place
 
 	// A ladder encoded on a ChunkBackend, and one published (see
 	// ladder_remote.go).
@@ -184,8 +146,8 @@ func (p *Pipeline) runLadder(ctx context.Context, req Request) (*Summary, error)
 func (r *ladderRun) check() error {
 	req := r.req
 	prof := req.Profile.WithDefaults(media.Container{})
-	if prof.Codec != media.H264 {
-		return settingf("codec", "a ladder is encoded with h264 for now, not %s", prof.Codec)
+	if prof.Codec != media.H264 && prof.Codec != media.H265 {
+		return settingf("codec", "a ladder is encoded with h264 or h265 for now, not %s", prof.Codec)
 	}
 	if err := prof.CheckVideo(); err != nil {
 		return err
@@ -278,6 +240,11 @@ func (r *ladderRun) close() {
 	if r.build != "" {
 		os.RemoveAll(r.build)
 	}
+	if !r.committed {
+		for _, d := range r.created { // deepest first
+			os.Remove(d) // only when empty
+		}
+	}
 }
 
 func (r *ladderRun) probe(ctx context.Context) error {
@@ -338,17 +305,36 @@ func (r *ladderRun) planChunks(context.Context) error {
 	}
 	r.sum.Threads = r.prof.Threads
 	r.sum.Segments = len(plan.Chunks)
+	r.sum.MediaSegments = len(plan.Starts)
+	r.sum.SegmentLength = plan.Length.Seconds()
+	for _, g := range r.rungs {
+		r.sum.Rungs = append(r.sum.Rungs, RungSummary{Height: g.Height, Width: g.Width, MaxrateKbps: g.MaxrateKbps})
+	}
 	r.sum.Frames = plan.Frames
 	r.sum.Duration = r.src.VideoDuration()
-	r.sum.KeyframeCuts = len(plan.Starts)
+	for _, c := range plan.Chunks {
+		if c.Keyframe {
+			r.sum.KeyframeCuts++
+		}
+	}
 
 	if r.req.Publish != nil {
 		// Only the playlists and initialization segments are built here.
 		if r.build, err = os.MkdirTemp(r.req.WorkDir, "chunkcode-publish-"); err != nil {
 			return fmt.Errorf("create build directory: %w", err)
 		}
-	} else if err := os.MkdirAll(filepath.Dir(r.outDir), 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
+	} else {
+		// The directories above the output directory that are missing
+		// are created, and removed again if the run fails.
+		for d := filepath.Dir(r.outDir); ; d = filepath.Dir(d) {
+			if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+				break
+			}
+			r.created = append(r.created, d)
+		}
+		if err := os.MkdirAll(filepath.Dir(r.outDir), 0o755); err != nil {
+			return fmt.Errorf("create output directory: %w", err)
+		}
 	}
 	// Beside the output directory, so the ladder moves into place by
 	// renaming.
@@ -389,6 +375,9 @@ func (r *ladderRun) encode(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if len(r.src.StreamsOf(media.Audio)) > 0 {
 		g.Go(func() error { return r.encodeAudio(gctx) })
+	}
+	if len(r.src.StreamsOf(media.Subtitle)) > 0 {
+		g.Go(func() error { return r.convertSubtitles(gctx) })
 	}
 	var mu sync.Mutex
 	g.Go(func() error {
@@ -455,428 +444,6 @@ func (r *ladderRun) encodeChunk(ctx context.Context, c splitter.Chunk) (ChunkRes
 	return res, retries, err
 }
 
-// AudioDir is the directory of audio rendition i in a ladder.
-func AudioDir(i int) string { return fmt.Sprintf("audio%d", i) }
-
-// LadderAudioArgs are the arguments of the ffmpeg process that encodes
-// every audio track of src to AAC-LC in CMAF, track i into outputs[i],
-// fragmented every length, with the source's timestamps.
-func LadderAudioArgs(src *media.Media, prof Profile, length time.Duration, outputs []string) []string {
-	args := []string{"-threads", "1", "-i", src.Path}
-	for i, a := range src.StreamsOf(media.Audio) {
-		args = append(args, "-map", fmt.Sprintf("0:%d", a.Index), "-vn", "-sn", "-dn",
-			"-c:a", "aac", "-profile:a", "aac_low", "-b:a", prof.AudioBitrate,
-			"-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
-			// ffmpeg starts the input at 0; this puts it back where the
-			// source has it, as the video's segments are.
-			"-output_ts_offset", FormatMicros(int64(math.Round(src.Start*1e6))),
-			"-movflags", cmafFlags, "-frag_duration", fmt.Sprint(length.Microseconds()),
-			"-f", "mp4", "-y", outputs[i])
-	}
-	return args
-}
-
-// encodeAudio encodes every audio track once, over the whole source, and
-// cuts each into CMAF segments.
-func (r *ladderRun) encodeAudio(ctx context.Context) error {
-	if _, remote := r.remoteSource(); remote {
-		ae, ok := r.session.(AudioEncoder)
-		if !ok {
-			return fmt.Errorf("%s: the %s backend cannot encode its audio", r.req.Input, r.chunkBackend.Properties().Name)
-		}
-		return r.encodeRemoteAudio(ctx, ae)
-	}
-	r.p.notify(Event{Kind: EventStage, Stage: StageAudio})
-	t := time.Now()
-	streams := r.src.StreamsOf(media.Audio)
-	outputs := make([]string, len(streams))
-	for i := range streams {
-		outputs[i] = filepath.Join(r.work, fmt.Sprintf("audio%d.mp4", i))
-	}
-	total := audioDuration(r.src)
-	err := r.p.Runner.RunTimed(ctx, LadderAudioArgs(r.src, r.prof, r.req.SegmentLength, outputs), func(s float64) {
-		r.p.notify(Event{Kind: EventAudio, Seconds: min(s, total), Total: total})
-	})
-	if err != nil {
-		return fmt.Errorf("encode audio: %w", err)
-	}
-	for i, out := range outputs {
-		tr, err := cutAudio(out, r.build, AudioDir(i))
-		if err != nil {
-			return fmt.Errorf("audio track %d: %w", i, err)
-		}
-		r.audio = append(r.audio, tr)
-	}
-	r.sum.Stages.Audio = time.Since(t).Seconds()
-	r.p.notify(Event{Kind: EventAudio, Seconds: total, Total: total})
-	return nil
-}
-
-// cutAudio cuts the fragmented MP4 at path into root/dir.
-func cutAudio(path, root, dir string) (*track, error) {
-	info, err := mp4.ReadInit(path)
-	if err != nil {
-		return nil, err
-	}
-	frags, err := mp4.ReadFragments(path, info)
-	if err != nil {
-		return nil, err
-	}
-	init, pieces, err := mp4.Split(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(pieces) != len(frags) {
-		return nil, fmt.Errorf("%w: %d fragments, %d moof boxes", mp4.ErrInvalid, len(frags), len(pieces))
-	}
-	if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(root, dir, LadderInit), init, 0o644); err != nil {
-		return nil, err
-	}
-	tr := &track{dir: dir, info: info}
-	// The AAC encoder's priming samples come before the first source
-	// sample; for a source starting at 0 that is before 0, which a
-	// decode time cannot say. The track then starts at 0, the source's
-	// first sample one AAC frame (21 ms at 48 kHz) late.
-	var shift int64
-	if first := int64(frags[0].Start); first < 0 {
-		shift = -first
-	}
-	for i, fr := range frags {
-		fr.Start = uint64(int64(fr.Start) + shift)
-		if err := mp4.SetDecodeTime(pieces[i], uint32(i+1), fr.Start); err != nil {
-			return nil, err
-		}
-		name := filepath.Join(dir, SegmentName(i))
-		if err := os.WriteFile(filepath.Join(root, name), pieces[i], 0o644); err != nil {
-			return nil, err
-		}
-		tr.segments = append(tr.segments, MediaSegment{Number: i, Name: name, Start: fr.Start, Duration: fr.Duration, Frames: fr.Samples, Bytes: int64(len(pieces[i]))})
-		tr.durations = append(tr.durations, fr.Duration)
-	}
-	return tr, nil
-}
-
-// assemble joins every rung's segments from the chunks, in order, and keeps
-// one init segment per rung, which every chunk must have written alike.
-func (r *ladderRun) assemble(context.Context) error {
-	for i, rung := range r.rungs {
-		dir := RungDir(rung)
-		tr := &track{dir: dir}
-		var init []byte
-		for _, c := range r.chunks {
-			rr := c.Rungs[i]
-			b, err := os.ReadFile(filepath.Join(r.build, rr.Init))
-			if err != nil {
-				return err
-			}
-			if init == nil {
-				init = b
-			} else if !bytes.Equal(init, b) {
-				return fmt.Errorf("%s: %w: chunk %d's initialization segment differs from chunk 0's", dir, ErrVerify, c.Index)
-			}
-			if err := os.Remove(filepath.Join(r.build, rr.Init)); err != nil {
-				return err
-			}
-			tr.segments = append(tr.segments, rr.Segments...)
-		}
-		if err := os.WriteFile(filepath.Join(r.build, dir, LadderInit), init, 0o644); err != nil {
-			return err
-		}
-		info, err := mp4.ReadInit(filepath.Join(r.build, dir, LadderInit))
-		if err != nil {
-			return err
-		}
-		tr.info = info
-		// A segment lasts until the next one starts, on the source's
-		// timeline; the last one as long as its frames.
-		for k, s := range tr.segments {
-			d := s.Duration
-			if k+1 < len(tr.segments) {
-				d = tr.segments[k+1].Start - s.Start
-			} else {
-				stop, err := rescale(r.plan.FrameEnd, r.plan.TimeBase, info.Timescale)
-				if err != nil {
-					return err
-				}
-				d = stop - s.Start
-			}
-			tr.durations = append(tr.durations, d)
-		}
-		r.video = append(r.video, tr)
-	}
-	return nil
-}
-
-// writeManifests measures every rendition and writes the media playlists,
-// the master playlist and the MPD into the build directory.
-func (r *ladderRun) writeManifests(context.Context) error {
-	var audioRates manifests.Rates
-	audioStreams := r.src.StreamsOf(media.Audio)
-	var renditions []manifests.Rendition
-	for i, a := range r.audio {
-		rt, err := a.rates()
-		if err != nil {
-			return err
-		}
-		audioRates.Peak, audioRates.Mean = max(audioRates.Peak, rt.Peak), max(audioRates.Mean, rt.Mean)
-		renditions = append(renditions, manifests.Rendition{URI: r.ref(a.dir + "/playlist.m3u8"), Language: language(audioStreams[i]), Name: audioName(audioStreams[i], i)})
-	}
-	rate, _ := media.ParseRational(r.src.Video.FrameRate)
-	master := manifests.Master{Audio: renditions}
-	for i, v := range r.video {
-		rt, err := v.rates()
-		if err != nil {
-			return err
-		}
-		if v.info.AVC == nil {
-			return fmt.Errorf("%s: %w: no avcC in the initialization segment", v.dir, ErrVerify)
-		}
-		avc := v.info.AVC
-		codecs := manifests.AVCCodec(avc.Profile, avc.Constraints, avc.Level)
-		all := codecs
-		if len(r.audio) > 0 {
-			all = manifests.Codecs(codecs, manifests.AACLC)
-		}
-		total := rt.Plus(audioRates)
-		master.Variants = append(master.Variants, manifests.Variant{
-			URI: r.ref(v.dir + "/playlist.m3u8"), Bandwidth: total.Peak, AverageBandwidth: total.Mean,
-			Codecs: all, Width: r.rungs[i].Width, Height: r.rungs[i].Height, FrameRate: math.Round(rate.Float()*1000) / 1000,
-		})
-		frames := 0
-		var size int64
-		for _, s := range v.segments {
-			frames += s.Frames
-			size += s.Bytes
-		}
-		r.sum.Rungs = append(r.sum.Rungs, RungSummary{
-			Height: r.rungs[i].Height, Width: r.rungs[i].Width, Codecs: all, Bandwidth: total.Peak, AverageBandwidth: total.Mean,
-			MaxrateKbps: r.rungs[i].MaxrateKbps, Frames: frames, Segments: len(v.segments), Bytes: size,
-			Playlist: r.playlistPath(v.dir),
-		})
-	}
-	if r.master != "" {
-		for _, t := range append(slices.Clone(r.video), r.audio...) {
-			text, err := t.playlist().HLS()
-			if err == nil {
-				err = os.WriteFile(filepath.Join(r.build, t.dir, "playlist.m3u8"), text, 0o644)
-			}
-			if err != nil {
-				return fmt.Errorf("%s playlist: %w", t.dir, err)
-			}
-		}
-		text, err := master.HLS()
-		if err == nil {
-			err = os.WriteFile(filepath.Join(r.build, r.master), text, 0o644)
-		}
-		if err != nil {
-			return fmt.Errorf("master playlist: %w", err)
-		}
-	}
-	if r.mpd != "" {
-		if err := r.writeMPD(master); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeMPD writes the DASH MPD: one video AdaptationSet with a
-// Representation per rung and one audio AdaptationSet per track, all with
-// a SegmentTemplate and SegmentTimeline over the same CMAF segments the
-// HLS playlists name. The presentation starts at the first video frame.
-func (r *ladderRun) writeMPD(master manifests.Master) error {
-	first := r.src.Frames[0].PTS
-	vset := manifests.AdaptationSet{ID: 0, ContentType: "video", MimeType: "video/mp4", SegmentAlignment: true, StartWithSAP: 1}
-	var longest float64
-	for i, v := range r.video {
-		rt, err := v.rates()
-		if err != nil {
-			return err
-		}
-		pto, err := rescale(first, r.plan.TimeBase, v.info.Timescale)
-		if err != nil {
-			return err
-		}
-		for k := range v.durations {
-			longest = max(longest, v.seconds(k))
-		}
-		vset.Representations = append(vset.Representations, manifests.Representation{
-			ID: v.dir, Bandwidth: rt.Peak, Codecs: strings.Split(master.Variants[i].Codecs, ",")[0],
-			Width: r.rungs[i].Width, Height: r.rungs[i].Height, FrameRate: r.src.Video.FrameRate, Sar: "1:1",
-			SegmentTemplate: r.template(v, pto),
-		})
-		vset.MaxWidth, vset.MaxHeight = max(vset.MaxWidth, r.rungs[i].Width), max(vset.MaxHeight, r.rungs[i].Height)
-	}
-	sets := []manifests.AdaptationSet{vset}
-	streams := r.src.StreamsOf(media.Audio)
-	for i, a := range r.audio {
-		rt, err := a.rates()
-		if err != nil {
-			return err
-		}
-		start := r.plan.TimeBase.Seconds(first)
-		pto := uint64(math.Round(start * float64(a.info.Timescale)))
-		role := "main"
-		if i > 0 {
-			role = "alternate"
-		}
-		sets = append(sets, manifests.AdaptationSet{
-			ID: 1 + i, ContentType: "audio", MimeType: "audio/mp4", Lang: language(streams[i]), SegmentAlignment: true, StartWithSAP: 1,
-			Roles: []manifests.Descriptor{{SchemeIDURI: manifests.RoleScheme, Value: role}},
-			Representations: []manifests.Representation{{
-				ID: a.dir, Bandwidth: rt.Peak, Codecs: manifests.AACLC, AudioSamplingRate: int(a.info.Timescale),
-				AudioChannelConfiguration: &manifests.Descriptor{SchemeIDURI: manifests.ChannelConfigurationScheme, Value: fmt.Sprint(max(streams[i].Channels, 1))},
-				SegmentTemplate:           r.template(a, pto),
-			}},
-		})
-	}
-	mpd := manifests.MPD{
-		MediaPresentationDuration: manifests.DurationOf(r.src.VideoDuration()),
-		MaxSegmentDuration:        manifests.DurationOf(longest),
-		MinBufferTime:             manifests.DurationOf(r.req.SegmentLength.Seconds()),
-		Periods:                   []manifests.Period{{ID: "0", AdaptationSets: sets}},
-	}
-	text, err := mpd.Encode()
-	if err == nil {
-		err = os.WriteFile(filepath.Join(r.build, r.mpd), text, 0o644)
-	}
-	if err != nil {
-		return fmt.Errorf("MPD: %w", err)
-	}
-	return nil
-}
-
-// audioName is the NAME of an audio rendition: the track's title, else its
-// language, else its number.
-func audioName(s *media.Stream, i int) string {
-	switch {
-	case s.Title != "":
-		return s.Title
-	case language(s) != "":
-		return language(s)
-	}
-	return fmt.Sprintf("Audio %d", i+1)
-}
-
-// verify checks the built ladder before it is moved into place: every rung
-// has the source's frames, its segments start where the plan put the media
-// segments, identically on every rung, and last as long as the source
-// within a frame; the playlists and the MPD parse back, name only files
-// that exist, and declare no less than the measured bandwidth.
-func (r *ladderRun) verify(ctx context.Context) error {
-	r.p.notify(Event{Kind: EventStage, Stage: StageVerify})
-	t := time.Now()
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("%s: %w: %s", r.req.Output, ErrVerify, fmt.Sprintf(format, args...))
-	}
-	want := r.src.VideoDuration()
-	// A frame's length: the longest interval between two frames, for a
-	// variable frame rate; the last frame of a chunk has no next one to
-	// take its length from.
-	frame := 0.0
-	for i := 1; i < len(r.src.Frames); i++ {
-		frame = max(frame, r.plan.TimeBase.Seconds(r.src.Frames[i].PTS-r.src.Frames[i-1].PTS))
-	}
-	if rate, err := media.ParseRational(r.src.Video.FrameRate); err == nil && rate.Float() > 0 {
-		frame = max(frame, 1/rate.Float())
-	}
-	for i, v := range r.video {
-		frames := 0
-		for k, s := range v.segments {
-			frames += s.Frames
-			at, _ := r.plan.SegmentPTS(r.src.Frames, k)
-			start, err := rescale(at, r.plan.TimeBase, v.info.Timescale)
-			if err != nil {
-				return err
-			}
-			if s.Number != k || s.Start != start {
-				return fail("%s segment %d starts at %d, the plan at %d", v.dir, k, s.Start, start)
-			}
-			if i > 0 && s.Start*uint64(r.video[0].info.Timescale) != r.video[0].segments[k].Start*uint64(v.info.Timescale) {
-				return fail("%s segment %d starts elsewhere than on %s", v.dir, k, r.video[0].dir)
-			}
-			if d := math.Abs(float64(s.Duration)-float64(v.durations[k])) / float64(v.info.Timescale); d > frame+1e-9 {
-				return fail("%s segment %d: frames last %.3fs, the segment %.3fs", v.dir, k, float64(s.Duration)/float64(v.info.Timescale), v.seconds(k))
-			}
-		}
-		if frames != len(r.src.Frames) {
-			return fail("%s has %d frames, the source %d", v.dir, frames, len(r.src.Frames))
-		}
-		if len(v.segments) != len(r.plan.Starts) {
-			return fail("%s has %d segments, planned %d", v.dir, len(v.segments), len(r.plan.Starts))
-		}
-	}
-	if r.master != "" {
-		text, err := os.ReadFile(filepath.Join(r.build, r.master))
-		if err != nil {
-			return err
-		}
-		m, err := manifests.ParseMaster(text)
-		if err != nil {
-			return fail("%v", err)
-		}
-		for i, v := range m.Variants {
-			rt, _ := r.video[i].rates()
-			if rt.Peak > v.Bandwidth {
-				return fail("%s: measured %d bit/s above BANDWIDTH %d", v.URI, rt.Peak, v.Bandwidth)
-			}
-		}
-		var uris []string
-		for _, v := range m.Variants {
-			uris = append(uris, v.URI)
-		}
-		for _, a := range m.Audio {
-			uris = append(uris, a.URI)
-		}
-		for _, u := range uris {
-			text, err := os.ReadFile(r.local(u))
-			if err != nil {
-				return fail("%v", err)
-			}
-			p, err := manifests.ParsePlaylist(text)
-			if err != nil {
-				return fail("%s: %v", u, err)
-			}
-			if strings.HasPrefix(strings.TrimPrefix(u, r.ref("")), "audio") {
-				// Audio frames do not end where video frames do.
-				if d := math.Abs(p.Duration() - want); d > r.req.SegmentLength.Seconds() {
-					return fail("%s lasts %.3fs, the video %.3fs", u, p.Duration(), want)
-				}
-			} else if d := math.Abs(p.Duration() - want); d > frame+1e-3 {
-				return fail("%s: segments add up to %.3fs, the source %.3fs", u, p.Duration(), want)
-			}
-			dir := filepath.Dir(strings.TrimPrefix(r.local(u), r.build+string(filepath.Separator)))
-			for _, name := range append([]string{p.Init}, uriList(p)...) {
-				if !r.exists(filepath.Join(dir, name)) {
-					return fail("%s names %s, which is missing", u, name)
-				}
-			}
-		}
-	}
-	if r.mpd != "" {
-		text, err := os.ReadFile(filepath.Join(r.build, r.mpd))
-		if err != nil {
-			return err
-		}
-		if _, err := manifests.ParseMPD(text); err != nil {
-			return fail("%v", err)
-		}
-	}
-	r.sum.Stages.Verify = time.Since(t).Seconds()
-	return ctx.Err()
-}
-
-func uriList(p manifests.Playlist) []string {
-	var out []string
-	for _, s := range p.Segments {
-		out = append(out, s.URI)
-	}
-	return out
-}
-
 // commit moves the verified ladder into the output directory: the whole
 // build directory when the output directory does not exist, else every
 // entry of the ladder, replacing an entry of the same name, with the
@@ -915,6 +482,7 @@ func (r *ladderRun) commit(ctx context.Context) error {
 			}
 		}
 	}
+	r.committed = true
 	r.sum.WallSeconds = time.Since(r.start).Seconds()
 	if r.sum.WallSeconds > 0 {
 		r.sum.Speed = r.sum.Duration / r.sum.WallSeconds
@@ -956,4 +524,11 @@ func dirSize(path string) int64 {
 		return nil
 	})
 	return n
+}
+
+// warn reports err, which does not fail the run, as an event and in the
+// summary.
+func (r *ladderRun) warn(err error) {
+	r.sum.Warnings = append(r.sum.Warnings, err.Error())
+	r.p.notify(Event{Kind: EventWarning, Err: err})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/manifest"
 	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/mp4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -55,7 +56,12 @@ func rendition(t *testing.T, dir string) string {
 }
 
 // keyTimes returns the presentation times of the keyframes of the first
-// video stream of path, from ffprobe's packets.
+// video stream of path, from ffprobe's packets, counted from the first
+// keyframe's. ffmpeg's MP4 demuxer shifts a track with negative
+// composition offsets and no edit list later by its largest negative
+// offset, so its absolute times are those of the CMAF timeline plus the
+// B-frame delay; players (Chromium's, in the browser test) present the
+// first frame at the fragment's decode time.
 func keyTimes(t *testing.T, path string) (keys []float64, frames int) {
 	t.Helper()
 	out := fixture.FFprobe(t, "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path)
@@ -71,6 +77,9 @@ func keyTimes(t *testing.T, path string) (keys []float64, frames int) {
 			keys = append(keys, v)
 		}
 	}
+	for i := len(keys) - 1; i >= 0; i-- {
+		keys[i] -= keys[0]
+	}
 	return keys, frames
 }
 
@@ -81,11 +90,12 @@ func keyTimes(t *testing.T, path string) (keys []float64, frames int) {
 // back with measured bandwidths and the encoded codec strings.
 func TestLadderHLSAndDASH(t *testing.T) {
 	fixture.RequireFFmpeg(t)
-	spec := fixture.Spec{Duration: 5 * time.Second, Width: 320, Height: 240, Audio: 2, Languages: []string{"eng", "fra"}, BFrames: 2}
+	spec := fixture.Spec{Duration: 5 * time.Second, Width: 320, Height: 240, Audio: 2, Languages: []string{"eng", "fra"}, BFrames: 2, Subtitles: true}
 	in := fixture.Video(t, spec)
 	root := t.TempDir()
 	out := filepath.Join(root, "out", "master.m3u8")
 	req := ladderRequest(in, out, "240,180,120")
+	req.Profile.Preset = "superfast" // with B-frames, unlike ultrafast
 	req.Manifests = []string{transcode.HLS, transcode.DASH}
 	sum, err := (&transcode.Pipeline{}).Run(context.Background(), req)
 	require.NoError(t, err)
@@ -105,12 +115,23 @@ func TestLadderHLSAndDASH(t *testing.T) {
 
 	wantKeys := []float64{0, 1, 2, 3, 4}
 	for _, r := range sum.Rungs {
-		path := rendition(t, filepath.Join(dir, fmt.Sprintf("%dp", r.Height)))
+		rdir := filepath.Join(dir, fmt.Sprintf("%dp", r.Height))
+		// Each segment presents its first frame at its decode time, the
+		// boundary, whatever the B-frames' reordering.
+		info, err := mp4.ReadInit(filepath.Join(rdir, transcode.LadderInit))
+		require.NoError(t, err)
+		for k := range 5 {
+			frags, err := mp4.ReadFragments(filepath.Join(rdir, transcode.SegmentName(k)), info)
+			require.NoError(t, err)
+			require.Len(t, frags, 1)
+			assert.Equal(t, uint64(k)*uint64(info.Timescale), frags[0].Start, "%dp segment %d decode time", r.Height, k)
+			assert.Equal(t, int64(frags[0].Start), frags[0].Earliest, "%dp segment %d first presentation", r.Height, k)
+		}
+		path := rendition(t, rdir)
 		keys, frames := keyTimes(t, path)
 		assert.Equal(t, spec.Frames(), frames, "%dp frames as ffprobe reads them", r.Height)
 		assert.InDeltaSlice(t, wantKeys, keys, 1e-6, "%dp keyframe times", r.Height)
-		info := fixture.Inspect(t, path)
-		v := info.Video(t)
+		v := fixture.Inspect(t, path).Video(t)
 		assert.Equal(t, r.Width, v.Width)
 		assert.Equal(t, r.Height, v.Height)
 	}
@@ -140,11 +161,33 @@ func TestLadderHLSAndDASH(t *testing.T) {
 	// Bandwidth falls with the rung.
 	assert.Greater(t, m.Variants[0].Bandwidth, m.Variants[2].Bandwidth)
 
+	// The subtitles: one WebVTT segment per media segment, each with the
+	// cues shown during it, on the video's timeline.
+	require.Len(t, m.Subtitles, 1)
+	subs, err := os.ReadFile(filepath.Join(dir, m.Subtitles[0].URI))
+	require.NoError(t, err)
+	sp, err := manifest.ParsePlaylist(subs)
+	require.NoError(t, err)
+	require.Len(t, sp.Segments, 5)
+	for k, seg := range sp.Segments {
+		text, err := os.ReadFile(filepath.Join(dir, filepath.Dir(m.Subtitles[0].URI), seg.URI))
+		require.NoError(t, err)
+		cues, err := manifest.ParseVTT(text)
+		require.NoError(t, err)
+		require.Len(t, cues, 1, "segment %d", k)
+		assert.InDelta(t, float64(k)+0.1, cues[0].Start, 1e-3)
+		assert.Equal(t, fmt.Sprintf("line %d", k+1), cues[0].Text)
+		assert.Contains(t, string(text), "X-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000")
+	}
+
 	mpdText, err := os.ReadFile(filepath.Join(dir, transcode.DefaultMPD))
 	require.NoError(t, err)
 	mpd, err := manifest.ParseMPD(mpdText)
 	require.NoError(t, err)
-	require.Len(t, mpd.Periods[0].AdaptationSets, 3, "one video and two audio adaptation sets")
+	sets := mpd.Periods[0].AdaptationSets
+	require.Len(t, sets, 4, "video, two audio and one text adaptation sets")
+	assert.Equal(t, "text", sets[3].ContentType)
+	assert.FileExists(t, filepath.Join(dir, sets[3].Representations[0].BaseURL))
 
 	// Nothing is left beside the output directory but it.
 	entries, err := os.ReadDir(root)
@@ -181,8 +224,8 @@ func TestLadderTiming(t *testing.T) {
 	keys, _ := keyTimes(t, path)
 	for i, k := range keys {
 		// The first frame at or after each whole second from the first.
-		assert.GreaterOrEqual(t, k-want[0], float64(i)-1e-9)
-		assert.Less(t, k-want[0], float64(i)+0.05+1e-9)
+		assert.GreaterOrEqual(t, k, float64(i)-1e-9)
+		assert.Less(t, k, float64(i)+0.05+1e-9)
 	}
 	_, err = os.Stat(filepath.Join(filepath.Dir(out), transcode.DefaultMaster))
 	assert.ErrorIs(t, err, os.ErrNotExist, "a .mpd OUTPUT writes DASH only")
@@ -199,7 +242,7 @@ func TestLadderRefuses(t *testing.T) {
 		want string
 	}{
 		{"an upscaling rung", func(r *transcode.Request) { r.Ladder, _ = ladder.Parse("240") }, "never upscales"},
-		{"a codec other than h264", func(r *transcode.Request) { r.Profile.Codec = media.VP9 }, "h264"},
+		{"a codec other than h264 or h265", func(r *transcode.Request) { r.Profile.Codec = media.VP9 }, "h264 or h265"},
 		{"a --height", func(r *transcode.Request) { r.Profile.Height = 100 }, "--ladder"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,5 +254,44 @@ func TestLadderRefuses(t *testing.T) {
 			entries, _ := os.ReadDir(root)
 			assert.Empty(t, entries, "nothing left after a refused run")
 		})
+	}
+}
+
+// TestLadderInterrupted stops a ladder run once its first frames are
+// encoded: nothing is left at OUTPUT, beside it, or in the directories the
+// run created on the way.
+func TestLadderInterrupted(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	in := fixture.Video(t, fixture.Spec{Duration: 4 * time.Second, Audio: 1})
+	root := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &transcode.Pipeline{Notify: func(e transcode.Event) {
+		if e.Kind == transcode.EventFrames {
+			cancel()
+		}
+	}}
+	_, err := p.Run(ctx, ladderRequest(in, filepath.Join(root, "a", "b", "master.m3u8"), ""))
+	require.ErrorIs(t, err, context.Canceled)
+	entries, err := os.ReadDir(root)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "left behind")
+}
+
+// TestLadderH265 makes an h265 ladder: the rungs have every frame and their
+// keyframes on the boundaries, and CODECS is read from the hvcC.
+func TestLadderH265(t *testing.T) {
+	fixture.RequireEncoder(t, "libx265")
+	in := fixture.Video(t, fixture.Spec{Duration: 2 * time.Second, Audio: 1})
+	out := filepath.Join(t.TempDir(), "ladder", "master.m3u8")
+	req := ladderRequest(in, out, "120,60")
+	req.Profile.Codec = media.H265
+	sum, err := (&transcode.Pipeline{}).Run(context.Background(), req)
+	require.NoError(t, err)
+	for _, r := range sum.Rungs {
+		assert.Regexp(t, `^hvc1\.1\.6\.L\d+(\.[0-9A-F]{1,2})*,mp4a\.40\.2$`, r.Codecs)
+		keys, frames := keyTimes(t, rendition(t, filepath.Join(filepath.Dir(out), fmt.Sprintf("%dp", r.Height))))
+		assert.Equal(t, 50, frames)
+		assert.InDeltaSlice(t, []float64{0, 1}, keys, 1e-6)
 	}
 }

@@ -57,9 +57,14 @@ type Summary struct {
 	// local run.
 	Remote *RemoteStats `json:"remote,omitempty"`
 	// Manifests are the manifests of a ladder, and Rungs its video
-	// renditions, highest first; Segments then counts encode chunks.
-	Manifests []string      `json:"manifests,omitempty"`
-	Rungs     []RungSummary `json:"rungs,omitempty"`
+	// renditions, highest first: their sizes from the plan on, their
+	// measurements once encoded. Segments then counts encode chunks, and
+	// MediaSegments the media segments of SegmentLength seconds each rung
+	// is cut into.
+	Manifests     []string      `json:"manifests,omitempty"`
+	Rungs         []RungSummary `json:"rungs,omitempty"`
+	MediaSegments int           `json:"media_segments,omitempty"`
+	SegmentLength float64       `json:"segment_length_seconds,omitempty"`
 	// Published describes the publish of a ladder to s3://.
 	Published *publish.Report `json:"published,omitempty"`
 }

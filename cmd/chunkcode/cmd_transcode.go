@@ -156,7 +156,6 @@ type transcodeOptions struct {
 	noClobber  bool
 	input      string // INPUT
 	output     string // OUTPUT
-	flags      *pflag.FlagSet
 }
 
 func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
@@ -194,7 +193,7 @@ An OUTPUT ending in .m3u8 (HLS) or .mpd (DASH) is a streaming ladder: every
 rung in CMAF segments beside OUTPUT, each chunk decoded once and encoded to
 every rung, with AAC audio (--audio-bitrate, default 128k). The ladder is
 built beside OUTPUT's directory and moved into place once verified. Ladders
-are h264.
+are h264 (the default) or h265, which Safari plays but Chromium does not.
 
 With --backend lambda a ladder OUTPUT may be s3://bucket/prefix/master.m3u8
 (or .mpd): the functions upload the segments to a staging prefix, and once
@@ -207,7 +206,8 @@ directory under the prefix and the playlists written last.`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.input, o.output = args[0], args[1]
-			o.flags = cmd.Flags()
+			o.ladderOptions.changed(cmd.Flags())
+			o.ladderS3Options.changed(cmd.Flags())
 			o.backendOptions.changed(cmd.Flags())
 			if runF != nil {
 				return runF(o)
@@ -234,7 +234,7 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error)
 		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
 		AllowPlaylists: o.playlists, NoClobber: o.noClobber,
 	}
-	if err := o.ladderOptions.request(&req, o.flags); err != nil {
+	if err := o.ladderOptions.request(&req); err != nil {
 		return err
 	}
 	if err := checkSeekable(in, out); err != nil {
@@ -245,7 +245,6 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error)
 			return fmt.Errorf("%s: already exists; --no-clobber keeps it", out)
 		}
 	}
-	o.ladderS3Options.changed(o.flags)
 	s3l, err := o.ladderS3Options.s3LadderOutput(out, o.backendOptions.name)
 	if err != nil {
 		return err

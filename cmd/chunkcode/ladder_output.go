@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/chunkcode/chunkcode/transcode"
@@ -19,7 +20,7 @@ type ladderS3Options struct {
 	lambdaRungs  string
 	// set are the flags given, which need an s3:// OUTPUT (--cache-control)
 	// or --backend lambda (--lambda-rungs).
-	set map[string]bool
+	set []string
 }
 
 func (o *ladderS3Options) AddFlags(f *pflag.FlagSet) {
@@ -30,11 +31,18 @@ func (o *ladderS3Options) AddFlags(f *pflag.FlagSet) {
 
 // changed records which of the flags fs was given.
 func (o *ladderS3Options) changed(fs *pflag.FlagSet) {
-	o.set = map[string]bool{}
-	for _, name := range []string{"cache-control", "lambda-rungs"} {
-		o.set[name] = fs.Changed(name)
-	}
+	var s3Flags pflag.FlagSet
+	(&ladderS3Options{}).AddFlags(&s3Flags)
+	o.set = nil
+	s3Flags.VisitAll(func(f *pflag.Flag) {
+		if fs.Changed(f.Name) {
+			o.set = append(o.set, f.Name)
+		}
+	})
 }
+
+// given reports whether the flag name was given, as changed recorded.
+func (o *ladderS3Options) given(name string) bool { return slices.Contains(o.set, name) }
 
 // rungMode is --lambda-rungs, once s3LadderOutput has checked it.
 func (o *ladderS3Options) rungMode() lambda.RungMode {
@@ -64,7 +72,7 @@ func isLadderOutput(output string) bool {
 // --cache-control, and a usage error naming OUTPUT or the flag, in one
 // line, for what can never work.
 func (o *ladderS3Options) s3LadderOutput(output string, backend transcode.BackendName) (*s3Ladder, error) {
-	if o.set["lambda-rungs"] && backend != transcode.LambdaBackend {
+	if o.given("lambda-rungs") && backend != transcode.LambdaBackend {
 		return nil, usagef("--lambda-rungs needs --backend lambda")
 	}
 	rungs, err := lambda.ParseRungMode(o.lambdaRungs)
@@ -72,7 +80,7 @@ func (o *ladderS3Options) s3LadderOutput(output string, backend transcode.Backen
 		return nil, usagef("--lambda-rungs: %v", err)
 	}
 	if !strings.HasPrefix(output, "s3://") || !isLadderOutput(output) {
-		if o.set["cache-control"] {
+		if o.given("cache-control") {
 			return nil, usagef("--cache-control works with an s3:// ladder OUTPUT (.m3u8 or .mpd) only")
 		}
 		return nil, nil
@@ -84,7 +92,7 @@ func (o *ladderS3Options) s3LadderOutput(output string, backend transcode.Backen
 	if backend != transcode.LambdaBackend {
 		return nil, usagef("%s: an s3:// OUTPUT needs --backend lambda", output)
 	}
-	if o.set["cache-control"] {
+	if o.given("cache-control") {
 		if err := checkCacheControl(o.cacheControl); err != nil {
 			return nil, usagef("--cache-control: %v", err)
 		}

@@ -25,7 +25,9 @@ const (
 )
 
 // ladderSource writes the browser test's source: x264 with B-frames, so
-// that the players' handling of composition offsets is tested too.
+// that the players' handling of composition offsets is tested too, and
+// starting at 1.5 s, as a cut from a longer recording can, so that the
+// presentation must start at the first frame whatever its timestamp.
 func ladderSource(t *testing.T) string {
 	t.Helper()
 	in := filepath.Join(t.TempDir(), "in.mp4")
@@ -35,7 +37,9 @@ func ladderSource(t *testing.T) string {
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration="+secs,
 		"-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p",
 		"-c:a", "aac", "-metadata:s:a:0", "language=eng", in)
-	return in
+	late := filepath.Join(t.TempDir(), "late.mp4")
+	fixture.FFmpeg(t, "-i", in, "-map", "0", "-c", "copy", "-output_ts_offset", "1.5", late)
+	return late
 }
 
 // TestLadderPlaysInBrowser makes a ladder with `chunkcode transcode`, both
@@ -65,7 +69,9 @@ func TestLadderPlaysInBrowser(t *testing.T) {
 	dir := filepath.Dir(out)
 
 	frames := t.TempDir()
-	fixture.FFmpeg(t, "-i", in, "-start_number", "0", filepath.Join(frames, "%d.png"))
+	// Every frame once: a constant rate output would repeat the first to
+	// fill from the audio's earlier start.
+	fixture.FFmpeg(t, "-i", in, "-fps_mode", "passthrough", "-start_number", "0", filepath.Join(frames, "%d.png"))
 	for _, tc := range []struct{ name, manifest string }{
 		{"HLS with hls.js", "master.m3u8"},
 		{"DASH with dash.js", transcode.DefaultMPD},

@@ -16,6 +16,20 @@ type ladderOptions struct {
 	ladder        string
 	segmentLength string
 	manifests     string
+	set           []string // the ladder flags given, for changed
+}
+
+// changed records which ladder flags fs has set, for request to refuse
+// them with an OUTPUT that is not a ladder.
+func (o *ladderOptions) changed(fs *pflag.FlagSet) {
+	var ladderFlags pflag.FlagSet
+	(&ladderOptions{}).AddFlags(&ladderFlags)
+	o.set = nil
+	ladderFlags.VisitAll(func(f *pflag.Flag) {
+		if fs.Changed(f.Name) {
+			o.set = append(o.set, f.Name)
+		}
+	})
 }
 
 func (o *ladderOptions) AddFlags(f *pflag.FlagSet) {
@@ -25,13 +39,11 @@ func (o *ladderOptions) AddFlags(f *pflag.FlagSet) {
 }
 
 // request fills in req's ladder fields. For an OUTPUT that is not a
-// ladder, a ladder flag given is a usage error.
-func (o *ladderOptions) request(req *transcode.Request, flags *pflag.FlagSet) error {
+// ladder, a ladder flag given (see changed) is a usage error.
+func (o *ladderOptions) request(req *transcode.Request) error {
 	if !transcode.IsLadder(req.Output) {
-		for _, name := range []string{"ladder", "segment-length", "manifests"} {
-			if flags.Changed(name) {
-				return usagef("--%s needs an OUTPUT ending in .m3u8 (HLS) or .mpd (DASH)", name)
-			}
+		if len(o.set) > 0 {
+			return usagef("--%s needs an OUTPUT ending in .m3u8 (HLS) or .mpd (DASH)", o.set[0])
 		}
 		return nil
 	}

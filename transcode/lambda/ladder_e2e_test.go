@@ -59,6 +59,13 @@ func startLadderEnv(t *testing.T, opts lambdatest.FunctionOptions) *ladderEnv {
 	return e
 }
 
+// withSubtitles makes the source one with a text subtitle track too.
+func (e *ladderEnv) withSubtitles(t *testing.T) {
+	t.Helper()
+	e.in = fixture.Video(t, fixture.Spec{Name: "in.mp4", Dir: t.TempDir(), Duration: 3 * time.Second, Width: 320, Height: 240, Audio: 1, Subtitles: true})
+	e.frames = fixture.Frames(t, e.in)
+}
+
 // backend is a Lambda backend on the regional endpoint, its staging under
 // a prefix of its own.
 func (e *ladderEnv) backend(t *testing.T, edits ...func(*lambda.Options)) *lambda.Backend {
@@ -192,10 +199,11 @@ func mirror(t *testing.T, s3 *lambdatest.S3, prefix string) string {
 
 // TestLadderToS3 publishes a ladder encoded on the functions to an s3://
 // prefix, with HLS and DASH: the manifests name the generation's
-// playlists and segments, every rung has every frame and its keyframes on
-// the boundaries, and nothing is left in staging.
+// playlists and segments, and its subtitles, every rung has every frame
+// and its keyframes on the boundaries, and nothing is left in staging.
 func TestLadderToS3(t *testing.T) {
 	e := startLadderEnv(t, lambdatest.FunctionOptions{})
+	e.withSubtitles(t)
 	b := e.backend(t)
 	target, err := publish.ParseTarget("s3://" + e.s3.Bucket + "/videos/talk/master.m3u8")
 	require.NoError(t, err)
@@ -227,9 +235,21 @@ func TestLadderToS3(t *testing.T) {
 	require.Len(t, m.Audio, 1)
 	assert.Equal(t, pub.Dir()+"audio0/playlist.m3u8", m.Audio[0].URI)
 	assert.FileExists(t, filepath.Join(dir, filepath.Dir(m.Audio[0].URI), transcode.LadderInit))
+	// The subtitles, converted here, are published with the rest: a
+	// WebVTT segment per media segment for HLS, the whole file for DASH.
+	require.Len(t, m.Subtitles, 1)
+	assert.Equal(t, pub.Dir()+"subtitles0/playlist.m3u8", m.Subtitles[0].URI)
+	sp, err := manifest.ParsePlaylist(mustRead(t, filepath.Join(dir, m.Subtitles[0].URI)))
+	require.NoError(t, err)
+	require.Len(t, sp.Segments, 3)
+	for _, seg := range sp.Segments {
+		assert.FileExists(t, filepath.Join(dir, filepath.Dir(m.Subtitles[0].URI), seg.URI))
+	}
 	mpd, err := os.ReadFile(filepath.Join(dir, "manifest.mpd"))
 	require.NoError(t, err)
 	assert.Contains(t, string(mpd), `media="`+pub.Dir()+`240p/seg$Number$.m4s"`)
+	assert.Contains(t, string(mpd), "<BaseURL>"+pub.Dir()+"subtitles0/subtitles.vtt</BaseURL>")
+	assert.FileExists(t, filepath.Join(dir, pub.Dir()+"subtitles0", "subtitles.vtt"))
 
 	for _, k := range e.s3.Keys(t) {
 		assert.False(t, strings.HasPrefix(k, b.Prefix()), "left in staging: %s", k)
@@ -289,9 +309,10 @@ func startTraffic(t *testing.T, target string) (*traffic, string) {
 // source, encode its audio and video and stage the segments; this process
 // reads only the probe and writes only the playlists and manifests, which
 // the proxy in front of S3 proves. Its own ffmpeg cannot reach the
-// network.
+// network, so the source's subtitles are left out with a warning.
 func TestLadderS3ToS3(t *testing.T) {
 	e := startLadderEnv(t, lambdatest.FunctionOptions{})
+	e.withSubtitles(t)
 	counted, endpoint := startTraffic(t, e.s3.Endpoint)
 	source, err := os.ReadFile(e.in)
 	require.NoError(t, err)
@@ -348,6 +369,9 @@ func TestLadderS3ToS3(t *testing.T) {
 	assert.Zero(t, counted.read["/"+e.s3.Bucket+"/"+key], "bytes of the source this process read")
 	t.Logf("this process sent %d bytes and read %v", sent, counted.read)
 	assert.Positive(t, sum.Rungs[0].Frames)
+	assert.Empty(t, m.Subtitles)
+	require.Len(t, sum.Warnings, 1)
+	assert.Contains(t, sum.Warnings[0], "subtitle streams left out of the ladder")
 	for _, k := range e.s3.Keys(t) {
 		assert.False(t, strings.HasPrefix(k, b.Prefix()), "left in staging: %s", k)
 	}

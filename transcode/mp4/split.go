@@ -7,39 +7,57 @@ import (
 	"os"
 )
 
-// Split cuts the fragmented MP4 file at path into CMAF pieces: Init holds
-// every box before the first moof (ftyp and moov), and each of Fragments
-// one moof with the boxes that follow it up to the next moof (its mdat).
-// The pieces are the file's own bytes; SetDecodeTime changes a fragment's
-// start in place.
-func Split(path string) (init []byte, fragments [][]byte, err error) {
-	data, err := os.ReadFile(path)
+// Cut cuts the fragmented MP4 file at path into CMAF pieces: it returns
+// init, every box before the first moof (ftyp and moov), and calls each
+// with every fragment in turn, a moof with the boxes that follow it up to
+// the next moof (its mdat). Only one fragment is in memory at a time, and
+// frag is reused after each returns; each may change it, as SetDecodeTime
+// does. Cut stops at the first error each returns.
+func Cut(path string, each func(i int, frag []byte) error) (init []byte, err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	r := bytes.NewReader(data)
-	size := int64(len(data))
-	start := int64(-1) // of the fragment being collected
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := fi.Size()
+	var starts []int64 // of every fragment, then the end of the file
 	for off := int64(0); off < size; {
-		b, err := readBox(r, off, size)
+		b, err := readBox(f, off, size)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if b.typ == "moof" {
-			if start < 0 {
-				init = data[:off]
-			} else {
-				fragments = append(fragments, data[start:off])
-			}
-			start = off
+			starts = append(starts, off)
 		}
 		off = b.end
 	}
-	if start < 0 {
-		return nil, nil, fmt.Errorf("%s: %w: no moof box", path, ErrInvalid)
+	if len(starts) == 0 {
+		return nil, fmt.Errorf("%s: %w: no moof box", path, ErrInvalid)
 	}
-	fragments = append(fragments, data[start:])
-	return init, fragments, nil
+	starts = append(starts, size)
+	init = make([]byte, starts[0])
+	if _, err := f.ReadAt(init, 0); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var buf []byte
+	for i := range len(starts) - 1 {
+		n := starts[i+1] - starts[i]
+		if int64(cap(buf)) < n {
+			buf = make([]byte, n)
+		}
+		frag := buf[:n]
+		if _, err := f.ReadAt(frag, starts[i]); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if err := each(i, frag); err != nil {
+			return nil, err
+		}
+	}
+	return init, nil
 }
 
 // SetDecodeTime rewrites, in the fragment frag (a moof and its mdat, as
