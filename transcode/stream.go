@@ -121,7 +121,7 @@ func (p *Pipeline) runLadder(ctx context.Context, req Request) (*Summary, error)
 		return nil, err
 	}
 	defer r.close()
-	for _, stage := range []func(context.Context) error{r.probe, r.planChunks, r.encode, r.assemble, r.writeManifests, r.verify, r.commit} {
+	for _, stage := range []func(context.Context) error{r.probe, r.planChunks, r.encode, r.merge, r.verify, r.commit} {
 		if err := stage(ctx); err != nil {
 			return nil, err
 		}
@@ -372,7 +372,30 @@ func (r *ladderRun) encode(ctx context.Context) error {
 		return err
 	}
 	slices.SortFunc(r.chunks, func(a, b ChunkResult) int { return a.Index - b.Index })
+	for _, c := range r.chunks {
+		res := Result{Index: c.Index, Frames: c.Frames, EncodeSeconds: c.EncodeSeconds}
+		for _, rr := range c.Rungs {
+			for _, s := range rr.Segments {
+				res.Bytes += s.Bytes
+			}
+		}
+		r.sum.Results = append(r.sum.Results, res)
+	}
 	r.sum.Stages.Encode = time.Since(t).Seconds()
+	return nil
+}
+
+// merge is a ladder's merge stage: it joins the chunks' segments into
+// renditions and writes the manifests.
+func (r *ladderRun) merge(ctx context.Context) error {
+	t := time.Now()
+	if err := r.assemble(ctx); err != nil {
+		return err
+	}
+	if err := r.writeManifests(ctx); err != nil {
+		return err
+	}
+	r.sum.Stages.Merge = time.Since(t).Seconds()
 	return nil
 }
 
