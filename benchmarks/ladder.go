@@ -339,3 +339,90 @@ func projectLadder(rep *Report, in InputInfo, n int, o *LadderOptions, chunkDur 
 	p.SpeedupVsFFmpeg = p.SpeedupVs[FFmpegLadder]
 	return p
 }
+
+// describeLadder names the rungs asked for, or auto with the rungs of
+// each input.
+func (r *Report) describeLadder() string {
+	if l := r.Settings.Ladder; len(l.Rungs) > 0 {
+		parts := make([]string, len(l.Rungs))
+		for i, h := range l.Rungs {
+			parts[i] = strconv.Itoa(h) + "p"
+		}
+		return "rungs " + strings.Join(parts, ", ")
+	}
+	var parts []string
+	for _, in := range r.Inputs {
+		parts = append(parts, in.Name+": "+describeRungs(in.Rungs))
+	}
+	return "auto rungs (" + strings.Join(parts, "; ") + ")"
+}
+
+// writeLadderMarkdown writes a ladder bench's speed-ups against each
+// baseline and its rungs.
+func (r *Report) writeLadderMarkdown(ew *errWriter) {
+	if len(r.Results) == 0 {
+		return
+	}
+	ew.printf("\n### Speed-up against each baseline (median, min–max)\n\n")
+	head := []string{"Input", "Case"}
+	for _, base := range LadderBaselines {
+		head = append(head, "vs "+base)
+	}
+	ew.row(append(head, "CPU s", "CPU vs "+FFmpegLadder))
+	ew.sep(len(head)+2, true)
+	for _, res := range r.Results {
+		row := []string{res.Input, res.Case}
+		for _, base := range LadderBaselines {
+			v, ok := res.SpeedupVs[base]
+			row = append(row, statCell(v, "×", ok && v.Median > 0))
+		}
+		cpu := "–"
+		if ref, ok := r.result(res.Input, FFmpegLadder); ok && ref.CPU.Median > 0 && res.CPU.Median > 0 {
+			cpu = fmt.Sprintf("%.2f", res.CPU.Median/ref.CPU.Median)
+		}
+		ew.row(append(row, secs(res.CPU.Median), cpu))
+	}
+
+	ew.printf("\n### Rungs (median bytes of video per rung; lowest SSIM against %s's first run)\n\n", FFmpegLadder)
+	ew.row([]string{"Input", "Case", "Rung", "Bytes", "vs " + FFmpegLadder, "SSIM"})
+	ew.sep(6, true)
+	for _, res := range r.Results {
+		ref, _ := r.result(res.Input, FFmpegLadder)
+		for i, g := range res.Rungs {
+			vs, ssim := "–", "–"
+			if i < len(ref.Rungs) && ref.Rungs[i].Bytes > 0 {
+				vs = fmt.Sprintf("%+.1f%%", 100*(float64(g.Bytes)/float64(ref.Rungs[i].Bytes)-1))
+			}
+			if g.SSIM > 0 {
+				ssim = fmt.Sprintf("%.4f", g.SSIM)
+			}
+			ew.row([]string{res.Input, res.Case, fmt.Sprintf("%dp %dx%d", g.Height, g.Width, g.Height),
+				strconv.FormatInt(g.Bytes, 10), vs, ssim})
+		}
+	}
+}
+
+// writeLadderProjections writes a ladder bench's projections.
+func (r *Report) writeLadderProjections(ew *errWriter) {
+	ew.printf("\n### Projection of the ladder on parallel functions (projection, not measured)\n\n")
+	ew.printf("wall = probe + plan + max(audio, critical path of the chunks handed out longest first) + assembling and manifests + verify; " +
+		"per-frame chunk encode times from the basis run; no invocation, staging or download cost; see BENCHMARKS.md.\n\n")
+	head := []string{"Input", "Functions", "Chunks", "Projected wall s"}
+	for _, base := range LadderBaselines {
+		head = append(head, "vs "+base)
+	}
+	head = append(head, "Critical path", "Audio", "Fixed", "Basis")
+	ew.row(head)
+	ew.sep(len(head), true)
+	for _, p := range r.Projections {
+		if p.Error != "" {
+			ew.row([]string{p.Input, strconv.Itoa(p.Concurrency), "", "projection failed: " + p.Error, "", "", "", "", "", ""})
+			continue
+		}
+		row := []string{p.Input, strconv.Itoa(p.Concurrency), strconv.Itoa(p.Segments), secs(p.WallSeconds)}
+		for _, base := range LadderBaselines {
+			row = append(row, speedup(p.SpeedupVs[base]))
+		}
+		ew.row(append(row, secs(p.CriticalPath), secs(p.Audio), secs(p.Fixed), p.Basis))
+	}
+}

@@ -268,7 +268,13 @@ func reportRun(w io.Writer, r benchmarks.Run, runs int) {
 		which = "warm-up"
 	}
 	result := fmt.Sprintf("%.2fs", r.WallSeconds)
-	if r.SpeedupVsFFmpeg > 0 && r.Backend != benchmarks.FFmpeg {
+	if len(r.SpeedupVs) > 0 {
+		for _, base := range benchmarks.LadderBaselines {
+			if v, ok := r.SpeedupVs[base]; ok {
+				result += fmt.Sprintf(" ×%.2f vs %s", v, base)
+			}
+		}
+	} else if r.SpeedupVsFFmpeg > 0 && r.Backend != benchmarks.FFmpeg {
 		result += fmt.Sprintf(" ×%.2f vs ffmpeg", r.SpeedupVsFFmpeg)
 	}
 	if r.Failed() {
