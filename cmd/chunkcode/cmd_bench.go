@@ -101,11 +101,19 @@ and makes the exit status 1. Progress goes to stderr.
 --profile seed generates six synthetic videos shaped like the original
 serverless transcoder's table, cached in --fixtures. --project-concurrency
 adds projections, labelled as such, of the wall time on many parallel Lambdas
-from the measured segment encode times.`,
+from the measured segment encode times.
+
+--ladder auto or --ladder 720,480,360 benchmarks an HLS ladder instead: plain
+ffmpeg in one process split to every rung (ffmpeg-ladder), plain ffmpeg once
+per rung in a row (ffmpeg-per-rung), and chunkcode's local ladder at every
+--workers count, with speed-ups against each baseline, and bytes and SSIM
+(against ffmpeg-ladder) per rung. With --project-concurrency it projects the
+ladder on that many functions from the measured chunk encode times.`,
 		Example: `  chunkcode bench --height 720 talk.mp4
   chunkcode bench --workers 1,2,4 --codec vp9 --runs 5 --chart bench.svg clip.mp4
   chunkcode bench --profile seed --scale 0.02 --workers 2 --json
-  chunkcode bench --project-concurrency 100,1000 --backends ffmpeg,local clip.mp4`,
+  chunkcode bench --project-concurrency 100,1000 --backends ffmpeg,local clip.mp4
+  chunkcode bench --ladder 720,480,360 --segment-length 6 --workers 2 clip.mp4`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.args = args
 			o.scaleSet = cmd.Flags().Changed("scale")
