@@ -234,6 +234,8 @@ func (c *Config) checkLadder() error {
 	if c.Ladder == nil {
 		return nil
 	}
+	l := *c.Ladder // the defaults below are the bench's, not the caller's
+	c.Ladder = &l
 	switch {
 	case c.Profile.Codec != media.H264 && c.Profile.Codec != media.H265:
 		return fmt.Errorf("a ladder is encoded with h264 or h265, not %s", c.Profile.Codec)
