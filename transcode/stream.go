@@ -133,7 +133,7 @@ func (p *Pipeline) runLadder(ctx context.Context, req Request) (*Summary, error)
 	r.sum.Backend = backend.Properties().Name
 	defer r.close()
 	defer r.closeRemote(ctx)
-	for _, stage := range []func(context.Context) error{r.probe, r.planChunks, r.startChunks, r.encode, r.assemble, r.stageMedia, r.writeManifests, r.verify, r.commit} {
+	for _, stage := range []func(context.Context) error{r.probe, r.planChunks, r.startChunks, r.encode, r.merge, r.verify, r.commit} {
 		if err := stage(ctx); err != nil {
 			return nil, err
 		}
@@ -407,7 +407,34 @@ func (r *ladderRun) encode(ctx context.Context) error {
 		return err
 	}
 	slices.SortFunc(r.chunks, func(a, b ChunkResult) int { return a.Index - b.Index })
+	for _, c := range r.chunks {
+		res := Result{Index: c.Index, Frames: c.Frames, EncodeSeconds: c.EncodeSeconds}
+		for _, rr := range c.Rungs {
+			for _, s := range rr.Segments {
+				res.Bytes += s.Bytes
+			}
+		}
+		r.sum.Results = append(r.sum.Results, res)
+	}
 	r.sum.Stages.Encode = time.Since(t).Seconds()
+	return nil
+}
+
+// merge is a ladder's merge stage: it joins the chunks' segments into
+// renditions, stages them when the ladder is published, and writes the
+// manifests.
+func (r *ladderRun) merge(ctx context.Context) error {
+	t := time.Now()
+	if err := r.assemble(ctx); err != nil {
+		return err
+	}
+	if err := r.stageMedia(ctx); err != nil {
+		return err
+	}
+	if err := r.writeManifests(ctx); err != nil {
+		return err
+	}
+	r.sum.Stages.Merge = time.Since(t).Seconds()
 	return nil
 }
 

@@ -113,6 +113,26 @@ func TestLadderHLSAndDASH(t *testing.T) {
 	assert.Equal(t, 320, sum.Rungs[0].Width)
 	assert.Equal(t, 160, sum.Rungs[2].Width)
 
+	// Every chunk's result, for the bench's projection: its frames, its
+	// encode time and its bytes over every rung.
+	require.Len(t, sum.Results, sum.Segments)
+	var frames int
+	var bytes int64
+	for i, res := range sum.Results {
+		assert.Equal(t, i, res.Index)
+		assert.Positive(t, res.EncodeSeconds)
+		frames += res.Frames
+		bytes += res.Bytes
+	}
+	assert.Equal(t, spec.Frames(), frames)
+	var rungBytes int64
+	for _, r := range sum.Rungs {
+		rungBytes += r.Bytes
+	}
+	assert.Positive(t, bytes)
+	assert.Equal(t, rungBytes, bytes, "the chunks' media segments make the rungs")
+	assert.Positive(t, sum.Stages.Merge, "assembling and manifests are the merge stage")
+
 	wantKeys := []float64{0, 1, 2, 3, 4}
 	for _, r := range sum.Rungs {
 		rdir := filepath.Join(dir, fmt.Sprintf("%dp", r.Height))

@@ -51,7 +51,9 @@ type Summary struct {
 	Warnings    []string `json:"warnings,omitempty"`
 	OutputBytes int64    `json:"output_bytes"`
 	WorkDir     string   `json:"work_dir,omitempty"`
-	Results     []Result `json:"segment_results,omitempty"`
+	// Results are the segments' results, or a ladder's chunks', whose
+	// Bytes add up every rung's media segments.
+	Results []Result `json:"segment_results,omitempty"`
 	// Remote adds up the Remote values of Results and of the source read,
 	// such as a Lambda backend's GB-seconds and estimated cost; nil for a
 	// local run.

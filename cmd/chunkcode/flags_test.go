@@ -185,6 +185,10 @@ func TestBenchFlags(t *testing.T) {
 		{"sweep", []string{"--backends", "ffmpeg,local", "-w", "1,2", "-w", "4", "--runs", "5", "--warmup", "0",
 			"--retries", "1"}, func(o *benchOptions) {
 			o.backends, o.workers, o.runs, o.warmup, o.retries = []string{"ffmpeg", "local"}, []int{1, 2, 4}, 5, 0, 1
+			o.backendsSet = true
+		}},
+		{"ladder", []string{"--ladder", "720,480", "--segment-length", "4s"}, func(o *benchOptions) {
+			o.ladder, o.segmentLength = "720,480", "4s"
 		}},
 		{"report", []string{"--json", "--chart", "c.svg", "--out-dir", "out", "--no-ssim", "-q"}, func(o *benchOptions) {
 			o.json, o.chart, o.outDir, o.noSSIM, o.quiet = true, "c.svg", "out", true, true
