@@ -25,6 +25,7 @@ import (
 
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/chunkcode/chunkcode/transcode/observe"
 )
@@ -97,7 +98,10 @@ type Config struct {
 	// Project, when it has concurrencies, adds projections of the wall
 	// time on that many parallel Lambdas.
 	Project ProjectOptions
-	Runner  ffmpeg.Runner
+	// Ladder, when not nil, benchmarks a streaming ladder: the FFmpeg
+	// backend then runs both LadderBaselines, and Lambda is refused.
+	Ladder *LadderOptions
+	Runner ffmpeg.Runner
 	// Notify, when set, is called after every run, warm-ups included.
 	Notify func(Run)
 }
@@ -140,8 +144,13 @@ type Run struct {
 	// children it waited for during the run.
 	CPUSeconds float64 `json:"cpu_seconds"`
 	// SpeedupVsFFmpeg is the plain ffmpeg run's wall time in the same
-	// round divided by this run's; absent when that run failed.
+	// round divided by this run's; absent when that run failed. In a
+	// ladder bench the plain ffmpeg run is the one-process ladder,
+	// FFmpegLadder.
 	SpeedupVsFFmpeg float64 `json:"speedup_vs_ffmpeg,omitempty"`
+	// SpeedupVs, in a ladder bench, has the speed-up against each other
+	// baseline of the round, by case name.
+	SpeedupVs map[string]float64 `json:"speedup_vs,omitempty"`
 	// Realtime is the input's duration over the wall time.
 	Realtime    float64 `json:"x_realtime"`
 	Stages      *Stages `json:"stages,omitempty"`
@@ -150,9 +159,11 @@ type Run struct {
 	OutputBytes int64   `json:"output_bytes"`
 	// SSIM compares the output with the plain ffmpeg output, scaled to
 	// its size; absent when not measured.
-	SSIM  float64 `json:"ssim,omitempty"`
-	Usage *Usage  `json:"lambda,omitempty"`
-	Error string  `json:"error,omitempty"`
+	SSIM float64 `json:"ssim,omitempty"`
+	// Rungs, in a ladder bench, are the output's rungs, highest first.
+	Rungs []Rung `json:"rungs,omitempty"`
+	Usage *Usage `json:"lambda,omitempty"`
+	Error string `json:"error,omitempty"`
 	// Utilization and TailSeconds are the summary's of a chunkcode run
 	// (see transcode.Summary).
 	Utilization float64 `json:"utilization,omitempty"`
@@ -184,16 +195,19 @@ type Skip struct {
 
 // InputInfo describes a benchmarked input.
 type InputInfo struct {
-	Name      string  `json:"name"`
-	Path      string  `json:"path"`
-	Format    string  `json:"format,omitempty"`
-	Width     int     `json:"width,omitempty"`
-	Height    int     `json:"height,omitempty"`
-	Duration  float64 `json:"duration_seconds,omitempty"`
-	Frames    int     `json:"frames,omitempty"`
-	Bytes     int64   `json:"bytes,omitempty"`
-	Error     string  `json:"error,omitempty"`
+	Name     string  `json:"name"`
+	Path     string  `json:"path"`
+	Format   string  `json:"format,omitempty"`
+	Width    int     `json:"width,omitempty"`
+	Height   int     `json:"height,omitempty"`
+	Duration float64 `json:"duration_seconds,omitempty"`
+	Frames   int     `json:"frames,omitempty"`
+	Bytes    int64   `json:"bytes,omitempty"`
+	Error    string  `json:"error,omitempty"`
+	// Rungs, in a ladder bench, are the rungs chosen for the input.
+	Rungs     []Rung `json:"rungs,omitempty"`
 	media     *media.Media
+	rungs     []ladder.Rung
 	reference string // the plain ffmpeg output SSIM compares with
 }
 
@@ -250,6 +264,8 @@ type Settings struct {
 	// BaselineEnv is the environment plain ffmpeg ran in: BaselineTuned
 	// or BaselinePlain.
 	BaselineEnv string `json:"baseline_env"`
+	// Ladder is set for a ladder bench.
+	Ladder *LadderSettings `json:"ladder,omitempty"`
 }
 
 // ReportSchema is the version of the report's JSON layout. It changes
@@ -299,12 +315,17 @@ func Bench(ctx context.Context, cfg Config) (*Report, error) {
 		Schema:  ReportSchema,
 		Machine: describeMachine(ctx, cfg.Runner),
 		Settings: Settings{Profile: cfg.Profile, SegmentDuration: cfg.SegmentDuration.Seconds(),
-			Runs: cfg.Runs, Warmup: cfg.Warmup, Order: orderDoc, BaselineEnv: cfg.BaselineEnv},
+			Runs: cfg.Runs, Warmup: cfg.Warmup, Order: orderDoc, BaselineEnv: cfg.BaselineEnv,
+			Ladder: ladderSettings(cfg.Ladder)},
 	}
 	var cases []benchCase
 	for _, b := range cfg.Backends {
 		switch b {
 		case FFmpeg:
+			if cfg.Ladder != nil {
+				cases = append(cases, benchCase{FFmpegLadder, 1}, benchCase{FFmpegPerRung, 1})
+				continue
+			}
 			cases = append(cases, benchCase{FFmpeg, 1})
 		case Local:
 			for _, w := range cfg.Workers {
@@ -344,7 +365,7 @@ func Bench(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Machine.LoadEnd = loadAverage()
 	rep.Results = summarize(rep)
 	if err == nil && len(cfg.Project.Concurrency) > 0 {
-		rep.Projections = project(rep, cfg.Project, cfg.SegmentDuration)
+		rep.Projections = project(rep, cfg.Project, cfg.SegmentDuration, cfg.Ladder)
 	}
 	for i := range rep.Inputs {
 		rep.Inputs[i].media = nil
@@ -406,7 +427,7 @@ func (c *Config) defaults() error {
 		c.Runs = DefaultRuns
 	}
 	c.Warmup = max(c.Warmup, 0)
-	return nil
+	return c.checkLadder()
 }
 
 // lambdaReady returns why Lambda rows are skipped, "" when they are not.
@@ -438,6 +459,14 @@ func (b *bench) input(ctx context.Context, i int, in Input, cases []benchCase) e
 		info.media = m
 		info.Format, info.Width, info.Height = m.Format, m.Video.Width, m.Video.Height
 		info.Duration, info.Frames, info.Bytes = m.VideoDuration(), len(m.Frames), m.Size
+		if b.cfg.Ladder != nil {
+			if info.rungs, err = b.cfg.Ladder.rungsFor(displayed(m)); err != nil {
+				info.Error = err.Error()
+			}
+			for _, r := range info.rungs {
+				info.Rungs = append(info.Rungs, Rung{Height: r.Height, Width: r.Width, MaxrateKbps: r.MaxrateKbps})
+			}
+		}
 	} else {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -451,6 +480,13 @@ func (b *bench) input(ctx context.Context, i int, in Input, cases []benchCase) e
 		return fmt.Errorf("create bench directory: %w", err)
 	}
 	ext := outputExt(in.Path, b.cfg.Profile.Codec)
+	if b.cfg.Ladder != nil {
+		ext = "" // a directory
+	}
+	first := FFmpeg // the case whose first output is the reference
+	if b.cfg.Ladder != nil {
+		first = FFmpegLadder
+	}
 
 	for round := range b.cfg.Warmup + b.cfg.Runs {
 		measured := round - b.cfg.Warmup + 1 // 1-based; ≤ 0 for warm-ups
@@ -459,6 +495,7 @@ func (b *bench) input(ctx context.Context, i int, in Input, cases []benchCase) e
 			slices.Reverse(order)
 		}
 		var baseline float64 // this round's plain ffmpeg wall time
+		walls := map[string]float64{}
 		var runs []Run
 		for _, c := range order {
 			if err := ctx.Err(); err != nil {
@@ -469,20 +506,32 @@ func (b *bench) input(ctx context.Context, i int, in Input, cases []benchCase) e
 				run.Error = ip.Error
 			} else {
 				out := filepath.Join(dir, strings.ReplaceAll(caseName(c.backend, c.workers), " ×", "-")+ext)
-				if c.backend == FFmpeg && ip.reference == "" {
+				if c.backend == first && ip.reference == "" {
 					out = filepath.Join(dir, "reference"+ext)
 				}
 				b.run(ctx, ip, c, out, &run)
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				if c.backend == FFmpeg && !run.Failed() {
+				if !run.Failed() {
+					walls[c.backend] = run.WallSeconds
+				}
+				if c.backend == first && !run.Failed() {
 					baseline = run.WallSeconds
 					if ip.reference == "" {
 						ip.reference = out
 					}
 				}
-				if b.cfg.SSIM && !run.Failed() && ip.reference != "" && out != ip.reference {
+				if b.cfg.Ladder != nil {
+					if b.cfg.SSIM && !run.Failed() && ip.reference != "" && out != ip.reference {
+						if err := b.rungsSSIM(ctx, ip, out, &run); err != nil {
+							if ctx.Err() != nil {
+								return ctx.Err()
+							}
+							run.Error = err.Error()
+						}
+					}
+				} else if b.cfg.SSIM && !run.Failed() && ip.reference != "" && out != ip.reference {
 					if s, err := SSIM(ctx, b.cfg.Runner, out, ip.reference); err == nil {
 						run.SSIM = s
 					} else if ctx.Err() != nil {
@@ -494,9 +543,12 @@ func (b *bench) input(ctx context.Context, i int, in Input, cases []benchCase) e
 			}
 			runs = append(runs, run)
 		}
-		// Speed-ups need the round's baseline, which may run last.
+		// Speed-ups need the round's baselines, which may run last.
+		if b.cfg.Ladder != nil {
+			ladderSpeedups(runs, walls)
+		}
 		for j := range runs {
-			if r := &runs[j]; baseline > 0 && !r.Failed() && r.WallSeconds > 0 {
+			if r := &runs[j]; b.cfg.Ladder == nil && baseline > 0 && !r.Failed() && r.WallSeconds > 0 {
 				r.SpeedupVsFFmpeg = baseline / r.WallSeconds
 			}
 			if b.cfg.Notify != nil {
@@ -513,12 +565,21 @@ func (b *bench) input(ctx context.Context, i int, in Input, cases []benchCase) e
 // run measures one case once, writing out, and fills r.
 func (b *bench) run(ctx context.Context, in *InputInfo, c benchCase, out string, r *Run) {
 	m := in.media
+	if b.cfg.Ladder != nil {
+		// A ladder is a directory, which a run rewrites whole.
+		if err := os.RemoveAll(out); err != nil {
+			r.Error = err.Error()
+			return
+		}
+	}
 	before := cpuSeconds()
 	start := time.Now()
 	var err error
 	switch c.backend {
 	case FFmpeg:
 		err = b.runFFmpeg(ctx, m, out)
+	case FFmpegLadder, FFmpegPerRung:
+		err = b.runLadderBaseline(ctx, in, c.backend, out)
 	default:
 		err = b.runPipeline(ctx, in, c, out, r)
 	}
@@ -530,6 +591,13 @@ func (b *bench) run(ctx context.Context, in *InputInfo, c benchCase, out string,
 	}
 	if r.WallSeconds > 0 {
 		r.Realtime = in.Duration / r.WallSeconds
+	}
+	if b.cfg.Ladder != nil {
+		r.OutputBytes = dirSize(out)
+		if err := measureRungs(in, c.backend, out, r); err != nil {
+			r.Error = err.Error()
+		}
+		return
 	}
 	if fi, err := os.Stat(out); err == nil {
 		r.OutputBytes = fi.Size()
@@ -595,10 +663,20 @@ func (b *bench) runPipeline(ctx context.Context, in *InputInfo, c benchCase, out
 		rec.Shutdown(sctx)
 	}()
 	p := &transcode.Pipeline{Runner: b.cfg.Runner, Backend: meter, Recorder: rec}
-	sum, err := p.Run(ctx, transcode.Request{
+	if b.cfg.Ladder != nil {
+		// The meter counts Lambda invocations, which a ladder does not
+		// make, and would hide the backend's ChunkEncoder.
+		p.Backend = backend
+	}
+	req := transcode.Request{
 		Input: in.Path, Output: out, Profile: prof, Workers: workers,
 		SegmentDuration: b.cfg.SegmentDuration, Retries: b.cfg.Retries,
-	})
+	}
+	if b.cfg.Ladder != nil {
+		req.Output = filepath.Join(out, transcode.DefaultMaster)
+		req.Ladder, req.SegmentLength = in.rungs, b.cfg.Ladder.SegmentLength
+	}
+	sum, err := p.Run(ctx, req)
 	r.spans = rec.Spans()
 	if err != nil {
 		return err
@@ -681,4 +759,18 @@ func loadAverage() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
+}
+
+// dirSize is the bytes of the files under path.
+func dirSize(path string) int64 {
+	var n int64
+	filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }

@@ -26,7 +26,7 @@ const (
 )
 
 // Colours of the bars by backend; projections are drawn as outlines.
-var barColours = map[string]string{FFmpeg: "#8c8c8c", Local: "#4c78a8", Lambda: "#f58518"}
+var barColours = map[string]string{FFmpeg: "#8c8c8c", FFmpegLadder: "#8c8c8c", FFmpegPerRung: "#b5b5b5", Local: "#4c78a8", Lambda: "#f58518"}
 
 type chartBar struct {
 	Y                float64
@@ -122,9 +122,18 @@ func (r *Report) WriteSVG(w io.Writer) error {
 				b.Width = res.Wall.Median / scale * barsWidth
 				b.WhiskerLo, b.WhiskerHi = res.Wall.Min/scale*barsWidth, res.Wall.Max/scale*barsWidth
 				b.Value = secs(res.Wall.Median) + " s"
-				if res.Backend == FFmpeg {
+				if res.Backend == FFmpeg || res.Backend == FFmpegLadder {
 					b.Value += "  baseline"
-				} else if res.Speedup.Median > 0 {
+				}
+				if len(res.SpeedupVs) > 0 {
+					var vs []string
+					for _, base := range LadderBaselines {
+						if v, ok := res.SpeedupVs[base]; ok {
+							vs = append(vs, "vs "+base+" "+ratio(v.Median))
+						}
+					}
+					b.Value += "  speed-up " + strings.Join(vs, ", ")
+				} else if res.Backend != FFmpeg && res.Speedup.Median > 0 {
 					b.Value += "  speed-up " + ratio(res.Speedup.Median)
 				}
 				if res.Failed > 0 {
@@ -139,7 +148,11 @@ func (r *Report) WriteSVG(w io.Writer) error {
 			if pr.Input != in.Name {
 				continue
 			}
-			b := bar(fmt.Sprintf("%d Lambdas", pr.Concurrency))
+			label := fmt.Sprintf("%d Lambdas", pr.Concurrency)
+			if r.Settings.Ladder != nil {
+				label = fmt.Sprintf("%d functions", pr.Concurrency)
+			}
+			b := bar(label)
 			if pr.Error != "" {
 				b.Note = "projection failed"
 				continue
@@ -147,6 +160,9 @@ func (r *Report) WriteSVG(w io.Writer) error {
 			b.Stroke, b.Dashed = barColours[Lambda], true
 			b.Width = pr.WallSeconds / scale * barsWidth
 			b.Value = fmt.Sprintf("%s s  speed-up %s  (projection)", secs(pr.WallSeconds), ratio(pr.SpeedupVsFFmpeg))
+			if r.Settings.Ladder != nil {
+				b.Value = fmt.Sprintf("%s s  speed-up vs %s %s  (projection)", secs(pr.WallSeconds), FFmpegLadder, ratio(pr.SpeedupVsFFmpeg))
+			}
 		}
 		for i := range p.Bars {
 			b := &p.Bars[i]
@@ -232,7 +248,10 @@ func (r *Report) legend(panels []chartPanel) string {
 	if whiskers {
 		parts = append(parts, "whiskers: min–max")
 	}
-	if speedups {
+	switch {
+	case speedups && r.Settings.Ladder != nil:
+		parts = append(parts, "speed-up: each baseline's wall time in the same round over the bar's")
+	case speedups:
 		parts = append(parts, "speed-up: plain ffmpeg's wall time in the same round over the bar's")
 	}
 	if dashed {

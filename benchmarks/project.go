@@ -54,10 +54,14 @@ type Projection struct {
 	Segments    int    `json:"segments"`
 	// WallSeconds is the projected wall time.
 	WallSeconds float64 `json:"wall_seconds"`
-	// SpeedupVsFFmpeg is the median plain ffmpeg wall time over WallSeconds.
+	// SpeedupVsFFmpeg is the median plain ffmpeg wall time over
+	// WallSeconds; for a ladder, that of the one-process ladder.
 	SpeedupVsFFmpeg float64 `json:"speedup_vs_ffmpeg,omitempty"`
-	CriticalPath    float64 `json:"critical_path_seconds"`
-	Staging         float64 `json:"staging_seconds"`
+	// SpeedupVs, for a ladder, has the speed-up against each baseline's
+	// median wall time, by case name.
+	SpeedupVs    map[string]float64 `json:"speedup_vs,omitempty"`
+	CriticalPath float64            `json:"critical_path_seconds"`
+	Staging      float64            `json:"staging_seconds"`
 	// Fixed is probe, plan, merge and verify.
 	Fixed float64 `json:"fixed_seconds"`
 	Audio float64 `json:"audio_seconds"`
@@ -71,7 +75,7 @@ type Projection struct {
 }
 
 // project makes a projection for every input and concurrency.
-func project(rep *Report, o ProjectOptions, segDur time.Duration) []Projection {
+func project(rep *Report, o ProjectOptions, segDur time.Duration, lad *LadderOptions) []Projection {
 	if o.InvocationOverhead <= 0 {
 		o.InvocationOverhead = DefaultInvocationOverhead
 	}
@@ -81,7 +85,12 @@ func project(rep *Report, o ProjectOptions, segDur time.Duration) []Projection {
 	var out []Projection
 	for _, in := range rep.Inputs {
 		for _, n := range o.Concurrency {
-			p := projectInput(rep, in, n, o, segDur)
+			var p Projection
+			if lad != nil {
+				p = projectLadder(rep, in, n, lad, segDur)
+			} else {
+				p = projectInput(rep, in, n, o, segDur)
+			}
 			p.Kind, p.Input, p.Concurrency = "projection", in.Name, n
 			out = append(out, p)
 		}
@@ -169,10 +178,14 @@ func basisRun(runs []Run, input string) (Run, bool) {
 }
 
 // ffmpegMedian is the median wall time of the input's plain ffmpeg runs.
-func ffmpegMedian(runs []Run, input string) float64 {
+func ffmpegMedian(runs []Run, input string) float64 { return medianWall(runs, input, FFmpeg) }
+
+// medianWall is the median wall time of the input's successful runs on
+// backend.
+func medianWall(runs []Run, input, backend string) float64 {
 	var xs []float64
 	for _, r := range runs {
-		if r.Input == input && r.Backend == FFmpeg && !r.Failed() {
+		if r.Input == input && r.Backend == backend && !r.Failed() {
 			xs = append(xs, r.WallSeconds)
 		}
 	}

@@ -103,8 +103,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		ew.printf("%s.\n", strings.ToUpper(w[:1])+w[1:])
 	}
 	ew.printf("Method: %d measured runs of every case after %d warm-up; %s.\n", s.Runs, s.Warmup, s.Order)
-	ew.printf("Baseline: %s.\n", describeBaseline(s.BaselineEnv))
-	ew.printf("Cells: median wall seconds (min–max), and the median speed-up over the plain ffmpeg run of the same round.\n\n")
+	if s.Ladder != nil {
+		ew.printf("Ladder: %s, HLS with CMAF segments of %gs.\n", r.describeLadder(), s.Ladder.SegmentLength)
+		ew.printf("Baselines: %s: %s in one process that decodes once and splits to an encoder per rung, with the audio; "+
+			"%s: one process per rung, one after another, video only.\n", FFmpegLadder, describeBaseline(s.BaselineEnv), FFmpegPerRung)
+		ew.printf("Cells: median wall seconds (min–max), and the median speed-up over each baseline run in the same round.\n\n")
+	} else {
+		ew.printf("Baseline: %s.\n", describeBaseline(s.BaselineEnv))
+		ew.printf("Cells: median wall seconds (min–max), and the median speed-up over the plain ffmpeg run of the same round.\n\n")
+	}
 
 	// The original's table: inputs down, backends across.
 	cols := append([]string{}, r.Cases...)
@@ -148,6 +155,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 
+	if s.Ladder != nil {
+		r.writeLadderMarkdown(ew)
+	}
+
 	var lambda []Result
 	for _, res := range r.Results {
 		if res.Usage != nil {
@@ -165,7 +176,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 
-	if len(r.Projections) > 0 {
+	if len(r.Projections) > 0 && s.Ladder != nil {
+		r.writeLadderProjections(ew)
+	} else if len(r.Projections) > 0 {
 		ew.printf("\n### Projection on parallel Lambdas (projection, not measured)\n\n")
 		ew.printf("wall = probe + plan + staging + max(audio, critical path) + merge + verify; see BENCHMARKS.md.\n\n")
 		ew.row([]string{"Input", "Lambdas", "Segments", "Projected wall s", "Projected speed-up", "Critical path", "Staging",
@@ -216,7 +229,13 @@ func (r *Report) cell(input, c string) string {
 			return "failed"
 		}
 		s := statCell(res.Wall, "", true)
-		if res.Backend != FFmpeg && res.Speedup.Median > 0 {
+		if len(res.SpeedupVs) > 0 {
+			for _, base := range LadderBaselines {
+				if v, ok := res.SpeedupVs[base]; ok {
+					s += fmt.Sprintf(" %s vs %s", speedup(v.Median), base)
+				}
+			}
+		} else if res.Backend != FFmpeg && res.Speedup.Median > 0 {
 			s += " " + speedup(res.Speedup.Median)
 		}
 		if res.Failed > 0 {
@@ -246,9 +265,14 @@ func describeProfile(s Settings) string {
 	if p.AudioBitrate != "" {
 		parts = append(parts, p.AudioBitrate)
 	}
-	if s.SegmentDuration > 0 {
+	switch {
+	case s.Ladder != nil && s.SegmentDuration > 0:
+		parts = append(parts, fmt.Sprintf("HLS segments of %gs, chunks of %gs", s.Ladder.SegmentLength, s.SegmentDuration))
+	case s.Ladder != nil:
+		parts = append(parts, fmt.Sprintf("HLS segments of %gs, automatic chunks", s.Ladder.SegmentLength))
+	case s.SegmentDuration > 0:
 		parts = append(parts, fmt.Sprintf("segments of %gs", s.SegmentDuration))
-	} else {
+	default:
 		parts = append(parts, "automatic segments")
 	}
 	return strings.Join(parts, ", ")

@@ -62,7 +62,7 @@ func syntheticReport() *Report {
 
 func TestProject(t *testing.T) {
 	rep := syntheticReport()
-	ps := project(rep, ProjectOptions{Concurrency: []int{1, 100}, InvocationOverhead: 500 * time.Millisecond, StagingThroughput: 50e6}, 0)
+	ps := project(rep, ProjectOptions{Concurrency: []int{1, 100}, InvocationOverhead: 500 * time.Millisecond, StagingThroughput: 50e6}, 0, nil)
 	require.Len(t, ps, 2)
 	for _, p := range ps {
 		assert.Equal(t, "projection", p.Kind)
@@ -87,14 +87,14 @@ func TestProject(t *testing.T) {
 func TestProjectWithoutLocalRun(t *testing.T) {
 	rep := syntheticReport()
 	rep.Runs = rep.Runs[:1]
-	ps := project(rep, ProjectOptions{Concurrency: []int{10}}, 0)
+	ps := project(rep, ProjectOptions{Concurrency: []int{10}}, 0, nil)
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0].Error, "no successful local run")
 }
 
 func TestWriteMarkdown(t *testing.T) {
 	rep := syntheticReport()
-	rep.Projections = project(rep, ProjectOptions{Concurrency: []int{100}}, 0)
+	rep.Projections = project(rep, ProjectOptions{Concurrency: []int{100}}, 0, nil)
 	var b bytes.Buffer
 	require.NoError(t, rep.WriteMarkdown(&b))
 	out := b.String()
@@ -107,7 +107,7 @@ func TestWriteMarkdown(t *testing.T) {
 
 func TestWriteCSV(t *testing.T) {
 	rep := syntheticReport()
-	rep.Projections = project(rep, ProjectOptions{Concurrency: []int{100}}, 0)
+	rep.Projections = project(rep, ProjectOptions{Concurrency: []int{100}}, 0, nil)
 	var b bytes.Buffer
 	require.NoError(t, rep.WriteCSV(&b))
 	rows, err := csv.NewReader(&b).ReadAll()
@@ -136,7 +136,7 @@ func TestWriteJSONShape(t *testing.T) {
 
 func TestWriteSVG(t *testing.T) {
 	rep := syntheticReport()
-	rep.Projections = project(rep, ProjectOptions{Concurrency: []int{100}}, 0)
+	rep.Projections = project(rep, ProjectOptions{Concurrency: []int{100}}, 0, nil)
 	var b bytes.Buffer
 	require.NoError(t, rep.WriteSVG(&b))
 	// Well-formed XML whose texts name every case, the speed-up and the

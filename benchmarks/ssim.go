@@ -22,7 +22,10 @@ func SSIM(ctx context.Context, r ffmpeg.Runner, path, reference string) (float64
 	}
 	defer os.RemoveAll(dir)
 	stats := filepath.Join(dir, "ssim.log")
-	filter := fmt.Sprintf("[0:v][1:v]scale2ref=flags=bicubic[main][ref];[main][ref]ssim=stats_file='%s'", escapeQuoted(stats))
+	// Both start at 0, so that frames pair up by their place in the video
+	// even when one output keeps the source's start time and the other
+	// does not.
+	filter := fmt.Sprintf("[0:v]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]scale2ref=flags=bicubic[main][ref];[main][ref]ssim=stats_file='%s'", escapeQuoted(stats))
 	args := []string{"-i", path, "-i", reference, "-lavfi", filter, "-an", "-sn", "-dn", "-f", "null", "-"}
 	if err := r.Run(ctx, args, nil); err != nil {
 		return 0, fmt.Errorf("compare %s with %s: %w", path, reference, err)

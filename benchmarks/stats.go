@@ -38,14 +38,20 @@ type Result struct {
 	Failed  int    `json:"failed"`
 	Wall    Stat   `json:"wall_seconds"`
 	// Speedup is over the runs whose round had a plain ffmpeg run.
-	Speedup     Stat    `json:"speedup_vs_ffmpeg"`
-	CPU         Stat    `json:"cpu_seconds"`
-	Realtime    float64 `json:"x_realtime"`
-	Stages      *Stages `json:"stages,omitempty"`
-	OutputBytes int64   `json:"output_bytes"`
+	Speedup Stat `json:"speedup_vs_ffmpeg"`
+	// SpeedupVs, in a ladder bench, is the speed-up against each other
+	// baseline, by case name.
+	SpeedupVs   map[string]Stat `json:"speedup_vs,omitempty"`
+	CPU         Stat            `json:"cpu_seconds"`
+	Realtime    float64         `json:"x_realtime"`
+	Stages      *Stages         `json:"stages,omitempty"`
+	OutputBytes int64           `json:"output_bytes"`
 	// SSIM is the lowest over the runs, 0 when not measured.
-	SSIM  float64 `json:"ssim,omitempty"`
-	Usage *Usage  `json:"lambda,omitempty"`
+	SSIM float64 `json:"ssim,omitempty"`
+	// Rungs, in a ladder bench, have each rung's median bytes and lowest
+	// SSIM over the runs.
+	Rungs []Rung `json:"rungs,omitempty"`
+	Usage *Usage `json:"lambda,omitempty"`
 	// Errors are the distinct errors of the failed runs.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -76,6 +82,8 @@ func summarizeCase(runs []Run) Result {
 	var wall, speed, cpu, rt, bytes []float64
 	var stages []*Stages
 	var usages []*Usage
+	vs := map[string][]float64{}
+	var rungBytes [][]float64
 	for _, r := range runs {
 		if r.Failed() {
 			res.Failed++
@@ -91,6 +99,19 @@ func summarizeCase(runs []Run) Result {
 		if r.SpeedupVsFFmpeg > 0 {
 			speed = append(speed, r.SpeedupVsFFmpeg)
 		}
+		for base, v := range r.SpeedupVs {
+			vs[base] = append(vs[base], v)
+		}
+		for i, g := range r.Rungs {
+			if i == len(res.Rungs) {
+				res.Rungs = append(res.Rungs, Rung{Height: g.Height, Width: g.Width, MaxrateKbps: g.MaxrateKbps})
+				rungBytes = append(rungBytes, nil)
+			}
+			rungBytes[i] = append(rungBytes[i], float64(g.Bytes))
+			if g.SSIM > 0 && (res.Rungs[i].SSIM == 0 || g.SSIM < res.Rungs[i].SSIM) {
+				res.Rungs[i].SSIM = g.SSIM
+			}
+		}
 		if r.SSIM > 0 && (res.SSIM == 0 || r.SSIM < res.SSIM) {
 			res.SSIM = r.SSIM
 		}
@@ -102,6 +123,15 @@ func summarizeCase(runs []Run) Result {
 		}
 	}
 	res.Wall, res.Speedup, res.CPU = statOf(wall), statOf(speed), statOf(cpu)
+	for base, xs := range vs {
+		if res.SpeedupVs == nil {
+			res.SpeedupVs = map[string]Stat{}
+		}
+		res.SpeedupVs[base] = statOf(xs)
+	}
+	for i := range res.Rungs {
+		res.Rungs[i].Bytes = int64(statOf(rungBytes[i]).Median)
+	}
 	res.Realtime = statOf(rt).Median
 	res.OutputBytes = int64(statOf(bytes).Median)
 	if len(stages) > 0 {

@@ -147,8 +147,17 @@ func New(m *media.Media, o Options) (*Plan, error) {
 		cuts = append(cuts, cut)
 	}
 
-	exact := seeksExactly(m.Format)
 	p := &Plan{Frames: len(frames), Target: target, TimeBase: tb}
+	p.Segments = segments(m, keys, cuts)
+	return p, nil
+}
+
+// segments returns the segments of m that start at the frames cuts, an
+// increasing list that starts at 0; keys are the indexes of its keyframes.
+func segments(m *media.Media, keys, cuts []int) []Segment {
+	frames := m.Frames
+	exact := seeksExactly(m.Format)
+	var segs []Segment
 	for i, c := range cuts {
 		end := len(frames)
 		endPTS := m.FrameEnd
@@ -166,7 +175,7 @@ func New(m *media.Media, o Options) (*Plan, error) {
 			read := max(SeekMicros(m, key)-ReadMargin.Microseconds(), 0)
 			preroll = seek - min(read, seek)
 		}
-		p.Segments = append(p.Segments, Segment{
+		segs = append(segs, Segment{
 			Index:         i,
 			First:         c,
 			Frames:        end - c,
@@ -177,7 +186,7 @@ func New(m *media.Media, o Options) (*Plan, error) {
 			PrerollMicros: preroll,
 		})
 	}
-	return p, nil
+	return segs
 }
 
 // SeekMicros is where frame (an index into m.Frames) starts for ffmpeg's

@@ -3,16 +3,22 @@ package transcode
 import (
 	"fmt"
 	"maps"
+	"math"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	ffargs "github.com/u2takey/ffmpeg-go"
 )
 
 // This file holds every ffmpeg argument list the package builds: a segment's
-// encode, the audio's and the plain ffmpeg run chunkcode is measured against.
+// encode, the audio's, a ladder chunk's and a ladder's audio, and the plain
+// ffmpeg runs chunkcode is measured against.
 
 // segmentArgs builds the ffmpeg arguments for one segment encode.
 func segmentArgs(job Job, extraInput []string) []string {
@@ -235,4 +241,172 @@ func BaselineArgs(src *media.Media, p Profile, output string) ([]string, error) 
 		out["movflags"] = "+faststart" // as the merge writes them
 	}
 	return ffargs.Input(src.Path, in).Output(output, out).GetArgs(), nil
+}
+
+// cmafFlags are the mp4 muxer's flags for CMAF: fragments that start at
+// keyframes, no sample in the moov, data offsets from the moof, signed
+// composition offsets so the first frame is presented at the fragment's
+// decode time (players that ignore edit lists, such as hls.js, then show
+// the video on time), and decode times carried over from the timestamps.
+const cmafFlags = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets+frag_discont"
+
+// chunkArgs returns the arguments of the one ffmpeg process that decodes
+// job's frames and encodes them to every rung, rung i into outputs[i].
+func chunkArgs(job ChunkJob, outputs []string, extraInput []string) []string {
+	p := job.Profile
+	threads := p.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	args := []string{"-threads", strconv.Itoa(threads)}
+	args = append(args, extraInput...)
+	args = append(args, "-ss", FormatMicros(job.SeekMicros))
+	var pre []string
+	if job.PrerollMicros > 0 {
+		args[len(args)-1] = FormatMicros(job.SeekMicros - job.PrerollMicros)
+		args = append(args, "-copyts")
+		pre = append(pre, fmt.Sprintf("trim=start_pts=%d", job.StartPTS), "setpts=PTS-STARTPTS")
+	}
+	args = append(args, "-i", job.Source)
+
+	// Decode once, split, then scale each copy to its rung. Pictures are
+	// turned upright, so the displayed size is the coded one.
+	var graph strings.Builder
+	fmt.Fprintf(&graph, "[0:%d]", job.StreamIndex)
+	for _, f := range pre {
+		graph.WriteString(f + ",")
+	}
+	fmt.Fprintf(&graph, "split=%d", len(job.Rungs))
+	for i := range job.Rungs {
+		fmt.Fprintf(&graph, "[s%d]", i)
+	}
+	for i, r := range job.Rungs {
+		fmt.Fprintf(&graph, ";[s%d]scale=%d:%d,setsar=1[v%d]", i, r.Width, r.Height, i)
+	}
+	args = append(args, "-filter_complex", graph.String())
+
+	keys := make([]string, len(job.KeyFrames))
+	for i, k := range job.KeyFrames {
+		keys[i] = fmt.Sprintf("eq(n,%d)", k)
+	}
+	for i, r := range job.Rungs {
+		opts := encoderOptions(p, threads)
+		opts["maxrate"] = fmt.Sprintf("%dk", r.MaxrateKbps)
+		opts["bufsize"] = fmt.Sprintf("%dk", r.BufsizeKbps)
+		// Keyframes exactly on the media segments' first frames, closed
+		// GOPs, and none anywhere else, so every rung has the same
+		// keyframes.
+		opts["force_key_frames"] = "expr:" + strings.Join(keys, "+")
+		opts["g"] = strconv.Itoa(job.Frames + 1)
+		opts["sc_threshold"] = "0"
+		switch p.Codec {
+		case media.H264:
+			opts["x264-params"] = "stitchable=1:open-gop=0"
+			opts["forced-idr"] = "1"
+		case media.H265:
+			opts["x265-params"] = opts["x265-params"].(string) + ":open-gop=0:scenecut=0"
+			opts["forced-idr"] = "1"
+		}
+		if bsf := rateFilter(p.Codec, job.FrameRate); bsf != "" {
+			opts["bsf:v"] = bsf
+		}
+		if job.TimeScale > 0 {
+			opts["video_track_timescale"] = strconv.FormatInt(job.TimeScale, 10)
+		}
+		out := []string{
+			"-map", fmt.Sprintf("[v%d]", i),
+			"-frames:v", strconv.Itoa(job.Frames),
+			"-fps_mode", "passthrough",
+			"-enc_time_base:v", "-1",
+		}
+		for _, k := range slices.Sorted(maps.Keys(opts)) {
+			out = append(out, "-"+k, opts[k].(string))
+		}
+		out = append(out, "-an", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
+			"-fflags", "+bitexact", "-movflags", cmafFlags, "-f", "mp4", "-y", outputs[i])
+		args = append(args, out...)
+	}
+	return args
+}
+
+// LadderAudioArgs are the arguments of the ffmpeg process that encodes
+// every audio track of src to AAC-LC in CMAF, track i into outputs[i],
+// fragmented every length, with the source's timestamps.
+func LadderAudioArgs(src *media.Media, prof Profile, length time.Duration, outputs []string) []string {
+	args := []string{"-threads", "1", "-i", src.Path}
+	for i, a := range src.StreamsOf(media.Audio) {
+		args = append(args, "-map", fmt.Sprintf("0:%d", a.Index), "-vn", "-sn", "-dn",
+			"-c:a", "aac", "-profile:a", "aac_low", "-b:a", prof.AudioBitrate,
+			"-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
+			// ffmpeg starts the input at 0; this puts it back where the
+			// source has it, as the video's segments are.
+			"-output_ts_offset", FormatMicros(int64(math.Round(src.Start*1e6))),
+			"-movflags", cmafFlags, "-frag_duration", fmt.Sprint(length.Microseconds()),
+			"-f", "mp4", "-y", outputs[i])
+	}
+	return args
+}
+
+// LadderBaselineArgs returns the arguments of one plain ffmpeg process that
+// makes the same ladder as a run with p, rungs and segment length: the
+// efficient way by hand, one decode split to one encoder per rung, with a
+// keyframe every length, and the audio, written by ffmpeg's hls muxer as
+// CMAF under dir. It is what a ladder's speed is measured against; thread
+// counts are left to the encoders.
+func LadderBaselineArgs(src *media.Media, rungs []ladder.Rung, p Profile, length time.Duration, dir string) []string {
+	args := []string{"-i", src.Path}
+	var graph strings.Builder
+	fmt.Fprintf(&graph, "[0:%d]split=%d", src.Video.Index, len(rungs))
+	for i := range rungs {
+		fmt.Fprintf(&graph, "[s%d]", i)
+	}
+	for i, r := range rungs {
+		fmt.Fprintf(&graph, ";[s%d]scale=%d:%d,setsar=1[v%d]", i, r.Width, r.Height, i)
+	}
+	args = append(args, "-filter_complex", graph.String())
+	var streams []string
+	for i, r := range rungs {
+		args = append(args, "-map", fmt.Sprintf("[v%d]", i),
+			fmt.Sprintf("-maxrate:v:%d", i), fmt.Sprintf("%dk", r.MaxrateKbps),
+			fmt.Sprintf("-bufsize:v:%d", i), fmt.Sprintf("%dk", r.BufsizeKbps))
+		streams = append(streams, fmt.Sprintf("v:%d", i))
+	}
+	args = append(args, rungBaselineVideo(p, length)...)
+	if audio := src.StreamsOf(media.Audio); len(audio) > 0 {
+		args = append(args, "-map", fmt.Sprintf("0:%d", audio[0].Index), "-c:a", "aac", "-b:a", p.AudioBitrate)
+		for i := range streams {
+			streams[i] += ",agroup:audio"
+		}
+		streams = append(streams, "a:0,agroup:audio")
+	}
+	return append(args, "-f", "hls", "-hls_time", strconv.FormatFloat(length.Seconds(), 'f', -1, 64),
+		"-hls_playlist_type", "vod", "-hls_segment_type", "fmp4", "-master_pl_name", "master.m3u8",
+		"-var_stream_map", strings.Join(streams, " "),
+		"-hls_segment_filename", filepath.Join(dir, "v%v", "seg%d.m4s"), "-y", filepath.Join(dir, "v%v", "index.m3u8"))
+}
+
+// RungBaselineArgs returns the arguments of one plain ffmpeg process that
+// makes the video of one rung of the ladder LadderBaselineArgs makes, as
+// scripts that run one process per rung do. The audio, which such scripts
+// encode once more with every rung, is left out, so the rung's bytes
+// compare with the other ways'.
+func RungBaselineArgs(src *media.Media, rung ladder.Rung, p Profile, length time.Duration, dir string) []string {
+	args := []string{"-i", src.Path, "-map", fmt.Sprintf("0:%d", src.Video.Index),
+		"-vf", fmt.Sprintf("scale=%d:%d,setsar=1", rung.Width, rung.Height),
+		"-maxrate", fmt.Sprintf("%dk", rung.MaxrateKbps), "-bufsize", fmt.Sprintf("%dk", rung.BufsizeKbps)}
+	args = append(args, rungBaselineVideo(p, length)...)
+	return append(args, "-f", "hls", "-hls_time", strconv.FormatFloat(length.Seconds(), 'f', -1, 64),
+		"-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
+		"-hls_segment_filename", filepath.Join(dir, "seg%d.m4s"), "-y", filepath.Join(dir, "index.m3u8"))
+}
+
+// rungBaselineVideo are the video encoder options of the baselines: the
+// ladder's encoder and CRF, a keyframe every length and no other.
+func rungBaselineVideo(p Profile, length time.Duration) []string {
+	args := []string{"-c:v", p.Codec.Encoder(), "-crf", strconv.Itoa(p.Quality()),
+		"-force_key_frames", fmt.Sprintf("expr:gte(t,n_forced*%g)", length.Seconds()), "-sc_threshold", "0"}
+	if p.Preset != "" {
+		args = append(args, "-preset", p.Preset)
+	}
+	return args
 }

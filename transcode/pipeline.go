@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/observe"
+	"github.com/chunkcode/chunkcode/transcode/publish"
 )
 
 // DefaultRetries is how many times a failed segment is tried again.
@@ -37,6 +39,28 @@ type Request struct {
 	// DASH, ffconcat), which makes ffmpeg read the files it names. By
 	// default only formats that hold their media themselves are read.
 	AllowPlaylists bool
+
+	// The fields below apply when Output is a ladder's manifest (see
+	// IsLadder): an HLS master playlist (.m3u8) or a DASH MPD (.mpd).
+
+	// Ladder holds the rungs, highest first, as ladder.Parse returns
+	// them; nil is ladder.Auto for the source.
+	Ladder []ladder.Rung
+	// SegmentLength is the media segment length; 0 is
+	// DefaultSegmentLength. SegmentDuration then sets the encode chunks'
+	// length, rounded to whole media segments.
+	SegmentLength time.Duration
+	// Manifests lists the manifests to write, HLS and DASH, over one set
+	// of segments; empty is the kind Output names.
+	Manifests []string
+	// NoClobber fails the run, before any work, when a manifest it would
+	// write exists.
+	NoClobber bool
+	// Publish, when set, is where the ladder goes instead of a local
+	// directory, on a ChunkBackend: Output is then the s3:// URL of its
+	// manifest, the publish's target. The run commits the publish once
+	// the ladder verifies, and aborts it otherwise.
+	Publish *publish.Ladder
 }
 
 // CleanupTimeout bounds a backend's cleanup at the end of a run, such as
@@ -85,12 +109,19 @@ func Threads(concurrent int) int { return max(1, runtime.NumCPU()/max(concurrent
 // convert them on the backend while the audio is encoded, merge, verify and
 // commit the output.
 //
+// When req.Output names a ladder's manifest (IsLadder), Run encodes every
+// rung of the ladder instead and writes CMAF segments with HLS and/or DASH
+// manifests beside Output, moving them into place once verified.
+//
 // With p.Recorder, the run has a span, each stage a span of its own under it
 // and each segment attempt one under the encode's; the backend's find the
 // Recorder with observe.FromContext.
 func (p *Pipeline) Run(ctx context.Context, req Request) (sum *Summary, err error) {
 	ctx, span := p.Recorder.Run(ctx, observe.RunInfo{Input: req.Input, Output: req.Output})
 	defer func() { span.End(err) }()
+	if IsLadder(req.Output) {
+		return p.runLadder(ctx, req)
+	}
 	r, err := p.newRun(ctx, req)
 	if err != nil {
 		return nil, err

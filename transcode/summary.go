@@ -1,6 +1,9 @@
 package transcode
 
-import "github.com/chunkcode/chunkcode/transcode/media"
+import (
+	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/publish"
+)
 
 // Stages holds the seconds each stage took. Encode and Audio run at the same
 // time. For a source a SourceReader reads, Probe is the whole read, which
@@ -48,11 +51,24 @@ type Summary struct {
 	Warnings    []string `json:"warnings,omitempty"`
 	OutputBytes int64    `json:"output_bytes"`
 	WorkDir     string   `json:"work_dir,omitempty"`
-	Results     []Result `json:"segment_results,omitempty"`
+	// Results are the segments' results, or a ladder's chunks', whose
+	// Bytes add up every rung's media segments.
+	Results []Result `json:"segment_results,omitempty"`
 	// Remote adds up the Remote values of Results and of the source read,
 	// such as a Lambda backend's GB-seconds and estimated cost; nil for a
 	// local run.
 	Remote *RemoteStats `json:"remote,omitempty"`
+	// Manifests are the manifests of a ladder, and Rungs its video
+	// renditions, highest first: their sizes from the plan on, their
+	// measurements once encoded. Segments then counts encode chunks, and
+	// MediaSegments the media segments of SegmentLength seconds each rung
+	// is cut into.
+	Manifests     []string      `json:"manifests,omitempty"`
+	Rungs         []RungSummary `json:"rungs,omitempty"`
+	MediaSegments int           `json:"media_segments,omitempty"`
+	SegmentLength float64       `json:"segment_length_seconds,omitempty"`
+	// Published describes the publish of a ladder to s3://.
+	Published *publish.Report `json:"published,omitempty"`
 }
 
 // addRemote adds remote, when not nil, to the summary's remote counters.

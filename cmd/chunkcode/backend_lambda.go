@@ -23,6 +23,7 @@ type lambdaOptions struct {
 	endpoints  []string
 	memory     int
 	arch       string
+	rungs      lambda.RungMode // --lambda-rungs, set by transcode
 }
 
 func (o *lambdaOptions) AddFlags(f *pflag.FlagSet) {
@@ -65,7 +66,7 @@ func (o *lambdaOptions) backend(ctx context.Context, d *deps) (*lambda.Backend, 
 	}
 	return lambda.New(cfg, lambda.Options{
 		Function: function, Bucket: o.bucket, Prefix: o.prefix, Endpoints: o.endpoints,
-		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: arch, Runner: d.runner,
+		S3Endpoint: endpoint, MemoryMB: o.memory, Arch: arch, Runner: d.runner, Rungs: o.rungs,
 	})
 }
 

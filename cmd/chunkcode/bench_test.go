@@ -66,6 +66,89 @@ func TestBenchSmoke(t *testing.T) {
 	}
 }
 
+// TestBenchLadder runs `chunkcode bench --ladder` on a tiny clip with two
+// small rungs and checks that the report has both baselines, bytes and SSIM
+// per rung and speed-ups against each baseline, never their values.
+func TestBenchLadder(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	in := fixture.Video(t, fixture.Spec{Duration: 2 * time.Second, Width: 320, Height: 180, Audio: 1})
+	chart := filepath.Join(t.TempDir(), "ladder.svg")
+	r := chunkcode(t, nil, "bench", "--ladder", "180,90", "--segment-length", "1", "--json", "--runs", "1", "--warmup", "0",
+		"--workers", "2", "--preset", "ultrafast", "--chart", chart, "--project-concurrency", "4", in)
+	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+
+	type rung struct {
+		Height int     `json:"height"`
+		Bytes  int64   `json:"bytes"`
+		SSIM   float64 `json:"ssim"`
+	}
+	var rep struct {
+		Settings struct {
+			Ladder struct {
+				Rungs         []int   `json:"rungs"`
+				SegmentLength float64 `json:"segment_length_seconds"`
+			} `json:"ladder"`
+		} `json:"settings"`
+		Cases []string `json:"cases"`
+		Runs  []struct {
+			Backend   string             `json:"backend"`
+			Workers   int                `json:"workers"`
+			SpeedupVs map[string]float64 `json:"speedup_vs"`
+			Rungs     []rung             `json:"rungs"`
+		} `json:"runs"`
+		Results []struct {
+			Case      string         `json:"case"`
+			SpeedupVs map[string]any `json:"speedup_vs"`
+			Rungs     []rung         `json:"rungs"`
+		} `json:"results"`
+		Skipped     []any `json:"skipped"`
+		Projections []struct {
+			Concurrency int                `json:"concurrency"`
+			WallSeconds float64            `json:"wall_seconds"`
+			SpeedupVs   map[string]float64 `json:"speedup_vs"`
+		} `json:"projections"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), "stdout: %s", r.stdout)
+	assert.Equal(t, []int{180, 90}, rep.Settings.Ladder.Rungs)
+	assert.Equal(t, 1.0, rep.Settings.Ladder.SegmentLength)
+	assert.Equal(t, []string{"ffmpeg-ladder", "ffmpeg-per-rung", "local ×2"}, rep.Cases, "both baselines, then the local ladder")
+	assert.Empty(t, rep.Skipped, "no Lambda row without --backends")
+	require.Len(t, rep.Runs, 3)
+	for _, run := range rep.Runs {
+		require.Len(t, run.Rungs, 2, run.Backend)
+		for i, g := range run.Rungs {
+			assert.Equal(t, []int{180, 90}[i], g.Height)
+			assert.Positive(t, g.Bytes, "%s %dp has bytes", run.Backend, g.Height)
+			if run.Backend == "ffmpeg-ladder" {
+				assert.Zero(t, g.SSIM, "the reference is not compared with itself")
+			} else {
+				assert.Positive(t, g.SSIM, "%s %dp has an SSIM", run.Backend, g.Height)
+			}
+		}
+		switch run.Backend {
+		case "ffmpeg-ladder":
+			assert.Contains(t, run.SpeedupVs, "ffmpeg-per-rung")
+		case "ffmpeg-per-rung":
+			assert.Contains(t, run.SpeedupVs, "ffmpeg-ladder")
+		default:
+			assert.Equal(t, "local", run.Backend)
+			assert.Contains(t, run.SpeedupVs, "ffmpeg-ladder")
+			assert.Contains(t, run.SpeedupVs, "ffmpeg-per-rung")
+		}
+	}
+	require.Len(t, rep.Results, 3)
+	assert.Len(t, rep.Results[2].SpeedupVs, 2, "the local ladder's speed-up against each baseline")
+	assert.Len(t, rep.Results[2].Rungs, 2)
+	require.Len(t, rep.Projections, 1)
+	assert.Positive(t, rep.Projections[0].WallSeconds)
+	assert.Len(t, rep.Projections[0].SpeedupVs, 2)
+
+	svg, err := os.ReadFile(chart)
+	require.NoError(t, err)
+	assert.Contains(t, string(svg), "vs ffmpeg-per-rung")
+}
+
 func TestBenchMarkdownAndFailure(t *testing.T) {
 	fixture.RequireFFmpeg(t)
 	t.Parallel()
@@ -110,11 +193,31 @@ func TestBenchUsage(t *testing.T) {
 		"scale out of seed": {"bench", "--scale", "0.5", "x.mp4"},
 		"zero workers":      {"bench", "--workers", "0", "x.mp4"},
 		"baseline env":      {"bench", "--baseline-env", "tuned-up", "x.mp4"},
+		"ladder on lambda":  {"bench", "--ladder", "auto", "--backends", "ffmpeg,lambda", "x.mp4"},
+		"ladder and height": {"bench", "--ladder", "auto", "--height", "720", "x.mp4"},
+		"ladder codec":      {"bench", "--ladder", "auto", "--codec", "vp9", "x.mp4"},
+		"ladder syntax":     {"bench", "--ladder", "720p", "x.mp4"},
+		"segment length":    {"bench", "--segment-length", "2", "x.mp4"},
+		"short segments":    {"bench", "--ladder", "auto", "--segment-length", "0.01", "x.mp4"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := chunkcode(t, nil, args...)
 			assert.Equal(t, 2, r.code, "stderr: %s", r.stderr)
+		})
+	}
+	// A ladder's usage error names the flag that does not fit.
+	for flag, args := range map[string][]string{
+		"--backends":       {"bench", "--ladder", "auto", "--backends", "lambda", "x.mp4"},
+		"--height":         {"bench", "--ladder", "auto", "--height", "720", "x.mp4"},
+		"--segment-length": {"bench", "--segment-length", "2", "x.mp4"},
+		"--ladder":         {"bench", "--ladder", "720p", "x.mp4"},
+	} {
+		t.Run("names "+flag, func(t *testing.T) {
+			t.Parallel()
+			r := chunkcode(t, nil, args...)
+			assert.Equal(t, 2, r.code)
+			assert.Contains(t, r.stderr, flag)
 		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/chunkcode/chunkcode/benchmarks"
 	"github.com/chunkcode/chunkcode/internal/atomicfile"
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -43,7 +45,10 @@ type benchOptions struct {
 	projectConcurrency []int
 	invocationOverhead time.Duration
 	stagingMBps        float64
+	ladder             string // --ladder: "" for no ladder
+	segmentLength      string
 	scaleSet           bool     // whether --scale was given
+	backendsSet        bool     // whether --backends was given
 	args               []string // INPUT...
 }
 
@@ -70,6 +75,8 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntSliceVar(&o.projectConcurrency, "project-concurrency", nil, "also project the wall time on this many parallel Lambdas, for example 100,1000")
 	f.DurationVar(&o.invocationOverhead, "invocation-overhead", benchmarks.DefaultInvocationOverhead, "projection: fixed cost of one Lambda invocation, when no Lambda run measured it")
 	f.Float64Var(&o.stagingMBps, "staging-throughput", benchmarks.DefaultStagingThroughput/1e6, "projection: MB/s to and from S3, when no Lambda run measured it")
+	f.StringVar(&o.ladder, "ladder", "", `benchmark an HLS ladder instead of one output: "auto" or rung heights such as 720,480,360, against plain ffmpeg in one process (ffmpeg-ladder) and one process per rung (ffmpeg-per-rung)`)
+	f.StringVar(&o.segmentLength, "segment-length", "", "with --ladder: media segment length (default 6s)")
 }
 
 // newBenchCommand returns the bench command. It runs runF with the parsed
@@ -94,14 +101,23 @@ and makes the exit status 1. Progress goes to stderr.
 --profile seed generates six synthetic videos shaped like the original
 serverless transcoder's table, cached in --fixtures. --project-concurrency
 adds projections, labelled as such, of the wall time on many parallel Lambdas
-from the measured segment encode times.`,
+from the measured segment encode times.
+
+--ladder auto or --ladder 720,480,360 benchmarks an HLS ladder instead: plain
+ffmpeg in one process split to every rung (ffmpeg-ladder), plain ffmpeg once
+per rung in a row (ffmpeg-per-rung), and chunkcode's local ladder at every
+--workers count, with speed-ups against each baseline, and bytes and SSIM
+(against ffmpeg-ladder) per rung. With --project-concurrency it projects the
+ladder on that many functions from the measured chunk encode times.`,
 		Example: `  chunkcode bench --height 720 talk.mp4
   chunkcode bench --workers 1,2,4 --codec vp9 --runs 5 --chart bench.svg clip.mp4
   chunkcode bench --profile seed --scale 0.02 --workers 2 --json
-  chunkcode bench --project-concurrency 100,1000 --backends ffmpeg,local clip.mp4`,
+  chunkcode bench --project-concurrency 100,1000 --backends ffmpeg,local clip.mp4
+  chunkcode bench --ladder 720,480,360 --segment-length 6 --workers 2 clip.mp4`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.args = args
 			o.scaleSet = cmd.Flags().Changed("scale")
+			o.backendsSet = cmd.Flags().Changed("backends")
 			if runF != nil {
 				return runF(o)
 			}
@@ -138,6 +154,14 @@ func runBench(ctx context.Context, d *deps, o *benchOptions) error {
 		if !slices.Contains(benchmarks.Backends, b) {
 			return usagef("unknown backend %q in --backends (want %s)", b, strings.Join(benchmarks.Backends, ", "))
 		}
+	}
+	lad, err := o.ladderOptions(prof)
+	if err != nil {
+		return err
+	}
+	backends := o.backends
+	if lad != nil && !o.backendsSet {
+		backends = []string{benchmarks.FFmpeg, benchmarks.Local}
 	}
 	for _, w := range o.workers {
 		if w < 1 {
@@ -195,12 +219,13 @@ func runBench(ctx context.Context, d *deps, o *benchOptions) error {
 	}
 	cfg := benchmarks.Config{
 		Inputs: inputs, Profile: prof, SegmentDuration: segDur,
-		Backends: o.backends, Workers: o.workers, Lambda: lambda, LambdaWorkers: o.lambdaWorkers, LambdaThreads: o.lambdaThreads,
+		Backends: backends, Workers: o.workers, Lambda: lambda, LambdaWorkers: o.lambdaWorkers, LambdaThreads: o.lambdaThreads,
 		Runs: o.runs, Warmup: o.warmup, Retries: o.retries, SSIM: !o.noSSIM, Dir: o.outDir, BaselineEnv: o.baselineEnv,
 		Project: benchmarks.ProjectOptions{
 			Concurrency: o.projectConcurrency, InvocationOverhead: o.invocationOverhead,
 			StagingThroughput: o.stagingMBps * 1e6,
 		},
+		Ladder: lad,
 		Runner: d.runner,
 	}
 	if !o.quiet {
@@ -251,11 +276,57 @@ func reportRun(w io.Writer, r benchmarks.Run, runs int) {
 		which = "warm-up"
 	}
 	result := fmt.Sprintf("%.2fs", r.WallSeconds)
-	if r.SpeedupVsFFmpeg > 0 && r.Backend != benchmarks.FFmpeg {
+	if len(r.SpeedupVs) > 0 {
+		for _, base := range benchmarks.LadderBaselines {
+			if v, ok := r.SpeedupVs[base]; ok {
+				result += fmt.Sprintf(" ×%.2f vs %s", v, base)
+			}
+		}
+	} else if r.SpeedupVsFFmpeg > 0 && r.Backend != benchmarks.FFmpeg {
 		result += fmt.Sprintf(" ×%.2f vs ffmpeg", r.SpeedupVsFFmpeg)
 	}
 	if r.Failed() {
 		result = "failed: " + oneLine(r.Error)
 	}
 	fmt.Fprintf(w, "%-8s %s, %s: %s\n", which, r.Input, r.Case(), result)
+}
+
+// ladderOptions returns the ladder --ladder asks for, nil without it. A
+// flag that does not go with it, or goes only with it, is a usage error.
+func (o *benchOptions) ladderOptions(prof transcode.Profile) (*benchmarks.LadderOptions, error) {
+	if o.ladder == "" {
+		if o.segmentLength != "" {
+			return nil, usagef("--segment-length needs --ladder")
+		}
+		return nil, nil
+	}
+	switch {
+	case o.backendsSet && slices.Contains(o.backends, benchmarks.Lambda):
+		return nil, usagef("--ladder runs plain ffmpeg and the local pool; --backends lambda cannot encode a ladder yet")
+	case prof.Height != 0:
+		return nil, usagef("--ladder takes its heights from its rungs, not --height")
+	case prof.Codec != "" && prof.Codec != media.H264 && prof.Codec != media.H265:
+		return nil, usagef("--codec: a ladder is h264 or h265, not %s", prof.Codec)
+	case prof.AudioCodec != "" && prof.AudioCodec != media.AAC:
+		return nil, usagef("--audio-codec: a ladder's audio is aac, not %s", prof.AudioCodec)
+	}
+	lad := &benchmarks.LadderOptions{}
+	if o.ladder != "auto" {
+		rungs, err := ladder.Parse(o.ladder)
+		if err != nil {
+			return nil, usagef("--ladder: %v", err)
+		}
+		lad.Rungs = rungs
+	}
+	if o.segmentLength != "" {
+		d, err := parseDuration(o.segmentLength)
+		if err != nil {
+			return nil, usagef("--segment-length: %v", err)
+		}
+		if d < 100*time.Millisecond {
+			return nil, usagef("--segment-length: %q is shorter than 0.1s", o.segmentLength)
+		}
+		lad.SegmentLength = d
+	}
+	return lad, nil
 }

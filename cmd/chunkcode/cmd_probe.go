@@ -90,6 +90,9 @@ func runProbe(ctx context.Context, d *deps, o *probeOptions) error {
 		return usagef("--workers and --threads must not be negative")
 	}
 	prof.Threads = o.threads // 0: as the pipeline chooses
+	if transcode.IsLadder(o.output) {
+		return usagef("%s: probe does not show a ladder's plan yet; give a file OUTPUT such as out.mp4, or run transcode", o.output)
+	}
 	if strings.HasPrefix(o.input, "s3://") {
 		return usagef("%s: probe reads local files only; `chunkcode transcode --backend lambda` probes an s3:// INPUT on Lambda", o.input)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -138,6 +139,8 @@ func parseAudioBitrate(s string) (string, error) {
 
 type transcodeOptions struct {
 	encodeOptions
+	ladderOptions
+	ladderS3Options
 	backendOptions
 	progressOptions
 	observeOptions
@@ -157,6 +160,8 @@ type transcodeOptions struct {
 
 func (o *transcodeOptions) AddFlags(f *pflag.FlagSet) {
 	o.encodeOptions.AddFlags(f)
+	o.ladderOptions.AddFlags(f)
+	o.ladderS3Options.AddFlags(f)
 	o.backendOptions.AddFlags(f)
 	o.progressOptions.AddFlags(f)
 	o.observeOptions.AddFlags(f)
@@ -182,13 +187,27 @@ func newTranscodeCommand(d *deps, runF func(*transcodeOptions) error) *cobra.Com
 		Long: `Transcode INPUT to OUTPUT by encoding segments in parallel and joining them.
 The output container follows OUTPUT's extension: .mp4, .mov, .mkv or .webm.
 OUTPUT is written to a temporary file beside it and renamed into place only
-once its frame count and audio have been checked against INPUT.`,
+once its frame count and audio have been checked against INPUT.
+
+An OUTPUT ending in .m3u8 (HLS) or .mpd (DASH) is a streaming ladder: every
+rung in CMAF segments beside OUTPUT, each chunk decoded once and encoded to
+every rung, with AAC audio (--audio-bitrate, default 128k). The ladder is
+built beside OUTPUT's directory and moved into place once verified. Ladders
+are h264 (the default) or h265, which Safari plays but Chromium does not.
+
+With --backend lambda a ladder OUTPUT may be s3://bucket/prefix/master.m3u8
+(or .mpd): the functions upload the segments to a staging prefix, and once
+what they report verifies, the segments are copied server-side into a new
+directory under the prefix and the playlists written last.`,
 		Example: `  chunkcode transcode in.mov out.mp4
   chunkcode transcode --codec vp9 --height 720 in.mp4 out.webm
-  chunkcode transcode --work-dir work --resume in.mkv out.mkv`,
+  chunkcode transcode --work-dir work --resume in.mkv out.mkv
+  chunkcode transcode --manifests hls,dash in.mp4 ladder/master.m3u8`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.input, o.output = args[0], args[1]
+			o.ladderOptions.changed(cmd.Flags())
+			o.ladderS3Options.changed(cmd.Flags())
 			o.backendOptions.changed(cmd.Flags())
 			if runF != nil {
 				return runF(o)
@@ -210,6 +229,14 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error)
 	if err := o.check(prof); err != nil {
 		return err
 	}
+	req := transcode.Request{
+		Input: in, Output: out, Profile: prof, SegmentDuration: segDur,
+		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
+		AllowPlaylists: o.playlists, NoClobber: o.noClobber,
+	}
+	if err := o.ladderOptions.request(&req); err != nil {
+		return err
+	}
 	if err := checkSeekable(in, out); err != nil {
 		return err
 	}
@@ -218,7 +245,15 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error)
 			return fmt.Errorf("%s: already exists; --no-clobber keeps it", out)
 		}
 	}
+	s3l, err := o.ladderS3Options.s3LadderOutput(out, o.backendOptions.name)
+	if err != nil {
+		return err
+	}
+	o.backendOptions.lambda.rungs = o.ladderS3Options.rungMode()
 	dest, err := o.backendOptions.output(in, out)
+	if s3l != nil {
+		dest, err = &remoteOutput{local: out}, nil // published by the run
+	}
 	if err != nil {
 		return err
 	}
@@ -237,7 +272,13 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error)
 	if err != nil {
 		return err
 	}
-	prof.Threads = o.threads // 0: the pipeline chooses
+	req.Profile.Threads = o.threads // 0: the pipeline chooses
+	req.Output, req.Workers = dest.local, workers
+	if s3l != nil {
+		if req.Publish, err = remote.Publish(s3l.target, s3l.options); err != nil {
+			return err
+		}
+	}
 	if err := d.runner.Check(); err != nil {
 		return err
 	}
@@ -249,11 +290,7 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error)
 	// After an interrupt or a failure too: the spans say where it stopped.
 	defer func() { err = tr.end(ctx, err, d.stderr, logs) }()
 	p := &transcode.Pipeline{Runner: d.runner, Backend: backend, Notify: events.event, Recorder: tr.rec}
-	sum, err := p.Run(ctx, transcode.Request{
-		Input: in, Output: dest.local, Profile: prof, Workers: workers, SegmentDuration: segDur,
-		WorkDir: o.workDir, Resume: o.resume, Keep: o.keep, Retries: o.retries,
-		AllowPlaylists: o.playlists,
-	})
+	sum, err := p.Run(ctx, req)
 	if se := (*transcode.SettingError)(nil); errors.As(err, &se) {
 		err = settingUsage(se)
 	}
@@ -273,12 +310,33 @@ func runTranscode(ctx context.Context, d *deps, o *transcodeOptions) (err error)
 	if logs != nil {
 		logs.done(sum)
 	}
+	var summary any = sum
+	var cost *lambda.LadderCost
+	if remote != nil && len(sum.Rungs) > 0 {
+		if cost, err = ladderCost(sum, remote); err != nil {
+			return err
+		}
+		summary = ladderSummary{Summary: sum, Cost: cost}
+	}
 	if o.json {
 		enc := json.NewEncoder(d.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(sum)
+		return enc.Encode(summary)
 	}
 	if o.quiet || logs != nil {
+		return nil
+	}
+	if len(sum.Rungs) > 0 {
+		var rungs []string
+		for _, r := range sum.Rungs {
+			rungs = append(rungs, fmt.Sprintf("%dp", r.Height))
+		}
+		fmt.Fprintf(d.stderr, "%s: %s (%s) of %s in %s each, %.1fs (%.2fx realtime)\n",
+			strings.Join(sum.Manifests, ", "), plural(len(sum.Rungs), "rung"), strings.Join(rungs, " "),
+			plural(sum.Frames, "frame"), plural(sum.Rungs[0].Segments, "segment"), sum.WallSeconds, sum.Speed)
+		if cost != nil {
+			fmt.Fprintf(d.stderr, "lambda: %s, %.1f GB-s, $%.4f (estimated)\n", plural(cost.Total.Invocations, "invocation"), cost.Total.GBSeconds, cost.Total.USD)
+		}
 		return nil
 	}
 	fmt.Fprintf(d.stderr, "%s: %s in %s, %.1fs (%.2fx realtime)\n",
@@ -360,6 +418,7 @@ func orList[S ~string](items []S) string {
 var settingFlags = map[string]string{
 	"codec": "--codec", "crf": "--crf", "preset": "--preset", "height": "--height",
 	"threads": "--threads", "audio_codec": "--audio-codec", "audio_bitrate": "--audio-bitrate",
+	"ladder": "--ladder", "manifests": "--manifests",
 }
 
 // settingUsage turns a setting that can never work into a usage error

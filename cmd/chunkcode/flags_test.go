@@ -37,6 +37,7 @@ func TestTranscodeFlags(t *testing.T) {
 	t.Parallel()
 	defaults := transcodeOptions{
 		encodeOptions: encodeOptions{crf: -1},
+		ladderOptions: ladderOptions{ladder: "auto"},
 		backendOptions: backendOptions{
 			name:   transcode.LocalBackend,
 			lambda: lambdaOptions{prefix: lambda.DefaultPrefix},
@@ -59,6 +60,14 @@ func TestTranscodeFlags(t *testing.T) {
 			o.audioCodec, o.audioBitrate = "opus", "96k"
 		}},
 		{"segment duration", []string{"--segment-duration", "2.5"}, false, func(o *transcodeOptions) { o.segmentDuration = "2.5" }},
+		{"ladder", []string{"--ladder", "720x3000,360", "--segment-length", "4", "--manifests", "hls,dash"}, false, func(o *transcodeOptions) {
+			o.ladder, o.segmentLength, o.manifests = "720x3000,360", "4", "hls,dash"
+			o.ladderOptions.set = []string{"ladder", "segment-length", "manifests"}
+		}},
+		{"s3 ladder", []string{"--cache-control", "max-age=60", "--lambda-rungs", "split"}, false, func(o *transcodeOptions) {
+			o.cacheControl, o.lambdaRungs = "max-age=60", "split"
+			o.ladderS3Options.set = []string{"cache-control", "lambda-rungs"}
+		}},
 		{"lambda backend", []string{
 			"--backend", "lambda", "--function", "fn", "--bucket", "media", "--prefix", "runs/", "--region", "eu-west-1",
 			"--s3-endpoint", "http://s3.test", "--lambda-endpoint", "http://a.test,http://b.test", "--lambda-endpoint", "http://c.test",
@@ -176,6 +185,10 @@ func TestBenchFlags(t *testing.T) {
 		{"sweep", []string{"--backends", "ffmpeg,local", "-w", "1,2", "-w", "4", "--runs", "5", "--warmup", "0",
 			"--retries", "1"}, func(o *benchOptions) {
 			o.backends, o.workers, o.runs, o.warmup, o.retries = []string{"ffmpeg", "local"}, []int{1, 2, 4}, 5, 0, 1
+			o.backendsSet = true
+		}},
+		{"ladder", []string{"--ladder", "720,480", "--segment-length", "4s"}, func(o *benchOptions) {
+			o.ladder, o.segmentLength = "720,480", "4s"
 		}},
 		{"report", []string{"--json", "--chart", "c.svg", "--out-dir", "out", "--no-ssim", "-q"}, func(o *benchOptions) {
 			o.json, o.chart, o.outDir, o.noSSIM, o.quiet = true, "c.svg", "out", true, true

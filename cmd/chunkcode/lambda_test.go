@@ -77,6 +77,9 @@ func TestS3PathsUsage(t *testing.T) {
 	r = chunkcode(t, nil, "transcode", "in.mp4", "s3://bucket/out.mp4")
 	assert.Equal(t, 2, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "needs --backend lambda")
+	r = chunkcode(t, nil, "transcode", "in.mp4", "s3://bucket/ladder/master.m3u8")
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "s3://bucket/ladder/master.m3u8: an s3:// OUTPUT needs --backend lambda")
 }
 
 // TestLambdaRegionalEndpoint runs `transcode --backend lambda` as it runs on

@@ -119,7 +119,19 @@ func (p *progress) event(e transcode.Event) {
 	case transcode.EventPlanned:
 		s := e.Summary
 		p.st.total, p.st.segments = s.Frames, s.Segments
-		if p.plain {
+		p.st.unit = "segment"
+		if len(s.Rungs) > 0 {
+			p.st.unit = "chunk"
+		}
+		if p.plain && len(s.Rungs) > 0 {
+			var rungs []string
+			for _, r := range s.Rungs {
+				rungs = append(rungs, fmt.Sprintf("%dp", r.Height))
+			}
+			fmt.Fprintf(p.w, "%s: %s, %.1fs, %s (%s), %s of %gs in %s, %s on %s\n",
+				s.Input, plural(s.Frames, "frame"), s.Duration, plural(len(s.Rungs), "rung"), strings.Join(rungs, " "),
+				plural(s.MediaSegments, "segment"), s.SegmentLength, plural(s.Segments, "chunk"), plural(s.Workers, "worker"), s.Backend)
+		} else if p.plain {
 			fmt.Fprintf(p.w, "%s: %s, %.1fs, %s (%d on keyframes), %s on %s\n",
 				s.Input, plural(s.Frames, "frame"), s.Duration, plural(s.Segments, "segment"), s.KeyframeCuts, plural(s.Workers, "worker"), s.Backend)
 		}
@@ -138,11 +150,11 @@ func (p *progress) event(e transcode.Event) {
 			if e.Resumed {
 				how = "reused from the work directory"
 			}
-			fmt.Fprintf(p.w, "segment %d/%d done: %s %s [%d/%d, %d%%]\n",
-				e.Segment.Index+1, p.st.segments, plural(e.Segment.Frames, "frame"), how, p.st.done, p.st.segments, p.st.percent())
+			fmt.Fprintf(p.w, "%s %d/%d done: %s %s [%d/%d, %d%%]\n",
+				p.st.unitName(), e.Segment.Index+1, p.st.segments, plural(e.Segment.Frames, "frame"), how, p.st.done, p.st.segments, p.st.percent())
 		}
 	case transcode.EventRetry:
-		p.printlnLocked(fmt.Sprintf("segment %d: retrying after: %s", e.Segment.Index+1, oneLine(e.Err.Error())))
+		p.printlnLocked(fmt.Sprintf("%s %d: retrying after: %s", p.st.unitName(), e.Segment.Index+1, oneLine(e.Err.Error())))
 	case transcode.EventWarning:
 		p.printlnLocked("warning: " + oneLine(e.Err.Error()))
 	case transcode.EventStage:
@@ -264,8 +276,9 @@ type status struct {
 	start      time.Time // of the run
 	stage      transcode.Stage
 	segments   int
-	done       int // segments
-	total      int // frames
+	done       int    // segments
+	unit       string // what a segment is called: "segment", or "chunk" for a ladder
+	total      int    // frames
 	frames     int
 	framesAt   int       // frames done when the encode started, by an earlier run
 	encodeAt   time.Time // when the encode started
@@ -275,6 +288,14 @@ type status struct {
 	audio      float64   // seconds encoded
 	audioTotal float64
 	finished   bool // the output is in place
+}
+
+// unitName is what the run's segments are called.
+func (s *status) unitName() string {
+	if s.unit == "" {
+		return "segment"
+	}
+	return s.unit
 }
 
 func (s *status) setStage(st transcode.Stage, now time.Time) {

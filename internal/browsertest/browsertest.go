@@ -52,6 +52,11 @@ type Options struct {
 	// EndTimeout bounds playing on to the end after the last rung;
 	// default 60s.
 	EndTimeout time.Duration
+	// URL, when set, is where the manifest is fetched from instead of
+	// the directory Play serves, such as a bucket's public or presigned
+	// URL; the player's page is on another origin, so the server must
+	// answer CORS. The manifest argument then gives only its kind.
+	URL string
 }
 
 func (o *Options) defaults() {
@@ -259,13 +264,17 @@ func Play(t testing.TB, dir, manifest string, o Options) Result {
 	if o.Screenshots {
 		shots = t.TempDir()
 	}
+	src := srv.URL + "/media/" + strings.TrimPrefix(manifest, "/")
+	if o.URL != "" {
+		src = o.URL
+	}
 	args := []string{
 		filepath.Join(PlayerDir(), "play.mjs"),
 		"--chromium", chromium,
 		"--profile", t.TempDir(),
 		"--page", srv.URL + "/player/index.html",
 		"--kind", kind,
-		"--src", srv.URL + "/media/" + strings.TrimPrefix(manifest, "/"),
+		"--src", src,
 		"--shots", shots,
 		"--step-ms", strconv.FormatInt(o.StepTimeout.Milliseconds(), 10),
 		"--end-ms", strconv.FormatInt(o.EndTimeout.Milliseconds(), 10),

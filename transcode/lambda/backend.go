@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/chunkcode/chunkcode/transcode"
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/mp4"
+	"github.com/chunkcode/chunkcode/transcode/publish"
 )
 
 // Defaults for Options.
@@ -65,6 +67,9 @@ type Options struct {
 	// uploads faster whole than it is cut. 0 is DefaultPiecesAbove; a
 	// negative value stages every source that can be cut in pieces.
 	PiecesAbove int64
+	// Rungs says how a ladder's chunks are spread over invocations; "" is
+	// RungsPerChunk.
+	Rungs RungMode
 }
 
 // DefaultPiecesAbove is the default of Options.PiecesAbove: 32 MiB, a few
@@ -86,6 +91,11 @@ type Stats struct {
 	// last piece in S3, 0 if none overlapped.
 	Pieces         int
 	StagingOverlap float64
+	// Ladder lists every invocation of a ladder encode, failed ones
+	// included, for CostOfLadder; Audio adds up the invocations that
+	// encoded a ladder's audio where its source lies.
+	Ladder []RungInvocation
+	Audio  transcode.RemoteStats
 }
 
 // Backend encodes segments by invoking a Lambda function. Create it with New;
@@ -125,6 +135,13 @@ type session struct {
 	pieces   map[int]*piece
 	piecesOf string
 	staging  chan struct{} // closed when the pieces are all staged or failed
+
+	// A ladder run (chunk.go): the publish the functions stage with, the
+	// heights of the ladder, and the rungs of chunks already encoded with
+	// RungsSplit, by chunk and height, which a retry of the chunk keeps.
+	pub       *publish.Ladder
+	ladder    []int
+	rungsDone map[string]transcode.RungResult
 }
 
 var (
@@ -223,6 +240,7 @@ func (b *Backend) Stats() Stats {
 	for k, v := range b.stats.Invocations {
 		s.Invocations[k] = v
 	}
+	s.Ladder = slices.Clone(b.stats.Ladder)
 	return s
 }
 
@@ -261,7 +279,7 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 		return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
 	}
 	remote.Source = srcURL
-	req := Request{Version: ProtocolVersion, Job: remote, ResultURL: putURL}
+	req := Request{Version: segmentVersion, Job: remote, ResultURL: putURL}
 	progressKey := progressObject(key)
 	if progress != nil {
 		if req.ProgressURL, err = b.store.putURL(ctx, progressKey); err != nil {
@@ -317,7 +335,7 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Response, download time.Duration) *transcode.RemoteStats {
 	billed := rep.billed
 	if billed == 0 {
-		billed = billedDuration(invokeTime)
+		billed = BilledDuration(invokeTime)
 	}
 	b.mu.Lock()
 	memory, arch := b.memory, b.arch
@@ -336,7 +354,7 @@ func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Respons
 		BilledSeconds:   billed.Seconds(),
 	}
 	if memory > 0 {
-		stats.GBSeconds, stats.USD = cost(billed, memory, arch)
+		stats.GBSeconds, stats.USD = Cost(billed, memory, arch)
 	}
 	return stats
 }

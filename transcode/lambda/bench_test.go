@@ -2,15 +2,18 @@ package lambda_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chunkcode/chunkcode/internal/fixture"
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/lambda"
 	"github.com/chunkcode/chunkcode/transcode/lambda/lambdatest"
 	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/publish"
 )
 
 // BenchmarkLoopback compares the Lambda backend on two emulators and a
@@ -71,4 +74,82 @@ func BenchmarkLoopback(b *testing.B) {
 	b.ReportMetric(encode/n, "invoke+encode-s/op")
 	b.ReportMetric(download/n, "download-s/op")
 	b.ReportMetric(merge/n, "merge-s/op")
+}
+
+// BenchmarkLadderLoopback compares a ladder on the Lambda backend, two
+// emulators behind per-emulator endpoints and a loopback S3 server, with
+// the local ladder on two workers: the same clip, rungs and settings, two
+// chunk encodes at once on both, in alternating runs. The Lambda ladder is
+// published to s3:// (publish), downloaded into a local directory
+// (lambda-local), and split per rung (split, published); each is reported
+// against the local ladder's wall time.
+//
+//	go test ./transcode/lambda -run '^$' -bench LadderLoopback -benchtime 3x
+func BenchmarkLadderLoopback(b *testing.B) {
+	fixture.RequireFFmpeg(b)
+	s3 := lambdatest.StartS3(b)
+	fns := lambdatest.StartFunctions(b, lambdatest.FunctionOptions{N: 2})
+	dir := b.TempDir()
+	in := fixture.Video(b, fixture.Spec{Name: "clip.mp4", Dir: dir, Duration: 12 * time.Second,
+		Width: 640, Height: 360, Rate: 30, GOP: 60, Audio: 1})
+	rungs, err := ladder.Parse("360,240,144")
+	if err != nil {
+		b.Fatal(err)
+	}
+	request := func(out string) transcode.Request {
+		return transcode.Request{
+			Input: in, Output: out, Ladder: rungs, SegmentLength: 2 * time.Second,
+			Profile: transcode.Profile{Preset: "veryfast", Threads: 1},
+			Workers: 2, Retries: transcode.DefaultRetries,
+		}
+	}
+	seq := 0
+	runOnce := func(name string, mode lambda.RungMode, published bool) float64 {
+		seq++
+		req := request(filepath.Join(b.TempDir(), "ladder", "master.m3u8"))
+		var backend transcode.Backend = &transcode.Local{}
+		if name != "local" {
+			lb, err := lambda.New(s3.Config(), lambda.Options{Bucket: s3.Bucket, Endpoints: fns.Endpoints, S3Endpoint: s3.Endpoint, Rungs: mode})
+			if err != nil {
+				b.Fatal(err)
+			}
+			backend = lb
+			if published {
+				target, err := publish.ParseTarget(fmt.Sprintf("s3://%s/bench/%d/master.m3u8", s3.Bucket, seq))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if req.Publish, err = lb.Publish(target, publish.Options{}); err != nil {
+					b.Fatal(err)
+				}
+				req.Output = target.String()
+			}
+		}
+		sum, err := (&transcode.Pipeline{Backend: backend}).Run(context.Background(), req)
+		if err != nil {
+			b.Fatalf("%s: %v\n%s", name, err, fns.Logs())
+		}
+		return sum.WallSeconds
+	}
+	runs := []struct {
+		name      string
+		mode      lambda.RungMode
+		published bool
+	}{{"local", "", false}, {"publish", lambda.RungsPerChunk, true}, {"lambda-local", lambda.RungsPerChunk, false}, {"split", lambda.RungsSplit, true}}
+	for _, r := range runs {
+		runOnce(r.name, r.mode, r.published) // warm up the functions and the page cache
+	}
+	wall := map[string]float64{}
+	for b.Loop() {
+		for _, r := range runs {
+			wall[r.name] += runOnce(r.name, r.mode, r.published)
+		}
+	}
+	n := float64(b.N)
+	for _, r := range runs {
+		b.ReportMetric(wall[r.name]/n, r.name+"-s/op")
+		if r.name != "local" {
+			b.ReportMetric(wall[r.name]/wall["local"], r.name+"/local")
+		}
+	}
 }

@@ -53,14 +53,17 @@ func parseLogTail(b64 string) report {
 	return r
 }
 
-// billedDuration rounds a measured duration up to the millisecond, as
+// BilledDuration rounds a measured duration up to the millisecond, as
 // Lambda bills.
-func billedDuration(d time.Duration) time.Duration {
+func BilledDuration(d time.Duration) time.Duration {
 	return time.Duration(math.Ceil(float64(d)/float64(time.Millisecond))) * time.Millisecond
 }
 
-// cost returns the GB-seconds and the estimated USD of one invocation.
-func cost(billed time.Duration, memoryMB int, arch Arch) (gbSeconds, usd float64) {
+// Cost returns the GB-seconds and the estimated USD of one invocation
+// billed for billed (see BilledDuration) with memoryMB of memory on arch:
+// the GB-seconds at arch's price (arm64's when arch is unknown) plus the
+// price of one request.
+func Cost(billed time.Duration, memoryMB int, arch Arch) (gbSeconds, usd float64) {
 	gbSeconds = billed.Seconds() * float64(memoryMB) / 1024
 	price := PriceGBSecondArm64
 	if arch == X86_64 {

@@ -166,12 +166,19 @@ func (h *Handler) invocation(ctx context.Context, req Request, f observe.Functio
 	ctx = observe.Extract(ctx, req.TraceContext)
 	ctx, span := h.Recorder.Function(ctx, req.TraceContext, f)
 	attrs := []any{slog.String("request_id", f.RequestID), slog.Bool("cold_start", f.ColdStart)}
-	if req.Source == nil {
+	switch {
+	case req.Source != nil:
+		h.logger().InfoContext(ctx, "source job", attrs...)
+	case req.Audio != nil:
+		h.logger().InfoContext(ctx, "audio job", attrs...)
+	default:
 		ctx = observe.WithSegment(ctx, req.Job.Index+1)
 		attrs = append(attrs, slog.Int("frames", req.Job.Frames))
-		h.logger().InfoContext(ctx, "segment job", attrs...)
-	} else {
-		h.logger().InfoContext(ctx, "source job", attrs...)
+		msg := "segment job"
+		if req.Chunk != nil {
+			msg = "chunk job"
+		}
+		h.logger().InfoContext(ctx, msg, attrs...)
 	}
 	t := time.Now()
 	resp, err := h.Handle(ctx, req)
@@ -227,6 +234,12 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	}
 	if req.Source != nil {
 		return h.handleSource(ctx, *req.Source)
+	}
+	if req.Chunk != nil {
+		return h.handleChunk(ctx, req)
+	}
+	if req.Audio != nil {
+		return h.handleAudio(ctx, *req.Audio)
 	}
 	if err := h.validate(&req); err != nil {
 		return Response{}, &FunctionError{Kind: KindInvalid, Message: err.Error()}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
+	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/chunkcode/chunkcode/transcode/observe"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,5 +90,54 @@ func TestInvocationLog(t *testing.T) {
 			assert.Equal(t, "ERROR", rec["level"])
 			assert.Equal(t, string(KindInvalid), rec["kind"])
 		}
+	}
+}
+
+// TestChunkJobRefused checks that a chunk or audio job the function could
+// never run is refused before anything runs, as KindInvalid, naming what
+// is wrong.
+func TestChunkJobRefused(t *testing.T) {
+	h := &Handler{}
+	url := "https://b.s3.amazonaws.com/x"
+	chunk := func(edit func(*Request)) Request {
+		r := Request{
+			Version: chunkVersion,
+			Job:     transcode.Job{Source: url, Frames: 50, Profile: transcode.Profile{Codec: media.H264}},
+			Chunk: &ChunkJob{
+				Rungs:     []ladder.Rung{{Height: 240, Width: 320, MaxrateKbps: 365, BufsizeKbps: 730}},
+				KeyFrames: []int{0, 25}, Starts: []int64{0, 1}, TimeBase: media.Rational{Num: 1, Den: 25},
+				SegmentURLs: [][]string{{url, url}},
+			},
+		}
+		edit(&r)
+		return r
+	}
+	audio := func(edit func(*AudioJob)) Request {
+		a := AudioJob{URL: url, Streams: []int{1}, Bitrate: "128k", SegmentLength: time.Second, SegmentURLs: [][]string{{url}}}
+		edit(&a)
+		return Request{Version: chunkVersion, Audio: &a}
+	}
+	for name, tc := range map[string]struct {
+		req  Request
+		want string
+	}{
+		"too few segment URLs":  {chunk(func(r *Request) { r.Chunk.SegmentURLs = [][]string{{url}} }), "1 segment URLs for 2 media segments"},
+		"an odd rung":           {chunk(func(r *Request) { r.Chunk.Rungs[0].Height = 241 }), "rung 0 is 320x241"},
+		"key frames backwards":  {chunk(func(r *Request) { r.Chunk.KeyFrames = []int{0, 60} }), "key frames are not increasing"},
+		"a first key frame":     {chunk(func(r *Request) { r.Chunk.KeyFrames = []int{1, 25} }), "the first key frame 0"},
+		"no rung":               {chunk(func(r *Request) { r.Chunk.Rungs = nil }), "0 rungs"},
+		"a URL off S3":          {chunk(func(r *Request) { r.Chunk.SegmentURLs[0][1] = "https://example.com/x" }), "not an S3 endpoint"},
+		"a newer protocol":      {chunk(func(r *Request) { r.Version = ProtocolVersion + 1 }), "newer than the function's"},
+		"audio without bitrate": {audio(func(a *AudioJob) { a.Bitrate = "" }), "no audio bitrate"},
+		"audio URLs per track":  {audio(func(a *AudioJob) { a.Streams = []int{1, 2} }), "segment URLs for 1 tracks, want 2"},
+		"audio segment length":  {audio(func(a *AudioJob) { a.SegmentLength = time.Millisecond }), "segment length 1ms out of range"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := h.Handle(context.Background(), tc.req)
+			var fe *FunctionError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, KindInvalid, fe.Kind)
+			assert.Contains(t, fe.Message, tc.want)
+		})
 	}
 }

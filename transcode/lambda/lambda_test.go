@@ -67,11 +67,11 @@ func TestLogTailAndCost(t *testing.T) {
 	assert.Equal(t, report{}, parseLogTail(""))
 	assert.Equal(t, report{}, parseLogTail("not base64!"))
 
-	assert.Equal(t, 1235*time.Millisecond, billedDuration(1234100*time.Microsecond))
-	gbs, usd := cost(2*time.Second, 1024, "arm64")
+	assert.Equal(t, 1235*time.Millisecond, BilledDuration(1234100*time.Microsecond))
+	gbs, usd := Cost(2*time.Second, 1024, "arm64")
 	assert.InDelta(t, 2.0, gbs, 1e-9)
 	assert.InDelta(t, 2*PriceGBSecondArm64+PriceRequest, usd, 1e-12)
-	_, usd = cost(2*time.Second, 1024, "x86_64")
+	_, usd = Cost(2*time.Second, 1024, "x86_64")
 	assert.InDelta(t, 2*PriceGBSecondX86+PriceRequest, usd, 1e-12)
 }
 

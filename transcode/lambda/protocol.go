@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
@@ -23,7 +24,18 @@ import (
 // version: Go's JSON decoding skips fields it does not know, so an older
 // function ignores it and a newer one reads its zero value from an older
 // client. Request.TraceContext and Response.RequestID are such fields.
-const ProtocolVersion = 1
+//
+// Version 2 added chunk jobs (Request.Chunk). A request carries the oldest
+// version that reads it, so that a function deployed from an older
+// chunkcode still takes the jobs it knows and refuses, by name, those it
+// does not.
+const ProtocolVersion = 2
+
+// The oldest protocol versions that read each kind of request.
+const (
+	segmentVersion = 1 // segment and source jobs
+	chunkVersion   = 2 // chunk jobs
+)
 
 // Request is the payload of one invocation: one segment to encode, or with
 // Source set, a source to read. It holds values, never ffmpeg arguments.
@@ -48,6 +60,106 @@ type Request struct {
 	// the client's invocation span (observe.Inject), whose children the
 	// function's spans are; nil when the run is not traced.
 	TraceContext map[string]string
+	// Chunk, when set, makes the request a chunk of a ladder (protocol
+	// version 2): Job holds the chunk's frames and profile, as for a
+	// segment, and Chunk the rungs and media segments; ResultURL is
+	// ignored.
+	Chunk *ChunkJob
+	// Audio, when set, makes the request the audio of a ladder (protocol
+	// version 2); Job and ResultURL are ignored.
+	Audio *AudioJob
+}
+
+// AudioJob asks the function to encode a ladder's audio renditions from a
+// source in S3, as transcode.EncodeLadderAudio does, and upload media
+// segment k of track i to SegmentURLs[i][k]; the tracks'
+// initialization segments travel back in the Response, and to InitURLs
+// when set.
+type AudioJob struct {
+	// URL is a presigned GET URL of the source.
+	URL string
+	// Streams are the indexes of the source's audio streams, one track
+	// each; Start is the source's start time in seconds.
+	Streams []int
+	Start   float64
+	// Bitrate is the AAC bit rate, such as "128k"; SegmentLength the
+	// media segment length.
+	Bitrate       string
+	SegmentLength time.Duration
+	// SegmentURLs hold at least as many URLs per track as it has
+	// segments; the rest are not used.
+	SegmentURLs [][]string
+	InitURLs    []string
+}
+
+// wireAudioJob is an AudioJob on the wire.
+type wireAudioJob struct {
+	URL           string     `json:"url"`
+	Streams       []int      `json:"streams"`
+	Start         float64    `json:"start"`
+	Bitrate       string     `json:"bitrate"`
+	SegmentMicros int64      `json:"segment_us"`
+	SegmentURLs   [][]string `json:"segment_urls"`
+	InitURLs      []string   `json:"init_urls,omitempty"`
+}
+
+// ChunkJob asks the function to run transcode.EncodeChunk: decode the
+// chunk once, encode it to every rung, cut each rung into CMAF media
+// segments and upload segment i of rung r to SegmentURLs[r][i]. The rungs'
+// initialization segments travel back in the Response: a few hundred bytes
+// of headers, with no media sample, that the client compares across chunks
+// and reads the codec from.
+type ChunkJob struct {
+	Rungs      []ladder.Rung
+	FirstMedia int
+	KeyFrames  []int
+	Starts     []int64
+	TimeBase   media.Rational
+	// SegmentURLs are presigned PUT URLs, one per media segment
+	// (len(KeyFrames)) of every rung.
+	SegmentURLs [][]string
+	// InitURLs, when set, are presigned PUT URLs, one per rung, that the
+	// rungs' initialization segments are uploaded to as well.
+	InitURLs []string
+}
+
+// wireChunkJob is a ChunkJob on the wire.
+type wireChunkJob struct {
+	Rungs       []wireRung `json:"rungs"`
+	FirstMedia  int        `json:"first_media_segment"`
+	KeyFrames   []int      `json:"key_frames"`
+	Starts      []int64    `json:"starts"`
+	TimeBase    string     `json:"time_base"`
+	SegmentURLs [][]string `json:"segment_urls"`
+	InitURLs    []string   `json:"init_urls,omitempty"`
+}
+
+// wireRung is a ladder.Rung on the wire.
+type wireRung struct {
+	Height      int `json:"height"`
+	Width       int `json:"width"`
+	MaxrateKbps int `json:"maxrate_kbps"`
+	BufsizeKbps int `json:"bufsize_kbps"`
+}
+
+func toWireChunk(c ChunkJob) *wireChunkJob {
+	w := &wireChunkJob{FirstMedia: c.FirstMedia, KeyFrames: c.KeyFrames, Starts: c.Starts, TimeBase: c.TimeBase.String(), SegmentURLs: c.SegmentURLs, InitURLs: c.InitURLs}
+	for _, r := range c.Rungs {
+		w.Rungs = append(w.Rungs, wireRung{Height: r.Height, Width: r.Width, MaxrateKbps: r.MaxrateKbps, BufsizeKbps: r.BufsizeKbps})
+	}
+	return w
+}
+
+func (w *wireChunkJob) chunk() (*ChunkJob, error) {
+	tb, err := media.ParseRational(w.TimeBase)
+	if err != nil {
+		return nil, fmt.Errorf("chunk time base: %w", err)
+	}
+	c := &ChunkJob{FirstMedia: w.FirstMedia, KeyFrames: w.KeyFrames, Starts: w.Starts, TimeBase: tb, SegmentURLs: w.SegmentURLs, InitURLs: w.InitURLs}
+	for _, r := range w.Rungs {
+		c.Rungs = append(c.Rungs, ladder.Rung{Height: r.Height, Width: r.Width, MaxrateKbps: r.MaxrateKbps, BufsizeKbps: r.BufsizeKbps})
+	}
+	return c, nil
 }
 
 // SourceJob asks the function to read a whole source once for the pipeline,
@@ -67,6 +179,9 @@ type SourceJob struct {
 	AudioURL string
 	// ExtrasURL receives the file merger.ExtrasArgs writes.
 	ExtrasURL string
+	// ProbeOnly (protocol version 2) asks for the probe alone: AudioURL
+	// and ExtrasURL are ignored.
+	ProbeOnly bool
 }
 
 // wireRequest is a Request on the wire.
@@ -76,6 +191,8 @@ type wireRequest struct {
 	ResultURL   string         `json:"result_url"`
 	ProgressURL string         `json:"progress_url,omitempty"`
 	Source      *wireSourceJob `json:"source,omitempty"`
+	Chunk       *wireChunkJob  `json:"chunk,omitempty"`
+	Audio       *wireAudioJob  `json:"audio,omitempty"`
 	// TraceContext is optional: older functions ignore it.
 	TraceContext map[string]string `json:"trace_context,omitempty"`
 }
@@ -114,13 +231,21 @@ type wireSourceJob struct {
 	ProbeURL  string      `json:"probe_url"`
 	AudioURL  string      `json:"audio_url"`
 	ExtrasURL string      `json:"extras_url"`
+	ProbeOnly bool        `json:"probe_only,omitempty"`
 }
 
 // MarshalJSON writes r in its wire form.
 func (r Request) MarshalJSON() ([]byte, error) {
 	w := wireRequest{Version: r.Version, Job: toWireJob(r.Job), ResultURL: r.ResultURL, ProgressURL: r.ProgressURL, TraceContext: r.TraceContext}
 	if s := r.Source; s != nil {
-		w.Source = &wireSourceJob{URL: s.URL, Profile: toWireProfile(s.Profile), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
+		w.Source = &wireSourceJob{URL: s.URL, Profile: toWireProfile(s.Profile), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL, ProbeOnly: s.ProbeOnly}
+	}
+	if r.Chunk != nil {
+		w.Chunk = toWireChunk(*r.Chunk)
+	}
+	if a := r.Audio; a != nil {
+		w.Audio = &wireAudioJob{URL: a.URL, Streams: a.Streams, Start: a.Start, Bitrate: a.Bitrate,
+			SegmentMicros: a.SegmentLength.Microseconds(), SegmentURLs: a.SegmentURLs, InitURLs: a.InitURLs}
 	}
 	return json.Marshal(w)
 }
@@ -133,7 +258,18 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 	}
 	*r = Request{Version: w.Version, Job: w.Job.job(), ResultURL: w.ResultURL, ProgressURL: w.ProgressURL, TraceContext: w.TraceContext}
 	if s := w.Source; s != nil {
-		r.Source = &SourceJob{URL: s.URL, Profile: s.Profile.profile(), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL}
+		r.Source = &SourceJob{URL: s.URL, Profile: s.Profile.profile(), ProbeURL: s.ProbeURL, AudioURL: s.AudioURL, ExtrasURL: s.ExtrasURL, ProbeOnly: s.ProbeOnly}
+	}
+	if w.Chunk != nil {
+		c, err := w.Chunk.chunk()
+		if err != nil {
+			return err
+		}
+		r.Chunk = c
+	}
+	if a := w.Audio; a != nil {
+		r.Audio = &AudioJob{URL: a.URL, Streams: a.Streams, Start: a.Start, Bitrate: a.Bitrate,
+			SegmentLength: time.Duration(a.SegmentMicros) * time.Microsecond, SegmentURLs: a.SegmentURLs, InitURLs: a.InitURLs}
 	}
 	return nil
 }
@@ -195,6 +331,37 @@ type Response struct {
 	// function that predates it. Lambda gives it in a header too, which
 	// the emulator does not.
 	RequestID string `json:"request_id,omitempty"`
+	// Chunk answers a chunk job, and an audio job with a RungResult per
+	// audio track.
+	Chunk *ChunkResult `json:"chunk,omitempty"`
+}
+
+// ChunkResult is what a chunk job encoded and uploaded, rung by rung in
+// the order of ChunkJob.Rungs. The Response's Frames are the chunk's,
+// counted on every rung, and Bytes the media segments' total.
+type ChunkResult struct {
+	Rungs []RungResult `json:"rungs"`
+}
+
+// RungResult is one rung of a chunk: its initialization segment, the
+// track's timescale, and every media segment as uploaded, measured: where
+// its keyframe (its first frame) is presented, how long its frames last,
+// how many there are and its size.
+type RungResult struct {
+	Init      []byte          `json:"init"`
+	Timescale uint32          `json:"timescale"`
+	Segments  []SegmentResult `json:"segments"`
+	// EncodeSeconds is the rung's share of the encode, by its pixels.
+	EncodeSeconds float64 `json:"encode_seconds"`
+}
+
+// SegmentResult is one uploaded media segment, in its track's timescale.
+type SegmentResult struct {
+	Number   int    `json:"number"`
+	Start    uint64 `json:"start"`
+	Duration uint64 `json:"duration"`
+	Frames   int    `json:"frames"`
+	Bytes    int64  `json:"bytes"`
 }
 
 // Kind classifies a function error. It is the errorType of the error

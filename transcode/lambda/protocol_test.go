@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chunkcode/chunkcode/transcode"
+	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/media"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,7 @@ import (
 // is a change to this test, and checks that it decodes back.
 func TestRequestWire(t *testing.T) {
 	req := Request{
-		Version: ProtocolVersion,
+		Version: segmentVersion,
 		Job: transcode.Job{
 			Index: 3, Source: "https://b.s3.amazonaws.com/in.mp4", SeekMicros: 2_000_000, PrerollMicros: 500_000,
 			StartPTS: 90000, Frames: 25, StreamIndex: 1, TimeScale: 90000, FrameRate: "30000/1001",
@@ -38,7 +39,7 @@ func TestRequestWire(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &got))
 	assert.Equal(t, req, got)
 
-	src := Request{Version: ProtocolVersion, Source: &SourceJob{URL: "u", Profile: transcode.Profile{AudioBitrate: "96k"},
+	src := Request{Version: segmentVersion, Source: &SourceJob{URL: "u", Profile: transcode.Profile{AudioBitrate: "96k"},
 		ProbeURL: "p", AudioURL: "a", ExtrasURL: "e"}}
 	b, err = json.Marshal(src)
 	require.NoError(t, err)
@@ -121,4 +122,24 @@ func TestInvocationIdentity(t *testing.T) {
 	} {
 		assert.Equal(t, want, LogGroup(fn), fn)
 	}
+}
+
+func TestChunkRequestWire(t *testing.T) {
+	req := Request{
+		Version: chunkVersion,
+		Job:     transcode.Job{Index: 1, Source: "https://b.s3.amazonaws.com/in.mp4", Frames: 50, Profile: transcode.Profile{Codec: media.H264}},
+		Chunk: &ChunkJob{
+			Rungs:      []ladder.Rung{{Height: 240, Width: 320, MaxrateKbps: 365, BufsizeKbps: 730}},
+			FirstMedia: 2, KeyFrames: []int{0, 25}, Starts: []int64{25600, 38400}, TimeBase: media.Rational{Num: 1, Den: 12800},
+			SegmentURLs: [][]string{{"https://b.s3.amazonaws.com/s2", "https://b.s3.amazonaws.com/s3"}},
+		},
+	}
+	b, err := json.Marshal(req)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"version":2`)
+	assert.Contains(t, string(b), `"chunk":{"rungs":[{"height":240,"width":320,"maxrate_kbps":365,"bufsize_kbps":730}],"first_media_segment":2,"key_frames":[0,25],"starts":[25600,38400],"time_base":"1/12800","segment_urls":[["https://b.s3.amazonaws.com/s2","https://b.s3.amazonaws.com/s3"]]}`)
+	var back Request
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, req.Chunk, back.Chunk)
+	assert.Equal(t, req.Job.Frames, back.Job.Frames)
 }

@@ -59,7 +59,7 @@ func (b *Backend) ReadSource(ctx context.Context, input string, prof transcode.P
 			return nil, fmt.Errorf("presign %s: %w", b.store.objectURL(key), err)
 		}
 	}
-	req := Request{Version: ProtocolVersion, Source: &SourceJob{
+	req := Request{Version: segmentVersion, Source: &SourceJob{
 		URL: srcURL, Profile: prof, ProbeURL: urls["probe"], AudioURL: urls["audio"], ExtrasURL: urls["extras"],
 	}}
 

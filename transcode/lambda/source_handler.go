@@ -56,6 +56,21 @@ func (h *Handler) handleSource(ctx context.Context, job SourceJob) (Response, er
 		return Response{}, encodeError(ctx, fmt.Errorf("probe: %w", err)).redact(job.URL)
 	}
 
+	if job.ProbeOnly {
+		read := time.Since(t)
+		fi, err := os.Stat(probe)
+		if err != nil {
+			return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+		}
+		t = time.Now()
+		if err := h.upload(ctx, "probe", job.ProbeURL, probe, fi.Size()); err != nil {
+			return Response{}, &FunctionError{Kind: KindUpload, Message: err.Error()}
+		}
+		return Response{
+			Version: ProtocolVersion, Bytes: fi.Size(), EncodeSeconds: read.Seconds(), UploadSeconds: time.Since(t).Seconds(),
+			FFmpeg: h.ffmpegVersion(ctx), Source: &SourceResult{ProbeBytes: fi.Size()},
+		}, nil
+	}
 	audio := ""
 	copyAudio := job.Profile.AudioCodec == media.AudioCopy
 	if !copyAudio && len(src.StreamsOf(media.Audio)) > 0 {
@@ -182,9 +197,13 @@ func (h *Handler) validateSource(job *SourceJob) error {
 	if err := job.Profile.CheckAudio(); err != nil {
 		return err
 	}
-	for _, u := range []struct{ what, url string }{
+	urls := []struct{ what, url string }{
 		{"source", job.URL}, {"probe", job.ProbeURL}, {"audio", job.AudioURL}, {"extras", job.ExtrasURL},
-	} {
+	}
+	if job.ProbeOnly {
+		urls = urls[:2]
+	}
+	for _, u := range urls {
 		if err := h.checkURL(u.what, u.url); err != nil {
 			return err
 		}

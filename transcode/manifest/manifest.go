@@ -8,6 +8,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // ErrInvalid is wrapped by the errors of the writers when the description
@@ -24,6 +25,34 @@ const AACLC = "mp4a.40.2"
 // level 3.1 is avc1.64001f.
 func AVCCodec(profile, constraints, level byte) string {
 	return fmt.Sprintf("avc1.%02x%02x%02x", profile, constraints, level)
+}
+
+// HEVCCodec returns the RFC 6381 codec string of H.265 video in an hvc1
+// sample entry, as ISO/IEC 14496-15 Annex E builds it from the hvcC:
+// hvc1, the profile space (A, B or C, none for 0) and profile, the
+// compatibility flags in reverse bit order as hex, the tier (L or H) and
+// level, and the constraint bytes as hex, trailing zero bytes left out.
+// Main profile, Main tier, level 3.1 is hvc1.1.6.L93.B0.
+func HEVCCodec(profileSpace byte, highTier bool, profile byte, compatibility uint32, constraints [6]byte, level byte) string {
+	s := "hvc1."
+	if profileSpace > 0 {
+		s += string(rune('A' + profileSpace - 1))
+	}
+	s += fmt.Sprintf("%d.%X.", profile, bits.Reverse32(compatibility))
+	if highTier {
+		s += "H"
+	} else {
+		s += "L"
+	}
+	s += fmt.Sprint(level)
+	n := len(constraints)
+	for n > 0 && constraints[n-1] == 0 {
+		n--
+	}
+	for _, b := range constraints[:n] {
+		s += fmt.Sprintf(".%X", b)
+	}
+	return s
 }
 
 // Codecs joins the codec strings of a variant's streams, as in

@@ -16,9 +16,25 @@ type Init struct {
 	// DefaultSampleDuration is the trex default, used by fragments whose
 	// tfhd and trun give none; 0 without an mvex box.
 	DefaultSampleDuration uint32
+	// DefaultSampleFlags is the trex default sample flags.
+	DefaultSampleFlags uint32
 	// AVC is the H.264 decoder configuration of an avc1 or avc3 sample
 	// entry; nil for other codecs.
 	AVC *AVCConfig
+	// HEVC is the H.265 decoder configuration of an hvc1 or hev1 sample
+	// entry; nil for other codecs.
+	HEVC *HEVCConfig
+}
+
+// HEVCConfig is the start of an HEVCDecoderConfigurationRecord (hvcC box):
+// what an RFC 6381 codec string, such as hvc1.1.6.L93.B0, is made of.
+type HEVCConfig struct {
+	ProfileSpace  byte // general_profile_space, 0-3
+	HighTier      bool // general_tier_flag
+	Profile       byte // general_profile_idc: 1 is Main
+	Compatibility uint32
+	Constraints   [6]byte
+	Level         byte // general_level_idc: 30 times the level
 }
 
 // AVCConfig is the start of an AVCDecoderConfigurationRecord (avcC box):
@@ -124,6 +140,10 @@ func readInit(f *os.File, size int64) (Init, error) {
 				if in.DefaultSampleDuration, err = u32(f, trex.body+12); err != nil {
 					return Init{}, err
 				}
+				// then default_sample_size and default_sample_flags.
+				if in.DefaultSampleFlags, err = u32(f, trex.body+20); err != nil {
+					return Init{}, err
+				}
 			}
 			off = trex.end
 		}
@@ -151,6 +171,25 @@ func readInit(f *os.File, size int64) (Init, error) {
 			return Init{}, ErrInvalid
 		}
 		in.AVC = &AVCConfig{Profile: c[1], Constraints: c[2], Level: c[3]}
+	}
+	if entry.typ == "hvc1" || entry.typ == "hev1" {
+		hvcC, err := find(f, entry.body+78, entry.end, "hvcC")
+		if err != nil {
+			return Init{}, err
+		}
+		// configurationVersion, then profile space, tier and profile,
+		// 4 bytes of compatibility flags, 6 of constraint flags, level.
+		var c [13]byte
+		if hvcC.end-hvcC.body < int64(len(c)) {
+			return Init{}, ErrInvalid
+		}
+		if _, err := f.ReadAt(c[:], hvcC.body); err != nil {
+			return Init{}, ErrInvalid
+		}
+		h := &HEVCConfig{ProfileSpace: c[1] >> 6, HighTier: c[1]&0x20 != 0, Profile: c[1] & 0x1f,
+			Compatibility: binary.BigEndian.Uint32(c[2:6]), Level: c[12]}
+		copy(h.Constraints[:], c[6:12])
+		in.HEVC = h
 	}
 	return in, nil
 }

@@ -20,6 +20,11 @@ type Fragment struct {
 	// positive offsets (as ffmpeg's hls muxer writes them) it is later
 	// than Start; a DASH presentationTimeOffset must account for it.
 	Earliest int64
+	// Sync counts the sync samples (keyframes), and FirstSync says the
+	// first sample is one, from the sample flags of trun, tfhd or
+	// in.DefaultSampleFlags.
+	Sync      int
+	FirstSync bool
 }
 
 // ReadFragments returns the track fragments of the media segment at path,
@@ -79,6 +84,7 @@ func readTraf(f *os.File, traf box, in Init) (Fragment, error) {
 		return fr, err
 	}
 	defaultDuration := in.DefaultSampleDuration
+	defaultFlags := in.DefaultSampleFlags
 	at := tfhd.body + 8
 	if flags&0x01 != 0 { // base-data-offset
 		at += 8
@@ -88,6 +94,15 @@ func readTraf(f *os.File, traf box, in Init) (Fragment, error) {
 	}
 	if flags&0x08 != 0 { // default-sample-duration
 		if defaultDuration, err = u32(f, at); err != nil {
+			return fr, err
+		}
+		at += 4
+	}
+	if flags&0x10 != 0 { // default-sample-size
+		at += 4
+	}
+	if flags&0x20 != 0 { // default-sample-flags
+		if defaultFlags, err = u32(f, at); err != nil {
 			return fr, err
 		}
 	}
@@ -133,7 +148,12 @@ func readTraf(f *os.File, traf box, in Init) (Fragment, error) {
 		if tflags&0x01 != 0 { // data-offset
 			at += 4
 		}
+		firstFlags, haveFirst := defaultFlags, false
 		if tflags&0x04 != 0 { // first-sample-flags
+			if firstFlags, err = u32(f, at); err != nil {
+				return fr, err
+			}
+			haveFirst = true
 			at += 4
 		}
 		per := int64(0)
@@ -145,6 +165,7 @@ func readTraf(f *os.File, traf box, in Init) (Fragment, error) {
 		if at+per*int64(count) > trun.end {
 			return fr, ErrInvalid
 		}
+		firstRun := fr.Samples == 0
 		fr.Samples += int(count)
 		rec := make([]byte, per*int64(count))
 		if _, err := f.ReadAt(rec, at); err != nil {
@@ -153,8 +174,28 @@ func readTraf(f *os.File, traf box, in Init) (Fragment, error) {
 		// Every sample's record holds, in order and when present:
 		// duration, size, flags, composition offset.
 		ctoAt := per - 4
+		flagsAt := int64(0)
+		for _, bit := range []uint32{0x100, 0x200} {
+			if tflags&bit != 0 {
+				flagsAt += 4
+			}
+		}
 		for i := int64(0); i < int64(count); i++ {
 			r := rec[i*per:]
+			sflags := defaultFlags
+			switch {
+			case tflags&0x400 != 0:
+				sflags = binary.BigEndian.Uint32(r[flagsAt:])
+			case i == 0 && haveFirst:
+				sflags = firstFlags
+			}
+			// sample_is_non_sync_sample
+			if sflags&0x10000 == 0 {
+				fr.Sync++
+				if firstRun && i == 0 {
+					fr.FirstSync = true
+				}
+			}
 			pts := int64(fr.Start + fr.Duration) // this sample's decode time
 			if tflags&0x800 != 0 {
 				v := binary.BigEndian.Uint32(r[ctoAt:])

@@ -23,6 +23,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -207,6 +208,38 @@ func (s *S3) Keys(t testing.TB) []string {
 		}
 	}
 	return keys
+}
+
+// Files returns every object of the bucket, by key, read from the posix
+// backend's directory rather than through S3, so that a test can see what
+// the bucket holds after Stop. Directories of versitygw's own (".sgwtmp",
+// where multipart uploads are assembled) are left out.
+func (s *S3) Files(t testing.TB) map[string][]byte {
+	t.Helper()
+	dir := filepath.Join(s.Dir, s.Bucket)
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".sgwtmp") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatalf("read bucket %s from %s: %v", s.Bucket, dir, err)
+	}
+	return files
 }
 
 // Env is the environment that points the AWS SDK and chunkcode at the
