@@ -276,7 +276,7 @@ func (r *run) encode(ctx context.Context, pending []Job) (err error) {
 	}
 	r.notify(Event{Kind: EventStage, Stage: StagePrepare})
 	t := time.Now()
-	sctx, staging := r.p.Recorder.Stage(ctx, string(StagePrepare))
+	sctx, staging := r.p.Recorder.Stage(ctx, observe.StagePrepare)
 	s, err := r.backend.Start(sctx, r.src, pending)
 	staging.End(err)
 	if s != nil {

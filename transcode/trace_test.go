@@ -48,7 +48,7 @@ func TestTrace(t *testing.T) {
 	}
 	require.Len(t, byName["run"], 1)
 	assert.Empty(t, byName["run"][0].ParentID, "the run is the root")
-	for _, stage := range []string{"probe", "plan", "audio", "prepare", "encode", "merge", "verify"} {
+	for _, stage := range []string{"probe", "plan", "audio", "staging", "encode", "merge", "verify"} {
 		if assert.Len(t, byName[stage], 1, "%s spans", stage) {
 			assert.Equal(t, observe.KindStage, byName[stage][0].Kind)
 			assert.Equal(t, "run", ids[byName[stage][0].ParentID].Name, "%s's parent", stage)

@@ -106,7 +106,7 @@ func TestJaegerLocal(t *testing.T) {
 			assert.Equal(t, "run", byID[s.ParentID].Name, "%s's parent", s.Name)
 		}
 	}
-	for _, stage := range []string{"run", "probe", "plan", "audio", "prepare", "encode", "merge", "verify"} {
+	for _, stage := range []string{"run", "probe", "plan", "audio", "staging", "encode", "merge", "verify"} {
 		assert.Equal(t, 1, count[stage], "%s spans", stage)
 	}
 	assert.Equal(t, segments, count["segment"])

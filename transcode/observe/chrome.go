@@ -11,7 +11,7 @@ import (
 // Stages drawn on tracks of their own, because they run beside the encode.
 const (
 	StageAudio   = "audio"
-	StagePrepare = "prepare" // the backend's staging of the source
+	StagePrepare = "staging" // the backend's preparation: staging the source
 )
 
 // track is a row of a Chrome trace or a timeline.

@@ -73,7 +73,7 @@ func runSpans() []observe.SpanData {
 	inv := s("inv", "a1", observe.KindInvocation, observe.NameInvocation, 1.5, 3.9)
 	return []observe.SpanData{
 		stage("probe", "probe", 0, 0.5), stage("plan", "plan", 0.5, 1),
-		stage("audio", "audio", 1, 4), stage("prepare", "prepare", 1, 1.5),
+		stage("audio", "audio", 1, 4), stage("staging", "staging", 1, 1.5),
 		stage("encode", "encode", 1.5, 11.5),
 		attempt("a1", 1, 1, 1, 1.5, 4, true), inv, attempt("a1b", 1, 2, 1, 4, 11.5, false),
 		attempt("a2", 2, 1, 2, 1.5, 6, false), attempt("a3", 3, 1, 2, 6, 9.5, false),
@@ -265,12 +265,12 @@ func parseSVG(t *testing.T, b []byte) node {
 	return n
 }
 
-// TestTimelineNoStaging: a backend with nothing to stage ends its prepare
+// TestTimelineNoStaging: a backend with nothing to stage ends its staging
 // span at once, and the timeline draws no empty staging lane for it.
 func TestTimelineNoStaging(t *testing.T) {
 	spans := runSpans()
 	for i, s := range spans {
-		if s.Stage == "prepare" {
+		if s.Stage == observe.StagePrepare {
 			spans[i].End = s.Start.Add(20 * time.Microsecond)
 		}
 	}
