@@ -313,7 +313,9 @@ func (r *ladderRun) verify(ctx context.Context) error {
 			} else if d := math.Abs(p.Duration() - want); d > frame+1e-3 {
 				return fail("%s: segments add up to %.3fs, the source %.3fs", u, p.Duration(), want)
 			}
-			dir := filepath.Dir(strings.TrimPrefix(r.local(u), r.build+string(filepath.Separator)))
+			// Relative to the build directory, whatever form r.build has
+			// (./.out.chunkcode-… for an OUTPUT in the working directory).
+			dir := filepath.Dir(filepath.FromSlash(strings.TrimPrefix(u, r.ref(""))))
 			for _, name := range uriList(p) {
 				if !r.exists(filepath.Join(dir, name)) {
 					return fail("%s names %s, which is missing", u, name)

@@ -195,3 +195,20 @@ func TestLadderNoClobber(t *testing.T) {
 		assert.NotContains(t, e.Name(), ".chunkcode-", "build directory left behind")
 	}
 }
+
+// TestLadderRelativeOutput: a ladder written to a directory named
+// relative to the working directory, as a user types it, is verified and
+// moved into place like one named by an absolute path.
+func TestLadderRelativeOutput(t *testing.T) {
+	in := fixture.Video(t, fixture.Spec{Audio: 1})
+	dir := t.TempDir()
+	r := chunkcodeIn(t, dir, nil, "transcode", "-q", "--preset", "ultrafast", "--segment-length", "1",
+		"--manifests", "hls,dash", in, "out/master.m3u8")
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, name := range []string{"master.m3u8", "manifest.mpd", "120p/init.mp4", "audio0/init.mp4"} {
+		assert.FileExists(t, filepath.Join(dir, "out", filepath.FromSlash(name)))
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "only out/ is left in the working directory")
+}
