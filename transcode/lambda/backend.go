@@ -280,27 +280,7 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 	}
 	remote.Source = srcURL
 	req := Request{Version: segmentVersion, Job: remote, ResultURL: putURL}
-	progressKey := progressObject(key)
-	if progress != nil {
-		if req.ProgressURL, err = b.store.putURL(ctx, progressKey); err != nil {
-			return transcode.Result{}, fmt.Errorf("presign %s: %w", b.store.objectURL(progressKey), err)
-		}
-	}
-	t := time.Now()
-	var stop func()
-	if progress != nil {
-		stop = b.pollProgress(ctx, progressKey, progress)
-	}
-	s.mu.Lock()
-	if s.firstInvoke.IsZero() {
-		s.firstInvoke = time.Now()
-	}
-	s.mu.Unlock()
-	resp, rep, err := b.invoke(ctx, req)
-	if stop != nil {
-		stop()
-	}
-	invokeTime := time.Since(t)
+	resp, rep, invokeTime, err := s.invokeWithProgress(ctx, req, progressObject(key), progress)
 	if err != nil {
 		return transcode.Result{}, err
 	}
@@ -309,7 +289,7 @@ func (s *session) encode(ctx context.Context, job transcode.Job, progress ffmpeg
 			job.Index+1, resp.Index+1, resp.Frames, job.Frames, transcode.ErrShortSegment)
 	}
 
-	t = time.Now()
+	t := time.Now()
 	n, err := b.store.download(ctx, key, job.Output)
 	if err != nil {
 		return transcode.Result{}, fmt.Errorf("download segment %d from %s: %w", job.Index+1, b.store.objectURL(key), err)
@@ -361,6 +341,39 @@ func (b *Backend) remoteStats(invokeTime time.Duration, rep report, resp Respons
 
 // sourceURL presigns a GET of the source: the copy this run staged, or the
 // object an s3:// source names.
+// errPresign marks a failure to presign a request's progress URL, before
+// anything was invoked.
+var errPresign = errors.New("presign")
+
+// invokeWithProgress invokes req and, with progress, has the function
+// report its frames to progressKey, polled until the invocation returns.
+// It returns the invocation's time with its answer.
+func (s *session) invokeWithProgress(ctx context.Context, req Request, progressKey string, progress ffmpeg.Progress) (Response, report, time.Duration, error) {
+	b := s.b
+	if progress != nil {
+		u, err := b.store.putURL(ctx, progressKey)
+		if err != nil {
+			return Response{}, report{}, 0, fmt.Errorf("%w %s: %w", errPresign, b.store.objectURL(progressKey), err)
+		}
+		req.ProgressURL = u
+	}
+	t := time.Now()
+	var stop func()
+	if progress != nil {
+		stop = b.pollProgress(ctx, progressKey, progress)
+	}
+	s.mu.Lock()
+	if s.firstInvoke.IsZero() {
+		s.firstInvoke = time.Now()
+	}
+	s.mu.Unlock()
+	resp, rep, err := b.invoke(ctx, req)
+	if stop != nil {
+		stop()
+	}
+	return resp, rep, time.Since(t), err
+}
+
 func (s *session) sourceURL(ctx context.Context, source string) (string, error) {
 	if _, _, ok := ParseS3URL(source); ok {
 		return s.b.sourceURL(ctx, source)

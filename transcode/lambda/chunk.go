@@ -134,26 +134,10 @@ func (s *session) encodeRungs(ctx context.Context, job transcode.ChunkJob, progr
 	}
 	req := Request{Version: chunkVersion, Job: remote, Chunk: chunk}
 	progressKey := progressObject(fmt.Sprintf("%schunk-%05d-%s%s", s.run, job.Index, attempt, transcode.SegmentExt))
-	if progress != nil {
-		if req.ProgressURL, err = b.store.putURL(ctx, progressKey); err != nil {
-			return transcode.ChunkResult{}, fmt.Errorf("presign %s: %w", b.store.objectURL(progressKey), err)
-		}
+	resp, rep, invokeTime, err := s.invokeWithProgress(ctx, req, progressKey, progress)
+	if errors.Is(err, errPresign) {
+		return transcode.ChunkResult{}, err
 	}
-	t := time.Now()
-	var stop func()
-	if progress != nil {
-		stop = b.pollProgress(ctx, progressKey, progress)
-	}
-	s.mu.Lock()
-	if s.firstInvoke.IsZero() {
-		s.firstInvoke = time.Now()
-	}
-	s.mu.Unlock()
-	resp, rep, err := b.invoke(ctx, req)
-	if stop != nil {
-		stop()
-	}
-	invokeTime := time.Since(t)
 	// Every invocation is billed, a failed one too.
 	stats := b.remoteStats(invokeTime, rep, resp, 0)
 	inv := RungInvocation{Rung: AllRungs, Stats: *stats}

@@ -8,12 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/chunkcode/chunkcode/transcode"
-	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/media"
 )
 
@@ -51,18 +48,11 @@ func (h *Handler) handleChunk(ctx context.Context, req Request) (Response, error
 		Job: req.Job, Rungs: c.Rungs, FirstMedia: c.FirstMedia, KeyFrames: c.KeyFrames,
 		Starts: c.Starts, TimeBase: c.TimeBase, Dir: filepath.Join(dir, "out"),
 	}
-	var frames atomic.Int64
-	var progress ffmpeg.Progress
-	if req.ProgressURL != "" {
-		progress = func(n int) { frames.Store(int64(n)) }
-		stop := h.reportProgress(ctx, req.ProgressURL, &frames)
-		defer stop()
-	}
-	opts, err := h.inputOptions(job.Source)
+	progress, opts, stop, err := h.startEncode(ctx, req.ProgressURL, job.Source, limit.Frames)
 	if err != nil {
-		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+		return Response{}, err
 	}
-	opts = append(opts, "-max_pixels", strconv.FormatInt(maxPixels(limit.Frames), 10))
+	defer stop()
 	res, err := transcode.EncodeChunk(ctx, h.Runner, job, dir, progress, opts...)
 	if err != nil {
 		return Response{}, encodeError(ctx, err).redact(job.Source)

@@ -219,6 +219,23 @@ func (h *Handler) logger() *slog.Logger {
 	return h.Log
 }
 
+// startEncode readies an encode of frames of source: the progress that
+// reports to progressURL, when set, until stop is called, and ffmpeg's
+// input options, with the picture size limit for that many frames.
+func (h *Handler) startEncode(ctx context.Context, progressURL, source string, frames int) (ffmpeg.Progress, []string, func(), error) {
+	opts, err := h.inputOptions(source)
+	if err != nil {
+		return nil, nil, nil, &FunctionError{Kind: KindInternal, Message: err.Error()}
+	}
+	opts = append(opts, "-max_pixels", strconv.FormatInt(maxPixels(frames), 10))
+	if progressURL == "" {
+		return nil, opts, func() {}, nil
+	}
+	var done atomic.Int64
+	stop := h.reportProgress(ctx, progressURL, &done)
+	return func(n int) { done.Store(int64(n)) }, opts, stop, nil
+}
+
 // Handle validates req, encodes the segment, checks its frame count and
 // uploads it; or, for a source job, reads the source (see SourceJob).
 // Errors are *FunctionError.
@@ -258,18 +275,11 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 	job := req.Job
 	job.Output = filepath.Join(dir, "segment"+transcode.SegmentExt)
 
-	var frames atomic.Int64
-	var progress ffmpeg.Progress
-	if req.ProgressURL != "" {
-		progress = func(n int) { frames.Store(int64(n)) }
-		stop := h.reportProgress(ctx, req.ProgressURL, &frames)
-		defer stop()
-	}
-	opts, err := h.inputOptions(job.Source)
+	progress, opts, stop, err := h.startEncode(ctx, req.ProgressURL, job.Source, job.Frames)
 	if err != nil {
-		return Response{}, &FunctionError{Kind: KindInternal, Message: err.Error()}
+		return Response{}, err
 	}
-	opts = append(opts, "-max_pixels", strconv.FormatInt(maxPixels(job.Frames), 10))
+	defer stop()
 	// ffmpeg reads its range of the source over HTTP itself, seeking:
 	// the download is in this span.
 	var res transcode.Result
