@@ -15,6 +15,7 @@ import (
 	"github.com/chunkcode/chunkcode/transcode/ffmpeg"
 	"github.com/chunkcode/chunkcode/transcode/ladder"
 	"github.com/chunkcode/chunkcode/transcode/media"
+	"github.com/chunkcode/chunkcode/transcode/observe"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -133,8 +134,21 @@ func (p *Pipeline) runLadder(ctx context.Context, req Request) (*Summary, error)
 	r.sum.Backend = backend.Properties().Name
 	defer r.close()
 	defer r.closeRemote(ctx)
-	for _, stage := range []func(context.Context) error{r.probe, r.planChunks, r.startChunks, r.encode, r.merge, r.verify, r.commit} {
-		if err := stage(ctx); err != nil {
+	// Each stage under a span of its own, as a file's run has them; the
+	// audio, which runs beside the chunks, has its own too.
+	stages := []struct {
+		name  string // "" for no span
+		stage func(context.Context) error
+	}{{string(StageProbe), r.probe}, {string(StagePlan), r.planChunks}, {observe.StagePrepare, r.startChunks},
+		{string(StageEncode), r.encode}, {string(StageMerge), r.merge}, {string(StageVerify), r.verify}, {"", r.commit}}
+	for _, st := range stages {
+		sctx, span := ctx, (*observe.Span)(nil)
+		if st.name != "" {
+			sctx, span = p.Recorder.Stage(ctx, st.name)
+		}
+		err := st.stage(sctx)
+		span.End(err)
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -374,7 +388,12 @@ func (r *ladderRun) encode(ctx context.Context) error {
 	slices.SortStableFunc(chunks, func(a, b splitter.Chunk) int { return b.Frames - a.Frames })
 	g, gctx := errgroup.WithContext(ctx)
 	if len(r.src.StreamsOf(media.Audio)) > 0 {
-		g.Go(func() error { return r.encodeAudio(gctx) })
+		g.Go(func() error {
+			actx, span := r.p.Recorder.Stage(gctx, observe.StageAudio)
+			err := r.encodeAudio(actx)
+			span.End(err)
+			return err
+		})
 	}
 	if len(r.src.StreamsOf(media.Subtitle)) > 0 {
 		g.Go(func() error { return r.convertSubtitles(gctx) })

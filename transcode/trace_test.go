@@ -97,3 +97,34 @@ func TestUntraced(t *testing.T) {
 	assert.Empty(t, sum.TraceID)
 	assert.Greater(t, sum.Utilization, 0.0)
 }
+
+// TestTraceLadder: a ladder run is one trace too, with the run at its root
+// and a span per stage under it, the audio's included.
+func TestTraceLadder(t *testing.T) {
+	fixture.RequireFFmpeg(t)
+	t.Parallel()
+	in := fixture.Video(t, fixture.Spec{Audio: 1})
+	out := filepath.Join(t.TempDir(), "ladder", transcode.DefaultMaster)
+	rec, err := observe.New(t.Context(), observe.Options{Keep: true})
+	require.NoError(t, err)
+	p := &transcode.Pipeline{Recorder: rec}
+	_, err = p.Run(context.Background(), ladderRequest(in, out, "120"))
+	require.NoError(t, err)
+
+	byName := map[string][]observe.SpanData{}
+	ids := map[string]observe.SpanData{}
+	for _, s := range rec.Spans() {
+		byName[s.Name] = append(byName[s.Name], s)
+		ids[s.SpanID] = s
+	}
+	require.Len(t, byName["run"], 1)
+	for _, stage := range []string{"probe", "plan", "staging", "encode", "audio", "merge", "verify"} {
+		if assert.Len(t, byName[stage], 1, "%s spans", stage) {
+			assert.Equal(t, byName["run"][0].TraceID, byName[stage][0].TraceID, "%s in the run's trace", stage)
+			assert.False(t, byName[stage][0].Failed, stage)
+		}
+	}
+	if len(byName["audio"]) == 1 {
+		assert.Equal(t, "encode", ids[byName["audio"][0].ParentID].Name, "the audio runs beside the chunks, in the encode")
+	}
+}

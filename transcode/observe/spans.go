@@ -80,7 +80,7 @@ func (r *Recorder) Run(ctx context.Context, info RunInfo) (context.Context, *Spa
 }
 
 // Stage starts the span of a stage named stage: probe, plan, audio,
-// prepare (staging), encode, merge or verify.
+// staging, encode, merge or verify.
 func (r *Recorder) Stage(ctx context.Context, stage string) (context.Context, *Span) {
 	if r == nil {
 		return ctx, nil
