@@ -399,15 +399,25 @@ func (r *ladderRun) encode(ctx context.Context) error {
 		g.Go(func() error { return r.convertSubtitles(gctx) })
 	}
 	var mu sync.Mutex
+	// No more workers than chunks: the timeline draws a lane each.
+	workers := min(r.req.Workers, len(chunks))
+	slots := observe.NewSlots(workers)
+	var busy []observe.Busy
 	g.Go(func() error {
 		pool, pctx := errgroup.WithContext(gctx)
-		pool.SetLimit(r.req.Workers)
+		pool.SetLimit(workers)
 		for _, c := range chunks {
 			if pctx.Err() != nil {
 				break
 			}
 			pool.Go(func() error {
-				res, retries, err := r.encodeChunk(pctx, c)
+				slot := slots.Take()
+				defer slots.Put(slot)
+				res, retries, err := r.encodeChunk(pctx, c, slot, func(b observe.Busy) {
+					mu.Lock()
+					busy = append(busy, b)
+					mu.Unlock()
+				})
 				mu.Lock()
 				defer mu.Unlock()
 				r.sum.Retries += retries
@@ -436,6 +446,9 @@ func (r *ladderRun) encode(ctx context.Context) error {
 		r.sum.Results = append(r.sum.Results, res)
 	}
 	r.sum.Stages.Encode = time.Since(t).Seconds()
+	wall := observe.Interval{Start: t, End: time.Now()}
+	r.sum.Utilization = observe.Utilization(busy, workers, wall)
+	r.sum.TailSeconds = observe.TailSeconds(busy, workers, wall)
 	return nil
 }
 
@@ -457,14 +470,27 @@ func (r *ladderRun) merge(ctx context.Context) error {
 	return nil
 }
 
-func (r *ladderRun) encodeChunk(ctx context.Context, c splitter.Chunk) (ChunkResult, int, error) {
+func (r *ladderRun) encodeChunk(ctx context.Context, c splitter.Chunk, slot int, busy func(observe.Busy)) (ChunkResult, int, error) {
 	job := r.chunkJob(c)
 	var res ChunkResult
+	attempt := 0
 	retries, err := retry(ctx, r.req.Retries, Retryable, func(err error) {
 		r.p.notify(Event{Kind: EventRetry, Segment: c.Segment, Err: err})
-	}, func() error {
+	}, func() (err error) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// Each attempt has a span on its worker slot, as a segment's has.
+		attempt++
+		ctx, span := r.p.Recorder.Attempt(ctx, observe.Attempt{
+			Segment: c.Index + 1, Frames: job.Frames, Backend: string(r.sum.Backend), Number: attempt, Worker: slot,
+		})
+		start := time.Now()
+		defer func() {
+			span.End(err)
+			busy(observe.Busy{Worker: slot, Interval: observe.Interval{Start: start, End: time.Now()}})
+		}()
 		done := 0
-		var err error
 		res, err = r.enc.EncodeChunk(ctx, job, r.work, func(n int) {
 			n = min(n, job.Frames)
 			if n > done {
@@ -485,7 +511,7 @@ func (r *ladderRun) encodeChunk(ctx context.Context, c splitter.Chunk) (ChunkRes
 		return nil
 	})
 	if err != nil && ctx.Err() == nil {
-		err = fmt.Errorf("chunk %d (frames %d-%d) failed after %d attempts: %w", c.Index+1, c.First, c.First+c.Frames-1, retries+1, err)
+		err = fmt.Errorf("chunk %d (frames %d-%d) failed after %s: %w", c.Index+1, c.First, c.First+c.Frames-1, plural(retries+1, "attempt"), err)
 	}
 	return res, retries, err
 }

@@ -98,8 +98,9 @@ func TestUntraced(t *testing.T) {
 	assert.Greater(t, sum.Utilization, 0.0)
 }
 
-// TestTraceLadder: a ladder run is one trace too, with the run at its root
-// and a span per stage under it, the audio's included.
+// TestTraceLadder: a ladder run is one trace too, with the run at its root,
+// a span per stage under it, the audio's included, and a span per chunk
+// attempt on its worker slot.
 func TestTraceLadder(t *testing.T) {
 	fixture.RequireFFmpeg(t)
 	t.Parallel()
@@ -122,6 +123,14 @@ func TestTraceLadder(t *testing.T) {
 		if assert.Len(t, byName[stage], 1, "%s spans", stage) {
 			assert.Equal(t, byName["run"][0].TraceID, byName[stage][0].TraceID, "%s in the run's trace", stage)
 			assert.False(t, byName[stage][0].Failed, stage)
+		}
+	}
+	attempts := byName[observe.NameSegment]
+	if assert.NotEmpty(t, attempts, "a span per chunk attempt") {
+		for _, a := range attempts {
+			assert.Equal(t, "encode", ids[a.ParentID].Name, "an attempt's parent")
+			assert.True(t, a.Worker == 1 || a.Worker == 2, "worker slot %d of 2", a.Worker)
+			assert.Positive(t, a.Frames)
 		}
 	}
 	if len(byName["audio"]) == 1 {
