@@ -304,16 +304,10 @@ func projectLadderRun(fixed, audio float64, chunks []segmentCost, n int) (wall, 
 // of n workers.
 func projectLadder(rep *Report, in InputInfo, n int, o *LadderOptions, chunkDur time.Duration) Projection {
 	p := Projection{OverheadSource: "left out", ThroughputSource: "left out"}
-	if in.media == nil {
-		p.Error = "input could not be probed"
-		return p
-	}
-	basis, ok := basisRun(rep.Runs, in.Name)
+	basis, ok := projectionBasis(rep, in, &p)
 	if !ok {
-		p.Error = "no successful local run to project from"
 		return p
 	}
-	p.Basis = fmt.Sprintf("%s, run %d", basis.Case(), basis.Run)
 	plan, err := splitter.Align(in.media, o.SegmentLength, chunkDur, n)
 	if err != nil {
 		p.Error = fmt.Sprintf("plan: %v", err)

@@ -100,16 +100,10 @@ func project(rep *Report, o ProjectOptions, segDur time.Duration, lad *LadderOpt
 
 func projectInput(rep *Report, in InputInfo, n int, o ProjectOptions, segDur time.Duration) Projection {
 	var p Projection
-	if in.media == nil {
-		p.Error = "input could not be probed"
-		return p
-	}
-	basis, ok := basisRun(rep.Runs, in.Name)
+	basis, ok := projectionBasis(rep, in, &p)
 	if !ok {
-		p.Error = "no successful local run to project from"
 		return p
 	}
-	p.Basis = fmt.Sprintf("%s, run %d", basis.Case(), basis.Run)
 
 	p.InvocationOverhead, p.OverheadSource = o.InvocationOverhead.Seconds(), "assumed"
 	p.StagingThroughput, p.ThroughputSource = o.StagingThroughput, "assumed"
@@ -151,6 +145,22 @@ func projectInput(rep *Report, in InputInfo, n int, o ProjectOptions, segDur tim
 		p.SpeedupVsFFmpeg = ff / p.WallSeconds
 	}
 	return p
+}
+
+// projectionBasis finds the run p of input in projects from and names it
+// in p, or says in p's Error why there is none.
+func projectionBasis(rep *Report, in InputInfo, p *Projection) (Run, bool) {
+	if in.media == nil {
+		p.Error = "input could not be probed"
+		return Run{}, false
+	}
+	basis, ok := basisRun(rep.Runs, in.Name)
+	if !ok {
+		p.Error = "no successful local run to project from"
+		return Run{}, false
+	}
+	p.Basis = fmt.Sprintf("%s, run %d", basis.Case(), basis.Run)
+	return basis, true
 }
 
 // basisRun picks the local run projections start from: of the case with

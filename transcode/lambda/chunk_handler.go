@@ -98,19 +98,8 @@ func (h *Handler) handleChunk(ctx context.Context, req Request) (Response, error
 // outside.
 func (h *Handler) validateChunk(req *Request) error {
 	c := req.Chunk
-	if err := req.Job.Validate(); err != nil {
+	if err := h.validateJob(req); err != nil {
 		return err
-	}
-	if req.Job.Index < 0 || req.Job.Index > 1_000_000 {
-		return fmt.Errorf("job index %d out of range", req.Job.Index)
-	}
-	if err := h.checkURL("source", req.Job.Source); err != nil {
-		return err
-	}
-	if req.ProgressURL != "" {
-		if err := h.checkURL("progress", req.ProgressURL); err != nil {
-			return err
-		}
 	}
 	switch {
 	case len(c.Rungs) == 0 || len(c.Rungs) > MaxChunkRungs:

@@ -312,6 +312,15 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 
 // validate checks every value of req that comes from outside.
 func (h *Handler) validate(req *Request) error {
+	if err := h.validateJob(req); err != nil {
+		return err
+	}
+	return h.checkURL("result", req.ResultURL)
+}
+
+// validateJob checks the values of a segment or chunk request's job, and
+// its progress URL, that come from outside.
+func (h *Handler) validateJob(req *Request) error {
 	if err := req.Job.Validate(); err != nil {
 		return err
 	}
@@ -326,7 +335,7 @@ func (h *Handler) validate(req *Request) error {
 			return err
 		}
 	}
-	return h.checkURL("result", req.ResultURL)
+	return nil
 }
 
 func (h *Handler) checkURL(what, s string) error {
